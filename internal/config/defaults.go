@@ -1,0 +1,77 @@
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// ScopeLogsRead is the OAuth scope the System Log API needs, and the
+// default scopes of private_key_jwt and client_secret.
+const ScopeLogsRead = "okta.logs.read"
+
+// Default returns the configuration an empty file produces: every
+// documented default and no tenants. Parse decodes the file over it; each
+// tenant's poll block is decoded over the resulting top-level Poll.
+func Default() Config {
+	return Config{
+		ClickHouse: ClickHouse{
+			Addr:         "127.0.0.1:9000",
+			Database:     "okta_risk",
+			Username:     "default",
+			DataDir:      ".data/clickhouse",
+			DialTimeout:  5 * time.Second,
+			WriteTimeout: 30 * time.Second,
+			BatchMaxRows: 10000,
+			BatchMaxWait: 200 * time.Millisecond,
+		},
+		Poll: Poll{
+			Interval:       15 * time.Second,
+			PageLimit:      1000,
+			RateLimitShare: 0.5,
+			RequestTimeout: 60 * time.Second,
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		Log:  Log{Format: "text", Level: "info"},
+	}
+}
+
+// applyAuthDefaults fills the OAuth defaults of valid tenants: scopes
+// [okta.logs.read] and dpop auto.
+func (c *Config) applyAuthDefaults() {
+	for i := range c.Tenants {
+		a := &c.Tenants[i].Auth
+		if a.Method != AuthPrivateKeyJWT && a.Method != AuthClientSecret {
+			continue
+		}
+		if len(a.Scopes) == 0 {
+			a.Scopes = []string{ScopeLogsRead}
+		}
+		if a.DPoP == "" {
+			a.DPoP = DPoPAuto
+		}
+	}
+}
+
+// RequireTenants returns an *Error when no tenant is configured. Load
+// accepts zero tenants (enough for `migrate`); commands that poll call
+// this.
+func (c *Config) RequireTenants() error {
+	if len(c.Tenants) == 0 {
+		return &Error{Problems: []Problem{{Path: "tenants", Msg: "no tenant configured"}}}
+	}
+	return nil
+}
+
+// SlogLevel returns Level as a slog.Level (info for anything unknown;
+// Parse accepts only debug, info, warn and error).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

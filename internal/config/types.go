@@ -1,0 +1,109 @@
+package config
+
+import (
+	"crypto"
+	"time"
+)
+
+// Config is the whole riskpipe configuration, after ${VAR} expansion,
+// defaults, per-tenant overrides and validation.
+type Config struct {
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	// Poll holds the defaults every tenant inherits.
+	Poll    Poll     `yaml:"poll"`
+	Tenants []Tenant `yaml:"tenants"`
+	HTTP    HTTP     `yaml:"http"`
+	Log     Log      `yaml:"log"`
+}
+
+// ClickHouse is where everything lands (native protocol).
+type ClickHouse struct {
+	Addr     string `yaml:"addr"`     // host:port of the native protocol, default 127.0.0.1:9000
+	Database string `yaml:"database"` // default okta_risk
+	Username string `yaml:"username"` // default "default"
+	Password Secret `yaml:"password"`
+	// Managed: when nothing answers at Addr, riskpipe starts a private
+	// clickhouse-server child process with its data under DataDir.
+	Managed bool   `yaml:"managed"`
+	DataDir string `yaml:"data_dir"` // default .data/clickhouse
+	// DialTimeout bounds connecting; WriteTimeout bounds one batch insert.
+	DialTimeout  time.Duration `yaml:"dial_timeout"`  // default 5s
+	WriteTimeout time.Duration `yaml:"write_timeout"` // default 30s
+	// Batch: the writer coalesces tenants' pages into one insert of at most
+	// MaxRows rows, waiting at most MaxWait for more.
+	BatchMaxRows int           `yaml:"batch_max_rows"` // default 10000
+	BatchMaxWait time.Duration `yaml:"batch_max_wait"` // default 200ms
+}
+
+// Poll is the per-tenant polling behaviour. The top-level block holds the
+// defaults; a tenant's poll block overrides any key it sets.
+type Poll struct {
+	Interval       time.Duration `yaml:"interval"`         // default 15s, min 1s
+	PageLimit      int           `yaml:"page_limit"`       // default 1000, 1..1000
+	RateLimitShare float64       `yaml:"rate_limit_share"` // default 0.5, (0,1]
+	RequestTimeout time.Duration `yaml:"request_timeout"`  // default 60s (Okta times queries out at 30s)
+	// ExtraEventTypes are kept in addition to the built-in risk categories.
+	// A tenant's list is appended to the top-level list, not replacing it.
+	ExtraEventTypes []string `yaml:"extra_event_types"`
+}
+
+// Tenant is one Okta org.
+type Tenant struct {
+	Name        string `yaml:"name"` // [a-z0-9-]{1,63}, unique
+	Description string `yaml:"description"`
+	BaseURL     string `yaml:"base_url"` // https://acme.okta.com; http only for loopback hosts
+	Auth        Auth   `yaml:"auth"`
+	// Poll is the effective polling config: defaults merged with this
+	// tenant's overrides (after Load).
+	Poll Poll `yaml:"poll"`
+	// Enabled defaults to true; a disabled tenant is validated but not polled.
+	Enabled *bool `yaml:"enabled"`
+}
+
+// IsEnabled reports whether the tenant is polled.
+func (t Tenant) IsEnabled() bool { return t.Enabled == nil || *t.Enabled }
+
+// Auth methods.
+const (
+	AuthAPIToken      = "api_token"
+	AuthPrivateKeyJWT = "private_key_jwt"
+	AuthClientSecret  = "client_secret"
+)
+
+// DPoP modes.
+const (
+	DPoPAuto   = "auto"   // default: turned on when the token endpoint asks for it
+	DPoPAlways = "always" // always send DPoP proofs
+	DPoPNever  = "never"
+)
+
+// Auth is how riskpipe authenticates to one org.
+type Auth struct {
+	Method         string   `yaml:"method"` // api_token | private_key_jwt | client_secret
+	Token          Secret   `yaml:"token"`  // api_token
+	ClientID       string   `yaml:"client_id"`
+	ClientSecret   Secret   `yaml:"client_secret"`
+	PrivateKeyFile string   `yaml:"private_key_file"` // relative: to the config file's directory (Load)
+	PrivateKey     Secret   `yaml:"private_key"`      // inline PEM
+	KeyID          string   `yaml:"key_id"`
+	Scopes         []string `yaml:"scopes"` // OAuth methods; default [okta.logs.read]
+	DPoP           string   `yaml:"dpop"`   // OAuth methods; auto | always | never, default auto
+
+	// Signer is the parsed private key of private_key_jwt, set by Load and
+	// Parse: an *rsa.PrivateKey (at least 2048 bits) or an *ecdsa.PrivateKey
+	// (P-256, P-384 or P-521), so go-jose can sign with it directly.
+	// fmt prints it as an address inside an Auth, and JSON and YAML skip
+	// it; never format or log the Signer itself.
+	Signer crypto.Signer `yaml:"-" json:"-"`
+}
+
+// HTTP is the API, dashboard and metrics listener.
+type HTTP struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:8080; empty string disables
+}
+
+// Log configures slog.
+type Log struct {
+	Format string `yaml:"format"` // text | json, default text
+	Level  string `yaml:"level"`  // debug | info | warn | error, default info
+}
