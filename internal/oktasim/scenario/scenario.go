@@ -41,17 +41,16 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"math"
 	"sync"
 	"time"
 )
 
 // Event is one System Log event as the API returns it.
-type Event struct {
-	ID        string // the uuid
-	Raw       []byte // the event's JSON object
-	Published time.Time
-}
+//
+// It is the simulator's event type, so a *Stream is an oktasim.Source.
+type Event = oktasim.Event
 
 // Options configure a Stream.
 type Options struct {
@@ -344,3 +343,6 @@ func (s *Stream) Expect(i int64) string {
 	}
 	return d.kind.category()
 }
+
+// A Stream is what the simulator serves.
+var _ oktasim.PublishedSource = (*Stream)(nil)
