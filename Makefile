@@ -18,7 +18,7 @@ deps: ensure-clickhouse
 # Debian's clickhouse-server (18.16 on bookworm) is what the tests start
 # privately; users run any current ClickHouse.
 ensure-clickhouse:
-	@if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/bin/clickhouse-server ]; then \
+	@if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ] && [ ! -x /usr/bin/clickhouse-server ]; then \
 		echo ">> installing Debian's clickhouse-server and clickhouse-client"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null; \

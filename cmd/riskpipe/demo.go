@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/riskpipe/riskpipe/internal/app"
+	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/oktasim"
+	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/store"
+)
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "[flags]", stdout)
+	duration := fs.Duration("duration", 0, "stop after this long and print the summary (0: until Ctrl-C)")
+	orgs := fs.Int("orgs", 3, "number of simulated orgs")
+	eps := fs.Float64("eps", 100, "events per second per simulated org")
+	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address; when nothing answers there, a private server is started")
+	dataDir := fs.String("data-dir", ".data/clickhouse", "data directory of the private ClickHouse server")
+	database := fs.String("database", "okta_risk", "ClickHouse database")
+	httpListen := fs.String("http-listen", "127.0.0.1:8080", "riskpipe's HTTP address (metrics, status, API); empty disables")
+	simListen := fs.String("sim-listen", "127.0.0.1:0", "the simulator's address")
+	interval := fs.Duration("interval", 5*time.Second, "poll interval")
+	progress := fs.Duration("progress", 5*time.Second, "how often to print progress")
+	logLevel := fs.String("log-level", "warn", "riskpipe's log level during the demo")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *orgs < 1 {
+		return usageError{errors.New("--orgs must be at least 1")}
+	}
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	log := newLogger(stderr, "text", *logLevel)
+
+	// The simulator: org 1 uses an API token, org 2 an OAuth service app
+	// with private_key_jwt and DPoP required (as new Okta service apps
+	// are), org 3 client_secret, and so on round robin.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	orgOpts, streams, err := simOrgs(simSettings{orgs: *orgs, scenario: scenario.ScenarioDemo, seed: 1, users: 500,
+		eps: *eps, jwtKey: key, requireDPoP: true}, start)
+	if err != nil {
+		return err
+	}
+	sim, err := oktasim.New(oktasim.Options{Orgs: orgOpts, Seed: 1, Logger: log})
+	if err != nil {
+		return err
+	}
+	simLn, err := net.Listen("tcp", *simListen)
+	if err != nil {
+		return fmt.Errorf("simulator listen: %w", err)
+	}
+	simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go simSrv.Serve(simLn)
+	defer simSrv.Close()
+	simBase := "http://" + simLn.Addr().String()
+
+	cfg := config.Default()
+	cfg.ClickHouse.Addr = *chAddr
+	cfg.ClickHouse.Database = *database
+	cfg.ClickHouse.Managed = true
+	cfg.ClickHouse.DataDir = *dataDir
+	cfg.HTTP.Listen = *httpListen
+	cfg.Poll.Interval = *interval
+	for i, name := range sim.Orgs() {
+		t := config.Tenant{Name: name, Description: "simulated org", BaseURL: sim.BaseURL(simBase, name), Poll: cfg.Poll}
+		switch i % 3 {
+		case 0:
+			t.Auth = config.Auth{Method: config.AuthAPIToken, Token: config.Secret("sim-token-" + name)}
+		case 1:
+			t.Auth = config.Auth{Method: config.AuthPrivateKeyJWT, ClientID: "sim-jwt-" + name, Signer: key,
+				Scopes: []string{config.ScopeLogsRead}, DPoP: config.DPoPAuto}
+		case 2:
+			t.Auth = config.Auth{Method: config.AuthClientSecret, ClientID: "sim-client-" + name,
+				ClientSecret: config.Secret("sim-secret-" + name), Scopes: []string{config.ScopeLogsRead}, DPoP: config.DPoPAuto}
+		}
+		cfg.Tenants = append(cfg.Tenants, t)
+	}
+
+	chSrv, err := app.EnsureClickHouse(ctx, &cfg.ClickHouse, log)
+	if err != nil {
+		return err
+	}
+	if chSrv != nil {
+		fmt.Fprintf(stdout, "started a private ClickHouse at %s (data in %s)\n", chSrv.Addr(), *dataDir)
+		defer chSrv.Stop()
+	}
+	cfg.ClickHouse.Managed = false
+
+	fmt.Fprintf(stdout, "riskpipe demo: %d simulated Okta orgs at %s, %g events/s each (about 2%% identity-risk events)\n", *orgs, simBase, *eps)
+	for _, t := range cfg.Tenants {
+		fmt.Fprintf(stdout, "  %-10s %-18s %s\n", t.Name, t.Auth.Method, t.BaseURL)
+	}
+	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, Ready: func(httpAddr string) {
+		fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
+		if httpAddr != "" {
+			fmt.Fprintf(stdout, ", status at http://%s/api/v1/status", httpAddr)
+		}
+		fmt.Fprintln(stdout)
+	}})
+	if err != nil {
+		return err
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	tick := time.NewTicker(*progress)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			return demoSummary(stdout, cfg, a.Statuses(), streams)
+		case <-tick.C:
+			printProgress(stdout, a.Statuses(), time.Since(start))
+		}
+	}
+}
+
+func printProgress(w io.Writer, sts []poll.Status, elapsed time.Duration) {
+	fmt.Fprintf(w, "[%s]", elapsed.Round(time.Second))
+	for _, s := range sts {
+		lag := "-"
+		if !s.NewestPublished.IsZero() {
+			lag = time.Since(s.NewestPublished).Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(w, "  %s: polled %d kept %d lag %s (%s)", s.Tenant, s.EventsPolled, s.EventsKept, lag, s.State)
+	}
+	fmt.Fprintln(w)
+}
+
+// demoSummary prints, per org, what was kept and the most attacked users,
+// read back from ClickHouse.
+func demoSummary(w io.Writer, cfg config.Config, sts []poll.Status, streams map[string]*scenario.Stream) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, cfg.ClickHouse, nil)
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	defer st.Close()
+	rep, err := app.Summary(ctx, st.Conn(), cfg.ClickHouse.Database, 5)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nsummary")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	tenants := make([]string, 0, len(rep))
+	for t := range rep {
+		tenants = append(tenants, t)
+	}
+	sort.Strings(tenants)
+	for _, t := range tenants {
+		r := rep[t]
+		fmt.Fprintf(tw, "\n%s\tkept %d risk events:", t, r.Kept)
+		for _, c := range r.Categories {
+			fmt.Fprintf(tw, " %s %d", c.Name, c.Count)
+		}
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "\tuser\tsignals\tcategories\tlast signal")
+		for _, u := range r.TopUsers {
+			fmt.Fprintf(tw, "\t%s\t%d\t%s\t%s\n", u.Login, u.Signals, u.Categories, u.Last.Format(time.RFC3339))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nwhere to look next:\n  clickhouse-client --port %s -q \"SELECT tenant, category, count() FROM %s.risk_events FINAL GROUP BY tenant, category ORDER BY tenant, category\"\n",
+		portOf(cfg.ClickHouse.Addr), cfg.ClickHouse.Database)
+	return nil
+}
+
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "9000"
+	}
+	return p
+}

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// TenantSummary is what one org's kept events say, for the demo's closing
+// summary.
+type TenantSummary struct {
+	Kept       uint64
+	Categories []CategoryCount
+	TopUsers   []UserSignals
+}
+
+// CategoryCount is the number of kept events of one category.
+type CategoryCount struct {
+	Name  string
+	Count uint64
+}
+
+// UserSignals is one user's kept events.
+type UserSignals struct {
+	Login      string
+	Signals    uint64
+	Categories string
+	Last       time.Time
+}
+
+// Summary reads, per tenant, the kept events by category and the n users
+// with the most kept events.
+func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[string]*TenantSummary, error) {
+	out := map[string]*TenantSummary{}
+	get := func(t string) *TenantSummary {
+		if out[t] == nil {
+			out[t] = &TenantSummary{}
+		}
+		return out[t]
+	}
+	rows, err := conn.Query(ctx, fmt.Sprintf(
+		"SELECT tenant, category, count() AS n FROM %s.risk_events FINAL GROUP BY tenant, category ORDER BY tenant, n DESC", db))
+	if err != nil {
+		return nil, fmt.Errorf("summary by category: %w", err)
+	}
+	for rows.Next() {
+		var t, c string
+		var cnt uint64
+		if err := rows.Scan(&t, &c, &cnt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		s := get(t)
+		s.Kept += cnt
+		s.Categories = append(s.Categories, CategoryCount{c, cnt})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	rows, err = conn.Query(ctx, fmt.Sprintf(`SELECT tenant, any(user_login) AS login, count() AS n,
+	arrayStringConcat(arraySort(groupUniqArray(category)), ',') AS cats, max(published) AS last
+FROM %s.risk_events FINAL WHERE user_id != ''
+GROUP BY tenant, user_id ORDER BY tenant, n DESC, login LIMIT ? BY tenant`, db), n)
+	if err != nil {
+		return nil, fmt.Errorf("summary top users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var u UserSignals
+		if err := rows.Scan(&t, &u.Login, &u.Signals, &u.Categories, &u.Last); err != nil {
+			return nil, err
+		}
+		get(t).TopUsers = append(get(t).TopUsers, u)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,377 @@
+package poll
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riskpipe/riskpipe/internal/event"
+	"github.com/riskpipe/riskpipe/internal/okta"
+	"github.com/riskpipe/riskpipe/internal/store"
+)
+
+// Source is the org's System Log (implemented by *okta.Client).
+type Source interface {
+	PollURL(since time.Time, limit int) string
+	Fetch(ctx context.Context, pageURL string) (*okta.Page, error)
+}
+
+// Sink persists batches (implemented by *store.Writer). Write returns nil
+// only once every row of b and then b.State are confirmed written.
+type Sink interface {
+	Write(ctx context.Context, b store.Batch) error
+}
+
+// StateStore reads a tenant's persisted cursor (implemented by *store.Store).
+type StateStore interface {
+	LoadPollState(ctx context.Context, tenant string) (store.PollState, bool, error)
+}
+
+// Outcome is what classification made of one page.
+type Outcome struct {
+	Events      []event.Event // kept or re-attributed events
+	DeadLetters []store.DeadLetter
+	Counts      []store.TypeCount
+	Kept        map[string]int // by category
+	Dropped     map[string]int // by drop reason
+	// NewestPublished is the newest `published` among all the page's
+	// events, kept or not (for the lag metric).
+	NewestPublished time.Time
+}
+
+// ClassifyFunc classifies one page of raw events. It is called by one
+// goroutine only (the tenant's poller).
+type ClassifyFunc func(raws []json.RawMessage, now time.Time) Outcome
+
+// Settings are the dependencies and knobs of one poller.
+type Settings struct {
+	Tenant    string
+	Interval  time.Duration
+	PageLimit int
+	Source    Source
+	Sink      Sink
+	State     StateStore
+	Classify  ClassifyFunc
+	Metrics   *Metrics // optional
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// MaxStartDelay caps the jittered start offset (default: Interval).
+	MaxStartDelay time.Duration
+	// InvalidPageRetries is how often a page whose body is not a JSON array
+	// is refetched before it is dead-lettered whole and skipped (default 3).
+	InvalidPageRetries int
+	// Backoffs (defaults in New).
+	RetryMin, RetryMax time.Duration // transport errors, 5xx, ClickHouse down
+	AuthMin, AuthMax   time.Duration // 401/403 and other permanent errors
+}
+
+// Status is a snapshot of a poller's health.
+type Status struct {
+	Tenant              string    `json:"tenant"`
+	State               string    `json:"state"` // starting | polling | caught_up | backing_off | auth_error | write_error
+	IntegratedAt        time.Time `json:"integrated_at"`
+	LastPoll            time.Time `json:"last_poll"`
+	LastSuccess         time.Time `json:"last_success"`
+	LastCursorAdvance   time.Time `json:"last_cursor_advance"`
+	NewestPublished     time.Time `json:"newest_published"`
+	LastError           string    `json:"last_error,omitempty"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	EventsPolled        uint64    `json:"events_polled"`
+	EventsKept          uint64    `json:"events_kept"`
+}
+
+// Poller tails one org's System Log.
+type Poller struct {
+	s   Settings
+	log *slog.Logger
+
+	mu     sync.Mutex
+	status Status
+}
+
+// New builds a poller; it starts nothing.
+func New(s Settings) *Poller {
+	if s.Interval <= 0 {
+		s.Interval = 15 * time.Second
+	}
+	if s.PageLimit <= 0 {
+		s.PageLimit = 1000
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxStartDelay <= 0 || s.MaxStartDelay > s.Interval {
+		s.MaxStartDelay = s.Interval
+	}
+	if s.InvalidPageRetries <= 0 {
+		s.InvalidPageRetries = 3
+	}
+	if s.RetryMin <= 0 {
+		s.RetryMin = time.Second
+	}
+	if s.RetryMax <= 0 {
+		s.RetryMax = 2 * time.Minute
+	}
+	if s.AuthMin <= 0 {
+		s.AuthMin = 30 * time.Second
+	}
+	if s.AuthMax <= 0 {
+		s.AuthMax = 10 * time.Minute
+	}
+	return &Poller{
+		s:      s,
+		log:    s.Logger.With("tenant", s.Tenant),
+		status: Status{Tenant: s.Tenant, State: "starting"},
+	}
+}
+
+// Status returns a snapshot of the poller's health.
+func (p *Poller) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.status
+}
+
+func (p *Poller) update(f func(*Status)) {
+	p.mu.Lock()
+	f(&p.status)
+	p.mu.Unlock()
+}
+
+// startOffset spreads tenants' first polls over the interval,
+// deterministically per tenant (Prometheus' scrape offset).
+func (p *Poller) startOffset() time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(p.s.Tenant))
+	return time.Duration(h.Sum64() % uint64(p.s.MaxStartDelay))
+}
+
+// Run polls until ctx is cancelled and then returns nil. It never gives up
+// on its own: every failure is retried with backoff.
+func (p *Poller) Run(ctx context.Context) error {
+	done := ctx.Done()
+	if !sleep(done, p.startOffset()) {
+		return nil
+	}
+	st, ok := p.initState(ctx)
+	if !ok {
+		return nil
+	}
+	p.log.Info("poller started", "integrated_at", st.IntegratedAt, "resumed", st.UpdatedAt.After(st.IntegratedAt))
+
+	var (
+		retry   = backoff{min: p.s.RetryMin, max: p.s.RetryMax}
+		slow    = backoff{min: p.s.AuthMin, max: p.s.AuthMax}
+		invalid int
+	)
+	roundStart := p.s.Now()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		began := p.s.Now()
+		p.update(func(s *Status) { s.LastPoll = began })
+		page, err := p.s.Source.Fetch(ctx, st.Cursor)
+		p.s.Metrics.observePoll(p.s.Tenant, p.s.Now().Sub(began), err)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !sleep(done, p.onFetchError(err, &retry, &slow)) {
+				return nil
+			}
+			continue
+		}
+		retry.reset()
+		slow.reset()
+
+		var out Outcome
+		if page.Invalid != nil {
+			invalid++
+			if invalid <= p.s.InvalidPageRetries || page.Next == "" || page.Next == st.Cursor {
+				p.fail("backing_off", fmt.Errorf("invalid page body: %w", page.Invalid))
+				p.s.Metrics.fetchError(p.s.Tenant, "invalid_page")
+				if !sleep(done, retry.next()) {
+					return nil
+				}
+				continue
+			}
+			// Refetching did not help: keep the body (nothing is lost)
+			// and move on so the tenant is not stuck forever.
+			p.log.Warn("dead-lettering an invalid page after retries", "retries", invalid-1, "err", page.Invalid)
+			out = Outcome{DeadLetters: []store.DeadLetter{{
+				Reason:     "invalid page: " + page.Invalid.Error(),
+				Payload:    page.Body,
+				ReceivedAt: p.s.Now(),
+			}}}
+		} else {
+			out = p.s.Classify(page.Events, p.s.Now())
+		}
+		invalid = 0
+
+		next := page.Next
+		if next == "" {
+			// Polling requests always carry rel="next"; without one, poll
+			// the same position again (duplicates are deduplicated).
+			next = st.Cursor
+		}
+		newState := st
+		newState.Cursor = next
+		newState.UpdatedAt = p.s.Now()
+		b := store.Batch{
+			Tenant:      p.s.Tenant,
+			Events:      out.Events,
+			DeadLetters: out.DeadLetters,
+			Counts:      out.Counts,
+			State:       &newState,
+		}
+		if !p.write(ctx, b, &retry) {
+			return nil
+		}
+		st = newState
+		p.afterPage(page, out)
+
+		if len(page.Events) >= p.s.PageLimit && page.Invalid == nil {
+			continue // catching up: next page at once
+		}
+		p.update(func(s *Status) { s.State = "caught_up" })
+		wait := p.s.Interval - p.s.Now().Sub(roundStart)
+		if !sleep(done, wait) {
+			return nil
+		}
+		roundStart = p.s.Now()
+	}
+}
+
+// initState loads the tenant's cursor or, on its first start, records the
+// integration time and the first polling URL. It retries until it succeeds
+// or ctx ends.
+func (p *Poller) initState(ctx context.Context) (store.PollState, bool) {
+	retry := backoff{min: p.s.RetryMin, max: p.s.RetryMax}
+	for {
+		st, found, err := p.s.State.LoadPollState(ctx, p.s.Tenant)
+		if err == nil && found && st.Cursor != "" {
+			p.update(func(s *Status) { s.IntegratedAt = st.IntegratedAt; s.State = "polling" })
+			return st, true
+		}
+		if err == nil {
+			now := p.s.Now().UTC().Truncate(time.Millisecond)
+			st = store.PollState{
+				Tenant:       p.s.Tenant,
+				IntegratedAt: now,
+				Cursor:       p.s.Source.PollURL(now, p.s.PageLimit),
+				UpdatedAt:    now,
+			}
+			err = p.s.Sink.Write(ctx, store.Batch{Tenant: p.s.Tenant, State: &st})
+			if err == nil {
+				p.log.Info("tenant integrated: polling forward from now", "integrated_at", now)
+				p.update(func(s *Status) { s.IntegratedAt = now; s.State = "polling" })
+				return st, true
+			}
+		}
+		if ctx.Err() != nil {
+			return store.PollState{}, false
+		}
+		p.fail("write_error", fmt.Errorf("load poll state: %w", err))
+		if !sleep(ctx.Done(), retry.next()) {
+			return store.PollState{}, false
+		}
+	}
+}
+
+// write hands b to the sink until it is confirmed or ctx ends.
+func (p *Poller) write(ctx context.Context, b store.Batch, retry *backoff) bool {
+	for {
+		err := p.s.Sink.Write(ctx, b)
+		if err == nil {
+			retry.reset()
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		p.s.Metrics.writeError(p.s.Tenant)
+		p.fail("write_error", fmt.Errorf("write batch: %w", err))
+		if !sleep(ctx.Done(), retry.next()) {
+			return false
+		}
+	}
+}
+
+// onFetchError records err and returns how long to wait before the next try.
+func (p *Poller) onFetchError(err error, retry, slow *backoff) time.Duration {
+	var rl *okta.RateLimitedError
+	switch {
+	case errors.As(err, &rl):
+		p.s.Metrics.fetchError(p.s.Tenant, "rate_limited")
+		p.fail("backing_off", err)
+		wait := rl.Until.Sub(p.s.Now())
+		if wait < time.Second {
+			wait = time.Second
+		}
+		return wait
+	case okta.IsAuth(err):
+		p.s.Metrics.fetchError(p.s.Tenant, "auth")
+		p.fail("auth_error", err)
+		return slow.next()
+	case okta.IsRetryable(err):
+		p.s.Metrics.fetchError(p.s.Tenant, "retryable")
+		p.fail("backing_off", err)
+		return retry.next()
+	default:
+		p.s.Metrics.fetchError(p.s.Tenant, "permanent")
+		p.fail("backing_off", err)
+		return slow.next()
+	}
+}
+
+func (p *Poller) fail(state string, err error) {
+	var first bool
+	p.update(func(s *Status) {
+		first = s.ConsecutiveFailures == 0
+		s.State = state
+		s.LastError = err.Error()
+		s.ConsecutiveFailures++
+	})
+	// Log transitions, not every retry.
+	if first {
+		p.log.Warn("poller failing; retrying with backoff", "state", state, "err", err)
+	}
+}
+
+func (p *Poller) afterPage(page *okta.Page, out Outcome) {
+	now := p.s.Now()
+	newest := out.NewestPublished
+	var recovered bool
+	kept := 0
+	for _, n := range out.Kept {
+		kept += n
+	}
+	p.update(func(s *Status) {
+		recovered = s.ConsecutiveFailures > 0
+		s.State = "polling"
+		s.LastSuccess = now
+		s.LastError = ""
+		s.ConsecutiveFailures = 0
+		s.EventsPolled += uint64(len(page.Events))
+		s.EventsKept += uint64(kept)
+		if len(page.Events) > 0 {
+			s.LastCursorAdvance = now
+		}
+		if newest.After(s.NewestPublished) {
+			s.NewestPublished = newest
+		}
+	})
+	if recovered {
+		p.log.Info("poller recovered")
+	}
+	p.s.Metrics.observePage(p.s.Tenant, page, out, now)
+}

@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/riskpipe/riskpipe/internal/chtest"
+	"github.com/riskpipe/riskpipe/internal/config"
+)
+
+func TestSplitStatements(t *testing.T) {
+	tests := []struct {
+		name    string
+		give    string
+		want    []string
+		wantErr bool
+	}{
+		{
+			name: "two statements and comments",
+			give: "-- header\nCREATE TABLE a\n(\n  x UInt8\n) ENGINE = Log;\n\n-- b\nCREATE TABLE b (y String) ENGINE = Log;\n",
+			want: []string{"CREATE TABLE a\n(\n  x UInt8\n) ENGINE = Log", "CREATE TABLE b (y String) ENGINE = Log"},
+		},
+		{name: "crlf and trailing blanks", give: "SELECT 1;  \r\nSELECT 2;\r\n", want: []string{"SELECT 1", "SELECT 2"}},
+		{name: "missing semicolon", give: "SELECT 1;\nSELECT 2\n", wantErr: true},
+		{name: "empty", give: "-- nothing\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := splitStatements(tt.give)
+			if tt.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseMigrations(t *testing.T) {
+	migs, err := Migrations()
+	require.NoError(t, err)
+	require.NotEmpty(t, migs)
+	for i, m := range migs {
+		require.Equal(t, i+1, m.Version, "versions are 1, 2, 3, ...")
+		for _, s := range m.Statements {
+			require.Contains(t, s, "{db}.", "%s: tables are qualified with {db}", m.Name)
+			require.Contains(t, s, "IF NOT EXISTS", "%s: statements are idempotent", m.Name)
+		}
+	}
+	require.Equal(t, "001_core", migs[0].Name)
+
+	bad := []struct {
+		name string
+		give fstest.MapFS
+	}{
+		{"no number", fstest.MapFS{"core.sql": {Data: []byte("SELECT 1;\n")}}},
+		{"duplicate version", fstest.MapFS{"001_a.sql": {Data: []byte("SELECT 1;\n")}, "1_b.sql": {Data: []byte("SELECT 1;\n")}}},
+		{"zero", fstest.MapFS{"000_a.sql": {Data: []byte("SELECT 1;\n")}}},
+	}
+	for _, tt := range bad {
+		_, err := parseMigrations(tt.give)
+		require.Error(t, err, tt.name)
+	}
+	got, err := parseMigrations(fstest.MapFS{"010_b.sql": {Data: []byte("SELECT 2;\n")}, "002_a.sql": {Data: []byte("SELECT 1;\n")}})
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 10}, []int{got[0].Version, got[1].Version})
+}
+
+func TestMigrateIdempotentAndVersioned(t *testing.T) {
+	srv := chtest.Start(t)
+	db := chtest.NewDatabase(t, srv)
+	require.NoError(t, dropDatabase(srv.Addr(), db), "Migrate creates the database")
+	s := openStore(t, srv, db, false)
+	ctx := context.Background()
+
+	cur, known, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 0, cur)
+	require.GreaterOrEqual(t, known, 1)
+
+	require.NoError(t, s.Migrate(ctx))
+	require.NoError(t, s.Migrate(ctx), "second run is a no-op")
+	cur, known2, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.Equal(t, known, cur)
+	require.Equal(t, known, known2)
+	require.Equal(t, uint64(known), queryUint(t, s.Conn(), "SELECT count() FROM "+s.table("schema_migrations")),
+		"one row per migration after two runs")
+
+	// The column contract dashboards and downstream jobs rely on.
+	want := map[string][]string{
+		"risk_events": {"tenant String", "event_id String", "published DateTime", "event_type String",
+			"category String", "severity String", "risk_level String", "risk_reasons String", "user_id String",
+			"user_login String", "client_ip String", "country String", "outcome String", "threat_suspected UInt8",
+			"raw String", "ingested_at DateTime", "transaction_id String", "published_note String",
+			"id_derived UInt8", "version UInt64"},
+		"poll_state": {"tenant String", "integrated_at DateTime", "integrated_at_ms UInt64", "cursor String",
+			"updated_at DateTime", "version UInt64"},
+		"dead_letters": {"tenant String", "received_at DateTime", "reason String", "payload String",
+			"fingerprint String"},
+		"event_type_counts": {"tenant String", "day Date", "event_type String", "kept UInt8", "reason String",
+			"events UInt64"},
+	}
+	for tbl, cols := range want {
+		rows, err := s.Conn().Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ?", db, tbl)
+		require.NoError(t, err)
+		have := map[string]bool{}
+		for rows.Next() {
+			var name, typ string
+			require.NoError(t, rows.Scan(&name, &typ))
+			have[name+" "+typ] = true
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		for _, c := range cols {
+			require.True(t, have[c], "%s has column %s", tbl, c)
+		}
+	}
+	var engine string
+	require.NoError(t, s.Conn().QueryRow(ctx,
+		"SELECT engine FROM system.tables WHERE database = ? AND name = 'event_type_counts'", db).Scan(&engine))
+	require.Equal(t, "SummingMergeTree", engine)
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	_, known, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	b, err := s.Conn().PrepareBatch(ctx, "INSERT INTO "+s.table("schema_migrations")+" (version, name, applied_at)")
+	require.NoError(t, err)
+	require.NoError(t, b.Append(uint32(known+1), "999_future", time.Now()))
+	require.NoError(t, b.Send())
+
+	err = s.Migrate(ctx)
+	var tooNew *SchemaTooNewError
+	require.ErrorAs(t, err, &tooNew)
+	require.Equal(t, known+1, tooNew.Current)
+	require.Equal(t, known, tooNew.Known)
+	require.False(t, IsRetryable(err))
+
+	cur, _, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.Equal(t, known+1, cur)
+}
+
+func TestOpenErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+
+	ctx := context.Background()
+	_, err = Open(ctx, config.ClickHouse{Addr: addr, DialTimeout: time.Second}, nil)
+	require.Error(t, err)
+	require.True(t, IsRetryable(err), "a down server is retryable: %v", err)
+	var re *RetryableError
+	require.ErrorAs(t, err, &re)
+
+	_, err = Open(ctx, config.ClickHouse{Addr: addr, Database: "bad-name; DROP"}, nil)
+	var pe *PermanentError
+	require.ErrorAs(t, err, &pe)
+}
+
+func TestClosedStore(t *testing.T) {
+	s := newStore(t)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "idempotent")
+	ctx := context.Background()
+	require.ErrorIs(t, s.Migrate(ctx), ErrClosed)
+	require.ErrorIs(t, s.Ping(ctx), ErrClosed)
+	_, _, err := s.LoadPollState(ctx, "acme")
+	require.ErrorIs(t, err, ErrClosed)
+}
+
+func TestIsRetryable(t *testing.T) {
+	tests := []struct {
+		name string
+		give error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"closed", fmt.Errorf("write: %w", ErrClosed), false},
+		{"canceled", context.Canceled, false},
+		{"deadline", fmt.Errorf("flush: %w", context.DeadlineExceeded), true},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"reset", fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{"unknown table", fmt.Errorf("insert: %w", &clickhouse.Exception{Code: 60, Message: "Table x doesn't exist"}), false},
+		{"type mismatch", &clickhouse.Exception{Code: 53}, false},
+		{"syntax", &clickhouse.Exception{Code: 62}, false},
+		{"auth", &clickhouse.Exception{Code: 516}, false},
+		{"memory limit", &clickhouse.Exception{Code: 241}, true},
+		{"too many parts", &clickhouse.Exception{Code: 252}, true},
+		{"timeout on server", &clickhouse.Exception{Code: 159}, true},
+		{"schema too new", &SchemaTooNewError{Current: 3, Known: 2}, false},
+		{"wrapped retryable", &RetryableError{Err: errors.New("x")}, true},
+		{"wrapped permanent", &PermanentError{Err: syscall.ECONNREFUSED}, false},
+		{"driver conversion", errors.New("clickhouse [AppendRow]: converting string to UInt8 is unsupported"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, IsRetryable(tt.give))
+			if tt.give != nil {
+				c := classify(tt.give)
+				var re *RetryableError
+				require.Equal(t, tt.want, errors.As(c, &re), "classify agrees with IsRetryable")
+			}
+		})
+	}
+}
+
+func dropDatabase(addr, db string) error {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Exec(context.Background(), "DROP DATABASE `"+db+"`")
+}

@@ -1,0 +1,370 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riskpipe/riskpipe/internal/event"
+)
+
+// DeadLetter is an event that could not be decoded, kept verbatim.
+type DeadLetter struct {
+	Reason     string
+	Payload    []byte
+	ReceivedAt time.Time // zero: the flush time
+}
+
+// TypeCount counts the polled events of one type on one day (UTC), kept or
+// dropped for Reason.
+type TypeCount struct {
+	Day       time.Time
+	EventType string
+	Kept      bool
+	Reason    string
+	Events    uint64
+}
+
+// Batch is what one poller hands over for one page.
+type Batch struct {
+	Tenant      string
+	Events      []event.Event // kept (or re-attributed) events -> risk_events
+	DeadLetters []DeadLetter
+	Counts      []TypeCount
+	// State is written only after every row above is acknowledged, in
+	// the same flush.
+	State *PollState
+}
+
+// rows is what the batch weighs against WriterOptions.MaxRows.
+func (b Batch) rows() int {
+	n := len(b.Events) + len(b.DeadLetters) + len(b.Counts)
+	if b.State != nil {
+		n++
+	}
+	return n
+}
+
+// WriterOptions tune the Writer. Zero values take the defaults.
+type WriterOptions struct {
+	// MaxRows: a flush starts once this many rows are queued (default
+	// 10000). A single batch larger than that is flushed on its own.
+	MaxRows int
+	// MaxWait: a flush starts at the latest this long after its first
+	// batch arrived (default 200ms).
+	MaxWait time.Duration
+	// QueueSize bounds the batches waiting for Run (default 64); Write
+	// blocks while it is full.
+	QueueSize int
+	// WriteTimeout bounds one flush, all its inserts together (default 30s).
+	WriteTimeout time.Duration
+	// DrainTimeout bounds the flushes Run does after its ctx ended
+	// (default 10s); batches still queued then fail with ErrClosed.
+	DrainTimeout time.Duration
+	Registerer   prometheus.Registerer // nil: no metrics registered
+	Logger       *slog.Logger
+}
+
+// Writer coalesces many tenants' batches into few inserts. Callers block in
+// Write until their batch is committed (rows first, then their poll state)
+// or has failed; every batch of a failed flush fails, and its caller
+// retries (rows dedup on replay). Run owns the flush loop.
+type Writer struct {
+	store   *Store
+	opts    WriterOptions
+	logger  *slog.Logger
+	metrics *metrics
+	queue   chan *request
+
+	mu       sync.RWMutex
+	closed   bool
+	stopping chan struct{}
+	senders  sync.WaitGroup // Writes between the closed check and the queue
+	running  atomic.Bool
+
+	pending     atomic.Int64 // requests taken from the queue, not yet acked
+	lastVersion uint64       // Run's goroutine only
+}
+
+type request struct {
+	ctx   context.Context
+	batch Batch
+	rows  int
+	done  chan error // buffered: Run never blocks acking
+}
+
+// NewWriter builds a Writer on s; Run starts it.
+func NewWriter(s *Store, o WriterOptions) *Writer {
+	if o.MaxRows <= 0 {
+		o.MaxRows = s.cfg.BatchMaxRows
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = s.cfg.BatchMaxWait
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 64
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = s.cfg.WriteTimeout
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = s.logger
+	}
+	w := &Writer{
+		store:    s,
+		opts:     o,
+		logger:   o.Logger,
+		queue:    make(chan *request, o.QueueSize),
+		stopping: make(chan struct{}),
+	}
+	w.metrics = newMetrics(o.Registerer, func() float64 { return float64(len(w.queue)) })
+	return w
+}
+
+// Write queues b and blocks until its rows and then its State are
+// committed. On error nothing of b may be assumed written (some rows may
+// be, and dedup when b is written again): the caller must not advance its
+// cursor. Errors are *RetryableError, *PermanentError, ErrClosed (Run has
+// returned) or ctx's error.
+func (w *Writer) Write(ctx context.Context, b Batch) error {
+	if b.Tenant == "" {
+		return &PermanentError{Err: errors.New("write batch: no tenant")}
+	}
+	if b.State != nil && b.State.Tenant != "" && b.State.Tenant != b.Tenant {
+		return &PermanentError{Err: fmt.Errorf("write batch of %s: state of tenant %s", b.Tenant, b.State.Tenant)}
+	}
+	r := &request{ctx: ctx, batch: b, rows: b.rows(), done: make(chan error, 1)}
+
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return ErrClosed
+	}
+	w.senders.Add(1)
+	w.mu.RUnlock()
+	select {
+	case w.queue <- r:
+		w.senders.Done()
+	case <-ctx.Done():
+		w.senders.Done()
+		return ctx.Err()
+	case <-w.stopping:
+		w.senders.Done()
+		return ErrClosed
+	}
+
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		// Run still acks r; a batch whose flush has not started by then
+		// is left out of it.
+		return ctx.Err()
+	}
+}
+
+// Run flushes queued batches when MaxRows rows are queued or MaxWait after
+// the first one, until ctx ends. Then it stops taking batches (Write
+// returns ErrClosed), flushes what was queued within DrainTimeout and
+// returns; the error says whether that last flush failed.
+func (w *Writer) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("store writer: Run called twice")
+	}
+	var (
+		pending []*request
+		rows    int
+	)
+	timer := time.NewTimer(w.opts.MaxWait)
+	timer.Stop()
+	defer timer.Stop()
+	flushCtx := context.WithoutCancel(ctx) // ctx ending must not abort a flush
+	flush := func(trigger string) {
+		timer.Stop()
+		_ = w.flush(flushCtx, pending, trigger)
+		pending, rows = nil, 0
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return w.shutdown(flushCtx, pending)
+		case r := <-w.queue:
+			w.pending.Add(1)
+			if len(pending) > 0 && rows+r.rows > w.opts.MaxRows {
+				flush("size")
+			}
+			pending = append(pending, r)
+			rows += r.rows
+			if rows >= w.opts.MaxRows {
+				flush("size")
+			} else if len(pending) == 1 {
+				timer.Reset(w.opts.MaxWait)
+			}
+		case <-timer.C:
+			flush("age")
+		}
+	}
+}
+
+// shutdown closes the Writer and flushes what is queued, in flushes of at
+// most MaxRows, until DrainTimeout; the rest fails with ErrClosed.
+func (w *Writer) shutdown(ctx context.Context, pending []*request) error {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	close(w.stopping)
+	w.senders.Wait() // now nothing more can enter the queue
+	for more := true; more; {
+		select {
+		case r := <-w.queue:
+			w.pending.Add(1)
+			pending = append(pending, r)
+		default:
+			more = false
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, w.opts.DrainTimeout)
+	defer cancel()
+	var errs []error
+	for len(pending) > 0 {
+		n, rows := 0, 0
+		for n < len(pending) && (n == 0 || rows+pending[n].rows <= w.opts.MaxRows) {
+			rows += pending[n].rows
+			n++
+		}
+		chunk := pending[:n]
+		pending = pending[n:]
+		if ctx.Err() != nil {
+			w.ack(chunk, fmt.Errorf("writer drain timed out after %s: %w", w.opts.DrainTimeout, ErrClosed))
+			errs = append(errs, ErrClosed)
+			continue
+		}
+		if err := w.flush(ctx, chunk, "shutdown"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("store writer: flush at shutdown: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// flush writes reqs (leaving out those whose caller gave up) and acks each.
+func (w *Writer) flush(ctx context.Context, reqs []*request, trigger string) error {
+	live := make([]*request, 0, len(reqs))
+	for _, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			w.ack([]*request{r}, err)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	start := time.Now()
+	f := &flush{reqs: live, now: start.UTC().Truncate(time.Second), base: w.nextVersions(start, len(live))}
+	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
+	rows, err := w.write(ctx, f)
+	cancel()
+
+	w.metrics.flushes.WithLabelValues(trigger).Inc()
+	w.metrics.latency.Observe(time.Since(start).Seconds())
+	w.metrics.batchRows.Observe(float64(rows))
+	if err != nil {
+		kind := "permanent"
+		if IsRetryable(err) {
+			kind = "retryable"
+		}
+		w.metrics.errors.WithLabelValues(kind).Inc()
+		// Returned to every caller, who logs it; debug only here.
+		w.logger.Debug("clickhouse flush failed", "batches", len(live), "trigger", trigger, "err", err)
+	}
+	w.ack(live, err)
+	return err
+}
+
+func (w *Writer) ack(reqs []*request, err error) {
+	for _, r := range reqs {
+		r.done <- err
+	}
+	w.pending.Add(-int64(len(reqs)))
+}
+
+// nextVersions reserves n versions (nanosecond write time), increasing
+// strictly across flushes even if the clock steps back.
+func (w *Writer) nextVersions(now time.Time, n int) uint64 {
+	base := uint64(now.UnixNano())
+	if base <= w.lastVersion {
+		base = w.lastVersion + 1
+	}
+	w.lastVersion = base + uint64(n) - 1
+	return base
+}
+
+// write inserts every row table, then the poll states. It returns the rows
+// written and a *RetryableError or *PermanentError.
+func (w *Writer) write(ctx context.Context, f *flush) (int, error) {
+	if err := w.store.checkOpen(); err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, t := range rowTables {
+		n, err := w.insert(ctx, t, f)
+		total += n
+		if err != nil {
+			return total, classify(fmt.Errorf("insert %s: %w", t.name, err))
+		}
+	}
+	n, err := w.insert(ctx, stateTable, f)
+	total += n
+	if err != nil {
+		return total, classify(fmt.Errorf("insert %s: %w", stateTable.name, err))
+	}
+	return total, nil
+}
+
+// insert sends t's rows of f in one batch; a table without rows is skipped.
+func (w *Writer) insert(ctx context.Context, t table, f *flush) (int, error) {
+	var (
+		b          driver.Batch
+		n          int
+		prepareErr error
+	)
+	add := func(values ...any) error {
+		if b == nil {
+			if b, prepareErr = w.store.conn.PrepareBatch(ctx, t.insertSQL(w.store.db)); prepareErr != nil {
+				return prepareErr
+			}
+		}
+		n++
+		return b.Append(values...)
+	}
+	err := t.rows(f, add)
+	if prepareErr != nil {
+		return 0, prepareErr // not about the row that triggered it
+	}
+	if b == nil {
+		return 0, err
+	}
+	defer b.Close()
+	if err != nil {
+		return 0, err
+	}
+	if err := b.Send(); err != nil {
+		return 0, err
+	}
+	w.metrics.rows.WithLabelValues(t.name).Add(float64(n))
+	return n, nil
+}
