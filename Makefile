@@ -42,8 +42,9 @@ test: deps vet
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+DEMO_FLAGS ?= --duration 2m
 demo: deps build
-	$(BIN) demo
+	$(BIN) demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf bin .data
