@@ -8,11 +8,11 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/riskpipe
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build test test-short bench chaos demo deps ensure-clickhouse fmt vet clean
+.PHONY: all build test test-short bench chaos demo deps ensure-clickhouse ensure-chromium fmt vet clean
 
 all: build
 
-deps: ensure-clickhouse
+deps: ensure-clickhouse ensure-chromium
 	$(GO) mod download
 
 # Debian's clickhouse-server (18.16 on bookworm) is what the tests start
@@ -22,6 +22,14 @@ ensure-clickhouse:
 		echo ">> installing Debian's clickhouse-server and clickhouse-client"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null; \
+	fi
+
+# Debian's chromium drives the dashboard's browser tests (chromedp).
+ensure-chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo ">> installing Debian's chromium"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 build:

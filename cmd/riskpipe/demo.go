@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -56,7 +57,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	start := time.Now()
-	orgOpts, streams, err := simOrgs(simSettings{orgs: *orgs, scenario: scenario.ScenarioDemo, seed: 1, users: 500,
+	orgOpts, _, err := simOrgs(simSettings{orgs: *orgs, scenario: scenario.ScenarioDemo, seed: 1, users: 500,
 		eps: *eps, jwtKey: key, requireDPoP: true}, start)
 	if err != nil {
 		return err
@@ -81,6 +82,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.ClickHouse.DataDir = *dataDir
 	cfg.HTTP.Listen = *httpListen
 	cfg.Poll.Interval = *interval
+	// Percentiles are relative to a population that grows quickly in a
+	// short demo: refresh them often (production: hourly).
+	cfg.Score.RefreshEvery = 20 * time.Second
 	for i, name := range sim.Orgs() {
 		t := config.Tenant{Name: name, Description: "simulated org", BaseURL: sim.BaseURL(simBase, name), Poll: cfg.Poll}
 		switch i % 3 {
@@ -110,12 +114,18 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, t := range cfg.Tenants {
 		fmt.Fprintf(stdout, "  %-10s %-18s %s\n", t.Name, t.Auth.Method, t.BaseURL)
 	}
+	// An API token for the dashboard, valid for this run only.
+	tok := make([]byte, 16)
+	rand.Read(tok)
+	token := hex.EncodeToString(tok)
+	cfg.API.Tokens = []config.APIToken{{Name: "demo", Token: config.Secret(token), Tenants: []string{config.AllTenants}}}
+	var dashboard string
 	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, Ready: func(httpAddr string) {
-		fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
+		fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
 		if httpAddr != "" {
-			fmt.Fprintf(stdout, ", status at http://%s/api/v1/status", httpAddr)
+			dashboard = "http://" + httpAddr + "/#token=" + token
+			fmt.Fprintf(stdout, "dashboard: %s\nAPI:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", dashboard, token, httpAddr)
 		}
-		fmt.Fprintln(stdout)
 	}})
 	if err != nil {
 		return err
@@ -131,7 +141,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			return demoSummary(stdout, cfg, a.Statuses(), streams)
+			return demoSummary(stdout, cfg, dashboard)
 		case <-tick.C:
 			printProgress(stdout, a.Statuses(), time.Since(start))
 		}
@@ -152,7 +162,7 @@ func printProgress(w io.Writer, sts []poll.Status, elapsed time.Duration) {
 
 // demoSummary prints, per org, what was kept and the most attacked users,
 // read back from ClickHouse.
-func demoSummary(w io.Writer, cfg config.Config, sts []poll.Status, streams map[string]*scenario.Stream) error {
+func demoSummary(w io.Writer, cfg config.Config, dashboard string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := store.Open(ctx, cfg.ClickHouse, nil)
@@ -178,14 +188,21 @@ func demoSummary(w io.Writer, cfg config.Config, sts []poll.Status, streams map[
 			fmt.Fprintf(tw, " %s %d", c.Name, c.Count)
 		}
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "\tuser\tsignals\tcategories\tlast signal")
+		fmt.Fprintln(tw, "\tmost attacked users\tscore\tpercentile\tlevel\tsignals\twhy")
 		for _, u := range r.TopUsers {
-			fmt.Fprintf(tw, "\t%s\t%d\t%s\t%s\n", u.Login, u.Signals, u.Categories, u.Last.Format(time.RFC3339))
+			fmt.Fprintf(tw, "\t%s\t%.1f\t%.1f\t%s\t%d\t%s\n", u.Login, u.Score, u.Percentile, u.Level, u.Signals, u.Explanation)
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nwhere to look next:\n  clickhouse-client --port %s -q \"SELECT tenant, category, count() FROM %s.risk_events FINAL GROUP BY tenant, category ORDER BY tenant, category\"\n",
+	fmt.Fprintf(w, "\nwhere to look next:\n")
+	if dashboard != "" {
+		fmt.Fprintf(w, "  the dashboard (while the demo runs): %s\n", dashboard)
+	}
+	fmt.Fprintf(w, "  clickhouse-client --port %s -q \"SELECT tenant, category, count() FROM %s.risk_events FINAL GROUP BY tenant, category ORDER BY tenant, category\"\n",
 		portOf(cfg.ClickHouse.Addr), cfg.ClickHouse.Database)
+	fmt.Fprintf(w, "  clickhouse-client --port %s -q \"SELECT user_login, score, percentile, level, explanation FROM %s.attack_factor_latest FINAL WHERE tenant = '%s' ORDER BY score DESC LIMIT 20\"\n",
+		portOf(cfg.ClickHouse.Addr), cfg.ClickHouse.Database, cfg.Tenants[0].Name)
+	fmt.Fprintf(w, "  docs: README.md, docs/attack-factor.md, docs/data-contract.md\n")
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
@@ -38,6 +39,11 @@ type Options struct {
 	// Ready, when set, is called once the pollers are started, with the
 	// HTTP address (empty when HTTP is disabled).
 	Ready func(httpAddr string)
+	// TunePoller, when set, is called with each tenant's poll.Settings
+	// right before its poller is built. It is a seam for tests: shorter
+	// retry backoffs than the production defaults, or a Sink that wraps
+	// the real writer to inject failures. Production code leaves it nil.
+	TunePoller func(*poll.Settings)
 }
 
 // App is a running riskpipe.
@@ -102,7 +108,7 @@ func (a *App) Run(ctx context.Context) error {
 		Registerer:   a.reg,
 		Logger:       a.log,
 	})
-	manager, err := a.buildPollers(st, writer)
+	manager, clients, err := a.buildPollers(st, writer)
 	if err != nil {
 		return err
 	}
@@ -139,6 +145,11 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info("shutting down: stopping pollers")
 	stopPollers()
 	<-pollDone
+	// The okta clients' keep-alive connections would otherwise outlive Run
+	// (with their transport goroutines) until the idle timeout.
+	for _, c := range clients {
+		c.CloseIdleConnections()
+	}
 	a.log.Info("flushing writer")
 	stopWriter()
 	if err := <-writerDone; err != nil && !errors.Is(err, context.Canceled) {
@@ -219,16 +230,19 @@ func (a *App) openStore(ctx context.Context) (*store.Store, error) {
 	}
 }
 
-func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, error) {
+func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*okta.Client, error) {
 	pm, err := poll.NewMetrics(a.reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	om, err := okta.NewMetrics(a.reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var pollers []*poll.Poller
+	var (
+		pollers []*poll.Poller
+		clients []*okta.Client
+	)
 	for _, t := range a.o.Config.Tenants {
 		if !t.IsEnabled() {
 			a.log.Info("tenant disabled; not polling", "tenant", t.Name)
@@ -236,21 +250,28 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, err
 		}
 		client, err := NewOktaClient(t, a.o.Version, a.log, om)
 		if err != nil {
-			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
+			return nil, nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
-		pollers = append(pollers, poll.New(poll.Settings{
+		clients = append(clients, client)
+		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st.Conn(), st.Database())
+		s := poll.Settings{
 			Tenant:    t.Name,
 			Interval:  t.Poll.Interval,
 			PageLimit: t.Poll.PageLimit,
 			Source:    client,
 			Sink:      w,
 			State:     st,
-			Classify:  NewClassifyFunc(t.Poll.ExtraEventTypes),
+			Classify:  proc.page,
+			Start:     proc.start,
 			Metrics:   pm,
 			Logger:    a.log,
-		}))
+		}
+		if a.o.TunePoller != nil {
+			a.o.TunePoller(&s)
+		}
+		pollers = append(pollers, poll.New(s))
 	}
-	return poll.NewManager(pollers...), nil
+	return poll.NewManager(pollers...), clients, nil
 }
 
 // NewOktaClient builds the System Log client of one tenant.
@@ -308,6 +329,19 @@ func (a *App) Handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
-	mux.HandleFunc("GET /api/v1/status", a.statusJSON)
+	a.mu.Lock()
+	st := a.store
+	a.mu.Unlock()
+	if st != nil {
+		cfg := a.o.Config
+		ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
+			Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
+			Logger: a.log.With("component", "api")})
+		if err != nil {
+			a.log.Error("api disabled", "err", err)
+		} else {
+			mux.Handle("/", ap.Handler())
+		}
+	}
 	return mux
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
-// NewClassifyFunc adapts one tenant's classifier to the poller: it turns a
-// classify.Result into the rows of a store.Batch and the counts the
-// poller's metrics need.
+// NewClassifyFunc adapts one tenant's classifier to the poller, without
+// attack-factor scoring: it turns a classify.Result into the rows of a
+// store.Batch and the counts the poller's metrics need.
 func NewClassifyFunc(extraEventTypes []string) poll.ClassifyFunc {
 	c := classify.New(extraEventTypes)
 	return func(raws []json.RawMessage, now time.Time) poll.Outcome {
@@ -21,6 +21,7 @@ func NewClassifyFunc(extraEventTypes []string) poll.ClassifyFunc {
 	}
 }
 
+// outcome turns a classify.Result into the rows of a store.Batch.
 func outcome(res classify.Result, now time.Time) poll.Outcome {
 	day := now.UTC().Truncate(24 * time.Hour)
 	out := poll.Outcome{

@@ -22,16 +22,19 @@ type CategoryCount struct {
 	Count uint64
 }
 
-// UserSignals is one user's kept events.
+// UserSignals is one user's attack factor (attack_factor_latest).
 type UserSignals struct {
-	Login      string
-	Signals    uint64
-	Categories string
-	Last       time.Time
+	Login       string
+	Score       float64
+	Percentile  float64
+	Level       string
+	Signals     uint32
+	Explanation string
+	Updated     time.Time
 }
 
 // Summary reads, per tenant, the kept events by category and the n users
-// with the most kept events.
+// with the highest attack factor.
 func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[string]*TenantSummary, error) {
 	out := map[string]*TenantSummary{}
 	get := func(t string) *TenantSummary {
@@ -61,10 +64,9 @@ func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[strin
 		return nil, err
 	}
 
-	rows, err = conn.Query(ctx, fmt.Sprintf(`SELECT tenant, any(user_login) AS login, count() AS n,
-	arrayStringConcat(arraySort(groupUniqArray(category)), ',') AS cats, max(published) AS last
-FROM %s.risk_events FINAL WHERE user_id != ''
-GROUP BY tenant, user_id ORDER BY tenant, n DESC, login LIMIT ? BY tenant`, db), n)
+	rows, err = conn.Query(ctx, fmt.Sprintf(`SELECT tenant, user_login, score, percentile, level, signals, explanation, updated_at
+FROM %s.attack_factor_latest FINAL WHERE score > 0
+ORDER BY tenant, score DESC, user_id LIMIT ? BY tenant`, db), n)
 	if err != nil {
 		return nil, fmt.Errorf("summary top users: %w", err)
 	}
@@ -72,7 +74,7 @@ GROUP BY tenant, user_id ORDER BY tenant, n DESC, login LIMIT ? BY tenant`, db),
 	for rows.Next() {
 		var t string
 		var u UserSignals
-		if err := rows.Scan(&t, &u.Login, &u.Signals, &u.Categories, &u.Last); err != nil {
+		if err := rows.Scan(&t, &u.Login, &u.Score, &u.Percentile, &u.Level, &u.Signals, &u.Explanation, &u.Updated); err != nil {
 			return nil, err
 		}
 		get(t).TopUsers = append(get(t).TopUsers, u)

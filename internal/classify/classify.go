@@ -108,6 +108,9 @@ type Result struct {
 	// Counts holds kept and dropped counts per event type ("" for events
 	// without one). Dead letters have no event type and are not in it.
 	Counts map[string]TypeCount
+	// Seen are the users every decoded event shows, kept or dropped (the
+	// attack factor's population).
+	Seen []event.Sighting
 	// NewestPublished is the newest parsed `published` of all the page's
 	// events, kept or dropped (zero when none had one), e.g. for a lag
 	// metric.
@@ -240,6 +243,7 @@ func (c *Classifier) Page(raws []json.RawMessage, now time.Time) Result {
 			continue
 		}
 		c.att.observe(&e)
+		res.Seen = event.AppendSightings(res.Seen, &e)
 		if e.PublishedNote == "" && e.Published.After(res.NewestPublished) {
 			res.NewestPublished = e.Published
 		}

@@ -47,6 +47,8 @@ func (d *decoder) decode(root *yaml.Node) *Config {
 		"http": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{"listen": d.str(&c.HTTP.Listen)})
 		},
+		"api":   func(n *yaml.Node, p string) { d.api(n, p, &c.API) },
+		"score": func(n *yaml.Node, p string) { d.score(n, p, &c.Score) },
 		"log": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{"format": d.str(&c.Log.Format), "level": d.str(&c.Log.Level)})
 		},
@@ -112,6 +114,31 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 		c.Tenants = append(c.Tenants, t)
 		d.m.tenants = append(d.m.tenants, tm)
 	}
+}
+
+func (d *decoder) api(n *yaml.Node, path string, a *API) {
+	d.mapping(n, path, map[string]field{
+		"stall_after": d.duration(&a.StallAfter),
+		"tokens":      func(n *yaml.Node, p string) { d.apiTokens(n, p, &a.Tokens) },
+	})
+}
+
+func (d *decoder) apiTokens(n *yaml.Node, path string, dst *[]APIToken) {
+	if n.Kind != yaml.SequenceNode {
+		d.ps.addf(path, "expected a list of tokens, got %s", kindName(n))
+		return
+	}
+	var list []APIToken
+	for i, item := range n.Content {
+		var t APIToken
+		d.mapping(resolve(item), indexPath(path, i), map[string]field{
+			"name":    d.str(&t.Name),
+			"token":   d.secret(&t.Token),
+			"tenants": d.strings(&t.Tenants),
+		})
+		list = append(list, t)
+	}
+	*dst = list
 }
 
 func (d *decoder) auth(n *yaml.Node, path string, a *Auth) map[string]bool {

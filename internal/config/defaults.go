@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/riskpipe/riskpipe/internal/score"
 	"log/slog"
 	"time"
 )
@@ -30,8 +31,10 @@ func Default() Config {
 			RateLimitShare: 0.5,
 			RequestTimeout: 60 * time.Second,
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
-		Log:  Log{Format: "text", Level: "info"},
+		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
+		API:   API{StallAfter: time.Hour},
+		Score: score.DefaultConfig(),
+		Log:   Log{Format: "text", Level: "info"},
 	}
 }
 

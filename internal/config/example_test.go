@@ -21,6 +21,8 @@ func TestExampleConfig(t *testing.T) {
 		"ACME_OKTA_TOKEN":            "acme-token",
 		"GLOBEX_OKTA_PRIVATE_KEY":    string(pkcs8PEM(t, keys().rsa)),
 		"INITECH_OKTA_CLIENT_SECRET": "initech-secret",
+		"RISKPIPE_API_TOKEN":         "scoring-job-token-0123456789",
+		"ACME_ANALYSTS_API_TOKEN":    "acme-analysts-token-0123456789",
 	}))
 	require.NoError(t, err)
 	require.NoError(t, cfg.RequireTenants())
@@ -33,6 +35,11 @@ func TestExampleConfig(t *testing.T) {
 	require.Equal(t, def.Poll, cfg.Poll)
 	require.Equal(t, def.HTTP, cfg.HTTP)
 	require.Equal(t, def.Log, cfg.Log)
+	require.Equal(t, def.API.StallAfter, cfg.API.StallAfter)
+	require.Equal(t, []APIToken{
+		{Name: "scoring-job", Token: "scoring-job-token-0123456789", Tenants: []string{AllTenants}},
+		{Name: "acme-analysts", Token: "acme-analysts-token-0123456789", Tenants: []string{"acme"}},
+	}, cfg.API.Tokens)
 
 	// One tenant per auth method.
 	var methods []string

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto"
+	"github.com/riskpipe/riskpipe/internal/score"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ func goodEnv(t testing.TB) map[string]string {
 		"INITECH_OKTA_CLIENT_SECRET": "initech-secret",
 		"EC_PRIVATE_KEY":             string(sec1PEM(t, keys().ec)),
 		"EMPTY":                      "",
+		"RISKPIPE_API_TOKEN":         "scoring-token-from-env-0123",
 	}
 }
 
@@ -147,7 +149,21 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 				},
 			},
 			HTTP: HTTP{Listen: ""},
-			Log:  Log{Format: "json", Level: "debug"},
+			API: API{
+				StallAfter: 30 * time.Minute,
+				Tokens: []APIToken{
+					{Name: "scoring-job", Token: "scoring-token-from-env-0123", Tenants: []string{AllTenants}},
+					{Name: "acme-analysts", Token: "acme-analysts-0123456789", Tenants: []string{"acme", "sim-1"}},
+				},
+			},
+			Score: func() score.Config {
+				c := score.DefaultConfig()
+				c.HalfLife = 7 * 24 * time.Hour
+				c.RefreshEvery = 30 * time.Minute
+				c.Weights = map[string]float64{"leaked_credentials": 50}
+				return c
+			}(),
+			Log: Log{Format: "json", Level: "debug"},
 		}
 	},
 }
@@ -233,6 +249,33 @@ func TestLoadBad(t *testing.T) {
 				"tenants[0].auth.scopes: expected a list of strings, got a scalar",
 				"http: expected a mapping, got a scalar",
 				"log.format: expected a string, got a list",
+			},
+		},
+		{
+			file: "api.bad.yaml",
+			wantProblems: []string{
+				"api.stall_after: must be positive",
+				"api.tokens[0].name: required",
+				"api.tokens[0].token: must be at least 16 characters",
+				`api.tokens[0].tenants: required: tenant names, or ["*"] for every tenant`,
+				"api.tokens[1].token: required",
+				`api.tokens[1].tenants[0]: must name a configured tenant, or be "*"`,
+				"api.tokens[2].name: duplicate of api.tokens[1]",
+				`api.tokens[2].tenants[1]: "*" must be the only entry`,
+				"api.tokens[3].token: same token as api.tokens[2]",
+				"api.tokens[3].bogus: unknown key",
+				"api.tokens[3].tenants: expected a list of strings, got a scalar",
+				"api.tokens[4].token: environment variable RISKPIPE_UNSET_TOKEN is not set",
+			},
+		},
+		{
+			file: "score.bad.yaml",
+			wantProblems: []string{
+				`score.half_life: invalid duration "2 weeks"`,
+				"score.bogus: unknown key",
+				`score.weights.leaked_credentials: invalid number "lots"`,
+				"score.weights.phishing: unknown key",
+				"score: population_window: must not be negative, got -24h0m0s",
 			},
 		},
 		{
@@ -325,10 +368,10 @@ func TestLoadBad(t *testing.T) {
 }
 
 func TestBadSecretsStayOutOfProblems(t *testing.T) {
-	for _, file := range []string{"testdata/many.bad.yaml", "testdata/urls.bad.yaml", "testdata/kinds.bad.yaml"} {
+	for _, file := range []string{"testdata/many.bad.yaml", "testdata/urls.bad.yaml", "testdata/kinds.bad.yaml", "testdata/api.bad.yaml"} {
 		_, err := Load(file, MapEnv(map[string]string{"ACME_OKTA_TOKEN": "acme-token-from-env"}))
 		require.Error(t, err)
-		for _, secret := range []string{"acme-token-from-env", "inline-token-value", "hunter2", "not-a-string"} {
+		for _, secret := range []string{"acme-token-from-env", "inline-token-value", "hunter2", "not-a-string", "short-secret"} {
 			require.NotContains(t, err.Error(), secret, file)
 		}
 	}
@@ -353,9 +396,11 @@ func TestDefault(t *testing.T) {
 			BatchMaxRows: 10000,
 			BatchMaxWait: 200 * time.Millisecond,
 		},
-		Poll: Poll{Interval: 15 * time.Second, PageLimit: 1000, RateLimitShare: 0.5, RequestTimeout: 60 * time.Second},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
-		Log:  Log{Format: "text", Level: "info"},
+		Poll:  Poll{Interval: 15 * time.Second, PageLimit: 1000, RateLimitShare: 0.5, RequestTimeout: 60 * time.Second},
+		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
+		API:   API{StallAfter: time.Hour},
+		Score: score.DefaultConfig(),
+		Log:   Log{Format: "text", Level: "info"},
 	}
 	require.Equal(t, want, Default())
 }

@@ -13,7 +13,10 @@ type Config struct {
 	Poll    Poll     `yaml:"poll"`
 	Tenants []Tenant `yaml:"tenants"`
 	HTTP    HTTP     `yaml:"http"`
-	Log     Log      `yaml:"log"`
+	API     API      `yaml:"api"`
+	// Score tunes the attack-factor model (docs/attack-factor.md).
+	Score Score `yaml:"score"`
+	Log   Log   `yaml:"log"`
 }
 
 // ClickHouse is where everything lands (native protocol).
@@ -100,6 +103,30 @@ type Auth struct {
 // HTTP is the API, dashboard and metrics listener.
 type HTTP struct {
 	Listen string `yaml:"listen"` // default 127.0.0.1:8080; empty string disables
+}
+
+// API is the JSON API (/api/v1/...) and the dashboard, served on
+// http.listen.
+type API struct {
+	// Tokens may read the API, each only the tenants it lists. Without
+	// tokens every data endpoint answers 401; the health endpoints never
+	// need one.
+	Tokens []APIToken `yaml:"tokens"`
+	// StallAfter: a tenant whose poller has received no event for longer
+	// is flagged stalled in the status API and the dashboard.
+	StallAfter time.Duration `yaml:"stall_after"` // default 1h
+}
+
+// AllTenants in APIToken.Tenants lets a token read every configured tenant.
+const AllTenants = "*"
+
+// APIToken is one bearer token of the API.
+type APIToken struct {
+	Name  string `yaml:"name"`  // who uses it; shown in logs instead of the token
+	Token Secret `yaml:"token"` // at least 16 characters
+	// Tenants the token may read: configured tenant names, or ["*"] for
+	// every configured tenant.
+	Tenants []string `yaml:"tenants"`
 }
 
 // Log configures slog.

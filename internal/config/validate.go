@@ -48,6 +48,8 @@ func validate(c *Config, m *meta, dir string, ps *problems) {
 	if l := c.HTTP.Listen; l != "" && !isHostPort(l, 0) {
 		ps.add("http.listen", "must be host:port, or empty to disable")
 	}
+	v.api(c.API, c.Tenants, "api")
+	v.score(c.Score)
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		ps.add("log.format", "must be text or json")
 	}

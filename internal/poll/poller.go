@@ -12,6 +12,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/event"
 	"github.com/riskpipe/riskpipe/internal/okta"
+	"github.com/riskpipe/riskpipe/internal/score"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -42,11 +43,21 @@ type Outcome struct {
 	// NewestPublished is the newest `published` among all the page's
 	// events, kept or not (for the lag metric).
 	NewestPublished time.Time
+	// Scores are the attack-factor rows the page caused; written in the
+	// same batch as its events.
+	Scores score.Output
 }
 
 // ClassifyFunc classifies one page of raw events. It is called by one
-// goroutine only (the tenant's poller).
+// goroutine only (the tenant's poller), exactly once per fetched page: a
+// batch whose write failed is retried as it is, never re-classified.
 type ClassifyFunc func(raws []json.RawMessage, now time.Time) Outcome
+
+// StartFunc is called once the tenant's poll state is known (loaded or
+// just recorded), before the first page; it restores state derived from
+// ClickHouse (the attack factors) and may return rows to write first. An
+// error is retried with backoff.
+type StartFunc func(ctx context.Context, st store.PollState) (Outcome, error)
 
 // Settings are the dependencies and knobs of one poller.
 type Settings struct {
@@ -57,7 +68,8 @@ type Settings struct {
 	Sink      Sink
 	State     StateStore
 	Classify  ClassifyFunc
-	Metrics   *Metrics // optional
+	Start     StartFunc // optional
+	Metrics   *Metrics  // optional
 	Logger    *slog.Logger
 	Now       func() time.Time
 	// MaxStartDelay caps the jittered start offset (default: Interval).
@@ -166,6 +178,9 @@ func (p *Poller) Run(ctx context.Context) error {
 		return nil
 	}
 	p.log.Info("poller started", "integrated_at", st.IntegratedAt, "resumed", st.UpdatedAt.After(st.IntegratedAt))
+	if !p.start(ctx, st) {
+		return nil
+	}
 
 	var (
 		retry   = backoff{min: p.s.RetryMin, max: p.s.RetryMax}
@@ -231,6 +246,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			Events:      out.Events,
 			DeadLetters: out.DeadLetters,
 			Counts:      out.Counts,
+			Scores:      out.Scores,
 			State:       &newState,
 		}
 		if !p.write(ctx, b, &retry) {
@@ -283,6 +299,31 @@ func (p *Poller) initState(ctx context.Context) (store.PollState, bool) {
 		p.fail("write_error", fmt.Errorf("load poll state: %w", err))
 		if !sleep(ctx.Done(), retry.next()) {
 			return store.PollState{}, false
+		}
+	}
+}
+
+// start runs the StartFunc until it succeeds and its rows are written, or
+// ctx ends.
+func (p *Poller) start(ctx context.Context, st store.PollState) bool {
+	if p.s.Start == nil {
+		return true
+	}
+	retry := backoff{min: p.s.RetryMin, max: p.s.RetryMax}
+	for {
+		out, err := p.s.Start(ctx, st)
+		if err == nil {
+			if out.Scores.Empty() && len(out.Events) == 0 {
+				return true
+			}
+			return p.write(ctx, store.Batch{Tenant: p.s.Tenant, Events: out.Events, Scores: out.Scores}, &retry)
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		p.fail("write_error", fmt.Errorf("start: %w", err))
+		if !sleep(ctx.Done(), retry.next()) {
+			return false
 		}
 	}
 }

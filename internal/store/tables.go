@@ -27,11 +27,12 @@ func (t table) insertSQL(db string) string {
 // comes last of them: it is the one table where a retried flush is not
 // idempotent (SummingMergeTree adds the counts again), so as little as
 // possible can fail after it.
-var rowTables = []table{
+var rowTables = append(append([]table{
 	{name: "risk_events", columns: riskEventColumns, rows: riskEventRows},
 	{name: "dead_letters", columns: deadLetterColumns, rows: deadLetterRows},
-	{name: "event_type_counts", columns: typeCountColumns, rows: typeCountRows},
-}
+}, scoreTables...),
+	table{name: "event_type_counts", columns: typeCountColumns, rows: typeCountRows},
+)
 
 // stateTable is inserted only after every row table was acknowledged.
 var stateTable = table{name: "poll_state", columns: pollStateColumns, rows: pollStateRows}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/riskpipe/riskpipe/internal/event"
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // DeadLetter is an event that could not be decoded, kept verbatim.
@@ -38,6 +39,8 @@ type Batch struct {
 	Events      []event.Event // kept (or re-attributed) events -> risk_events
 	DeadLetters []DeadLetter
 	Counts      []TypeCount
+	// Scores are the attack-factor rows the batch's events caused.
+	Scores score.Output
 	// State is written only after every row above is acknowledged, in
 	// the same flush.
 	State *PollState
@@ -45,7 +48,8 @@ type Batch struct {
 
 // rows is what the batch weighs against WriterOptions.MaxRows.
 func (b Batch) rows() int {
-	n := len(b.Events) + len(b.DeadLetters) + len(b.Counts)
+	n := len(b.Events) + len(b.DeadLetters) + len(b.Counts) +
+		2*len(b.Scores.Updates) + len(b.Scores.Activity) + len(b.Scores.Users)
 	if b.State != nil {
 		n++
 	}

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"cmp"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/poll"
+)
+
+// DefaultStallAfter is used when Settings.StallAfter is zero.
+const DefaultStallAfter = time.Hour
+
+// Settings are the API's dependencies.
+type Settings struct {
+	// Conn reads ClickHouse; tables are qualified with Database.
+	Conn     driver.Conn
+	Database string
+	// Tokens may read the API (config api.tokens).
+	Tokens []config.APIToken
+	// Tenants are the configured tenants, enabled or not: the orgs the
+	// API knows. A token with "*" reads all of them, and no other.
+	Tenants []config.Tenant
+	// Statuses returns the pollers' statuses (app.App.Statuses); nil: none.
+	Statuses func() []poll.Status
+	// StallAfter: a tenant that received nothing for longer is stalled.
+	StallAfter time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time // default time.Now
+}
+
+// API is the JSON API and the dashboard. It starts no goroutines.
+type API struct {
+	s       Settings
+	db      string // quoted database name
+	log     *slog.Logger
+	tokens  []token
+	orgs    []orgInfo // sorted by name
+	started time.Time
+}
+
+type orgInfo struct {
+	name, description string
+	enabled           bool
+}
+
+// New checks s and builds the API; it touches no network.
+func New(s Settings) (*API, error) {
+	if s.Conn == nil {
+		return nil, errors.New("api: no clickhouse connection")
+	}
+	if !identRE.MatchString(s.Database) {
+		return nil, errors.New("api: database must be an identifier")
+	}
+	if s.StallAfter <= 0 {
+		s.StallAfter = DefaultStallAfter
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Statuses == nil {
+		s.Statuses = func() []poll.Status { return nil }
+	}
+	a := &API{s: s, db: "`" + s.Database + "`", log: s.Logger, started: s.Now()}
+	for _, t := range s.Tenants {
+		a.orgs = append(a.orgs, orgInfo{name: t.Name, description: t.Description, enabled: t.IsEnabled()})
+	}
+	slices.SortFunc(a.orgs, func(x, y orgInfo) int { return cmp.Compare(x.name, y.name) })
+	tokens, err := newTokens(s.Tokens, a.orgNames())
+	if err != nil {
+		return nil, err
+	}
+	a.tokens = tokens
+	if len(tokens) == 0 {
+		a.log.Warn("no api.tokens configured: the dashboard and /api/v1 answer 401 to everyone")
+	}
+	return a, nil
+}
+
+// Handler serves the dashboard at /, its files under /static/, and the
+// API under /api/v1/. Mount it at / next to /metrics, /healthz and
+// /readyz: the more specific patterns of those win.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range a.routes() {
+		h := rt.handler
+		if rt.auth {
+			h = a.authenticated(h)
+		}
+		mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint")
+	})
+	a.dashboardRoutes(mux)
+	return securityHeaders(mux)
+}
+
+func (a *API) orgNames() []string {
+	names := make([]string, len(a.orgs))
+	for i, o := range a.orgs {
+		names[i] = o.name
+	}
+	return names
+}
+
+// table is the qualified, quoted name of a table.
+func (a *API) table(name string) string { return a.db + "." + name }
+
+// securityHeaders keeps the dashboard from being framed or sniffed, and
+// its scripts to our own origin.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}

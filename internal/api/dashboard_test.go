@@ -1,0 +1,156 @@
+package api
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/riskpipe/riskpipe/internal/poll"
+)
+
+// chartDrawn is JavaScript that says whether the canvas found by sel holds
+// a Chart.js chart with data, drawn at a non-zero size.
+func chartDrawn(sel string) string {
+	return `(() => {
+  const c = document.querySelector(` + "`" + sel + "`" + `);
+  const ch = c && Chart.getChart(c);
+  const r = c && c.getBoundingClientRect();
+  return !!(ch && c.width > 0 && c.height > 0 && r.width > 0 && r.height > 0 &&
+    ch.data.datasets.length > 0 && ch.data.datasets.some(d => d.data.some(v => v > 0)));
+})()`
+}
+
+func texts(t *testing.T, ctx context.Context, js string) []string {
+	t.Helper()
+	return value(t, ctx, chromedp.Evaluate[[]string](js))
+}
+
+// TestDashboardInBrowser loads the dashboard in headless Chromium over the
+// fixture in ClickHouse and checks what an analyst sees: the pollers'
+// health, the activity chart, the most attacked users with sparklines, and
+// a user's page with the score's history, its explanation and the events
+// behind it with their raw JSON.
+func TestDashboardInBrowser(t *testing.T) {
+	e := fixtureEnv(t)
+	e.clock.Set(now0.Add(90 * time.Minute))
+	e.setStatuses(
+		poll.Status{Tenant: "acme", State: "caught_up", IntegratedAt: now0.Add(-72 * time.Hour),
+			LastPoll: now0.Add(89 * time.Minute), LastSuccess: now0.Add(89 * time.Minute),
+			LastCursorAdvance: now0.Add(85 * time.Minute), NewestPublished: now0.Add(84 * time.Minute), EventsKept: 8},
+		poll.Status{Tenant: "globex", State: "auth_error", IntegratedAt: now0.Add(-72 * time.Hour),
+			LastPoll: now0.Add(88 * time.Minute), LastError: "okta: 401 Invalid token provided", ConsecutiveFailures: 4},
+	)
+	dir := screenshotDir(t)
+	ctx := newBrowser(t)
+	pe := watchErrors(t, ctx)
+
+	do(t, ctx,
+		chromedp.Navigate(e.srv.URL+"/#token="+tokenAll),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
+	)
+	require.NotContains(t, value(t, ctx, chromedp.Evaluate[string]("location.href")), tokenAll, "the token leaves the address bar")
+
+	// Pollers: one row per org, globex failing and stalled, initech disabled.
+	health := texts(t, ctx, `[...document.querySelectorAll('#health tbody tr')].map(r => r.innerText)`)
+	require.Len(t, health, 3)
+	require.Contains(t, health[0], "acme")
+	require.Contains(t, health[0], "caught up")
+	require.NotContains(t, health[0], "stalled")
+	require.Contains(t, health[1], "globex")
+	require.Contains(t, health[1], "auth error")
+	require.Contains(t, health[1], "stalled")
+	require.Contains(t, health[1], "401 Invalid token provided")
+	require.Contains(t, health[2], "disabled")
+
+	// The most attacked users, alice first, each with a drawn sparkline.
+	rows := texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr')].map(r => r.innerText)`)
+	require.Len(t, rows, 5)
+	require.Contains(t, rows[0], alice.login)
+	require.Contains(t, rows[0], "critical")
+	require.Contains(t, rows[0], "ThreatInsight 2")
+	require.Contains(t, rows[1], dave.login)
+	require.True(t, value(t, ctx, chromedp.Evaluate[bool](chartDrawn("#activity-chart"))), "activity chart drawn")
+	require.True(t, value(t, ctx, chromedp.Evaluate[bool](
+		`[...document.querySelectorAll('#top-users canvas.spark')].every(c => { const ch = Chart.getChart(c); return ch && c.width > 0 && ch.data.datasets[0].data.length > 0; })`)),
+		"a sparkline per user")
+	legend := value(t, ctx, chromedp.Evaluate[[]string](`Chart.getChart(document.querySelector('#activity-chart')).data.datasets.map(d => d.label)`))
+	require.Subset(t, legend, []string{"ThreatInsight", "Leaked credentials", "ITP user risk", "Entity risk", "HIGH-risk sign-ins"})
+	saveScreenshot(t, ctx, dir, "dashboard-home.png")
+
+	// Sorting by login puts alice, bob, carol first... then dave, erin.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#top-users th[data-sort="login"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)))
+	require.Eventually(t, func() bool {
+		rows := texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr td:nth-child(2)')].map(td => td.innerText)`)
+		return strings.Join(rows, ",") == strings.Join([]string{alice.login, bob.login, carol.login, dave.login, erin.login}, ",")
+	}, 10*time.Second, 50*time.Millisecond, "sorted by login")
+
+	// One org: only its users.
+	do(t, ctx, chromedp.SetValue(chromedp.CSS("#org-picker"), "globex"),
+		runJS(`document.querySelector('#org-picker').dispatchEvent(new Event('change'))`),
+	)
+	require.Eventually(t, func() bool {
+		rows := texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr')].map(r => r.innerText)`)
+		return len(rows) == 2 && strings.Contains(rows[0], "globex")
+	}, 10*time.Second, 50*time.Millisecond, "globex's users only")
+
+	// The user page of alice.
+	do(t, ctx,
+		chromedp.Navigate(e.srv.URL+"/#/user/acme/"+alice.id),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="user"]`)),
+	)
+	title := value(t, ctx, chromedp.Text(chromedp.CSS("#user-title")))
+	require.Contains(t, title, alice.login)
+	require.Equal(t, "entity_risk x6", value(t, ctx, chromedp.Text(chromedp.CSS("#user-explanation"))))
+	require.Equal(t, "critical", value(t, ctx, chromedp.Text(chromedp.CSS("#user-level"))))
+	require.True(t, value(t, ctx, chromedp.Evaluate[bool](chartDrawn("#user-chart"))), "score history drawn")
+	events := texts(t, ctx, `[...document.querySelectorAll('#user-events tbody tr:not(.raw-row)')].map(r => r.innerText)`)
+	require.Len(t, events, 6)
+	require.Contains(t, events[0], "Entity risk", "newest first")
+
+	// Raw JSON on demand.
+	first := fixtureEvent(5, fixtureSignals[5])
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#user-events tr[data-event="`+first.ID+`"] button.show-raw`)))
+	require.Eventually(t, func() bool {
+		raw := value(t, ctx, chromedp.Evaluate[string](`(document.querySelector('#user-events tr.raw-row:not([hidden]) pre') || {}).innerText || ''`))
+		return strings.Contains(raw, `"uuid": "`+first.ID+`"`) && strings.Contains(raw, `"eventType": "policy.entity_risk.evaluate"`)
+	}, 10*time.Second, 50*time.Millisecond, "raw JSON shown")
+	saveScreenshot(t, ctx, dir, "dashboard-user.png")
+	pe.requireNone(t)
+}
+
+// TestDashboardTokenLimitsWhatIsShown: an acme-only token sees acme and
+// nothing of globex; a wrong token gets the token form.
+func TestDashboardTokenLimitsWhatIsShown(t *testing.T) {
+	e := fixtureEnv(t)
+	ctx := newBrowser(t)
+	pe := watchErrors(t, ctx)
+	do(t, ctx,
+		chromedp.Navigate(e.srv.URL+"/#token="+tokenAcme),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
+	)
+	body := value(t, ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	require.Contains(t, body, alice.login)
+	require.NotContains(t, body, "globex")
+	require.NotContains(t, body, dave.login)
+	require.Equal(t, []string{"", "acme"}, texts(t, ctx, `[...document.querySelectorAll('#org-picker option')].map(o => o.value)`))
+
+	do(t, ctx,
+		chromedp.Navigate(e.srv.URL+"/#token=not-a-valid-token-000"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="login"]`)),
+	)
+	require.Equal(t, "That token was not accepted.", value(t, ctx, chromedp.Text(chromedp.CSS("#login-error"))))
+	// Typing a good token opens the dashboard.
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#token-input"), tokenGlobex),
+		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
+	)
+	require.Contains(t, value(t, ctx, chromedp.Evaluate[string](`document.body.innerText`)), dave.login)
+	saveScreenshot(t, ctx, screenshotDir(t), "dashboard-globex-token.png")
+	pe.requireNone(t)
+}

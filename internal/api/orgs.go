@@ -1,0 +1,106 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/riskpipe/riskpipe/internal/poll"
+)
+
+// Org is one configured Okta org and the health of its poller.
+type Org struct {
+	Tenant      string `json:"tenant"`
+	Description string `json:"description"`
+	Enabled     bool   `json:"enabled"`
+	// State is the poller's state (starting, polling, caught_up,
+	// backing_off, auth_error, write_error), "disabled" for a tenant that
+	// is not polled, "unknown" when this process runs no poller for it.
+	State string `json:"state"`
+	// Stalled: enabled, and nothing received for longer than
+	// stall_after_seconds (see LastReceived).
+	Stalled           bool    `json:"stalled"`
+	StallAfterSeconds float64 `json:"stall_after_seconds"`
+	// LastReceived is when the poller last received events, or else when
+	// the tenant was integrated or this process started, whichever is
+	// latest: the reference Stalled compares with.
+	LastReceived *time.Time `json:"last_received"`
+	LastPoll     *time.Time `json:"last_poll"`
+	LastSuccess  *time.Time `json:"last_success"`
+	IntegratedAt *time.Time `json:"integrated_at"`
+	// NewestPublished is the newest `published` time seen; LagSeconds is
+	// how long ago that was (null before the first event).
+	NewestPublished     *time.Time `json:"newest_published"`
+	LagSeconds          *float64   `json:"lag_seconds"`
+	LastError           string     `json:"last_error"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	EventsPolled        uint64     `json:"events_polled"`
+	EventsKept          uint64     `json:"events_kept"`
+}
+
+// OrgList is the answer of GET /api/v1/orgs.
+type OrgList struct {
+	Now  time.Time `json:"now"`
+	Orgs []Org     `json:"orgs"`
+}
+
+func (a *API) listOrgs(r *http.Request) (any, error) {
+	p := principalFrom(r.Context())
+	byTenant := map[string]poll.Status{}
+	for _, st := range a.s.Statuses() {
+		byTenant[st.Tenant] = st
+	}
+	now := a.s.Now().UTC()
+	out := OrgList{Now: now, Orgs: []Org{}}
+	for _, o := range a.orgs {
+		if !p.may(o.name) {
+			continue
+		}
+		st, running := byTenant[o.name]
+		out.Orgs = append(out.Orgs, a.org(o, st, running, now))
+	}
+	return out, nil
+}
+
+func (a *API) org(o orgInfo, st poll.Status, running bool, now time.Time) Org {
+	org := Org{
+		Tenant:            o.name,
+		Description:       o.description,
+		Enabled:           o.enabled,
+		StallAfterSeconds: a.s.StallAfter.Seconds(),
+		State:             "unknown",
+	}
+	switch {
+	case !o.enabled:
+		org.State = "disabled"
+		return org
+	case !running:
+		return org
+	}
+	org.State = st.State
+	org.LastPoll = timePtr(st.LastPoll)
+	org.LastSuccess = timePtr(st.LastSuccess)
+	org.IntegratedAt = timePtr(st.IntegratedAt)
+	org.NewestPublished = timePtr(st.NewestPublished)
+	org.LastError = st.LastError
+	org.ConsecutiveFailures = st.ConsecutiveFailures
+	org.EventsPolled = st.EventsPolled
+	org.EventsKept = st.EventsKept
+	if org.NewestPublished != nil {
+		lag := max(0, now.Sub(st.NewestPublished).Seconds())
+		org.LagSeconds = &lag
+	}
+	ref := latest(st.LastCursorAdvance, st.IntegratedAt, a.started)
+	org.LastReceived = timePtr(ref)
+	org.Stalled = now.Sub(ref) > a.s.StallAfter
+	return org
+}
+
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
+}

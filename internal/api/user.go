@@ -1,0 +1,80 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+)
+
+// UserDetail is the answer of GET /api/v1/orgs/{org}/users/{user_id}.
+type UserDetail struct {
+	Tenant    string `json:"tenant"`
+	UserID    string `json:"user_id"`
+	UserLogin string `json:"user_login"`
+	// Current is the user's latest attack factor, with its explanation;
+	// null while the user has none.
+	Current *FactorUpdate `json:"current"`
+	// History is the factor's updates, oldest first (the newest 500).
+	History []FactorUpdate `json:"history"`
+	// Signals counts the user's kept events of the last 30 days per category.
+	Signals map[string]uint64 `json:"signals"`
+	// Events are the user's kept events, newest first (?events=, default
+	// 100), without their raw JSON (GET .../events/{event_id} has it).
+	Events []Event `json:"events"`
+}
+
+const historyLimit = 500
+
+func (a *API) getUser(r *http.Request) (any, error) {
+	org, err := pathOrg(r)
+	if err != nil {
+		return nil, err
+	}
+	nEvents, err := intParam(r, "events", 100, 0, 1000)
+	if err != nil {
+		return nil, err
+	}
+	id := r.PathValue("user_id")
+	ctx := r.Context()
+	d := UserDetail{Tenant: org, UserID: id, Signals: map[string]uint64{}, Events: []Event{}}
+
+	latest, err := a.queryFactors(ctx, fmt.Sprintf("SELECT %s FROM %s FINAL WHERE tenant = ? AND user_id = ? LIMIT 1",
+		factorColumns, a.table("attack_factor_latest")), org, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(latest) > 0 {
+		d.Current = &latest[0]
+		d.UserLogin = d.Current.UserLogin
+	}
+	// Replayed rows are identical: one per (updated_at, cause_event_id).
+	d.History, err = a.queryFactors(ctx, fmt.Sprintf(`SELECT %s FROM %s
+WHERE tenant = ? AND user_id = ?
+ORDER BY updated_at DESC, cause_event_id DESC
+LIMIT 1 BY updated_at, cause_event_id
+LIMIT %d`, factorColumns, a.table("attack_factor_updates"), historyLimit), org, id)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(d.History)
+	if nEvents > 0 {
+		d.Events, err = a.queryEvents(ctx, fmt.Sprintf(`SELECT %s FROM %s FINAL
+WHERE tenant = ? AND user_id = ?
+ORDER BY published_ms DESC, event_id DESC
+LIMIT %d`, eventColumns, a.table("risk_events"), nEvents), false, org, id)
+		if err != nil {
+			return nil, err
+		}
+	}
+	one := []UserSummary{{Tenant: org, UserID: id, Signals: d.Signals}}
+	if err := a.addSignals(ctx, one); err != nil {
+		return nil, err
+	}
+	if d.Current == nil && len(d.History) == 0 && len(d.Events) == 0 {
+		return nil, &httpError{status: http.StatusNotFound, msg: "no such user in this org"}
+	}
+	if d.UserLogin == "" && len(d.Events) > 0 {
+		d.UserLogin = d.Events[0].UserLogin
+	}
+	return d, nil
+}

@@ -1,0 +1,257 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// UserSummary is one row of the most attacked users.
+type UserSummary struct {
+	Tenant     string  `json:"tenant"`
+	UserID     string  `json:"user_id"`
+	UserLogin  string  `json:"user_login"`
+	Score      float64 `json:"score"`
+	Percentile float64 `json:"percentile"`
+	Level      string  `json:"level"`
+	// SignalCount is the factor's count of weighted signals (30 days).
+	SignalCount uint32 `json:"signal_count"`
+	// Signals counts the user's kept events of the last 30 days per category.
+	Signals map[string]uint64 `json:"signals"`
+	// LastSignal is the newest published time of the user's kept events.
+	LastSignal *time.Time `json:"last_signal"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	// History holds the newest factor updates (at most ?history=), oldest
+	// first, for a sparkline.
+	History []ScorePoint `json:"history"`
+}
+
+// ScorePoint is a score at a time.
+type ScorePoint struct {
+	UpdatedAt time.Time `json:"updated_at"`
+	Score     float64   `json:"score"`
+}
+
+// UserPage is the answer of GET /api/v1/users.
+type UserPage struct {
+	Orgs   []string      `json:"orgs"`
+	Sort   string        `json:"sort"`
+	Order  string        `json:"order"`
+	Offset int           `json:"offset"`
+	Limit  int           `json:"limit"`
+	Total  uint64        `json:"total"` // users with a factor in these orgs
+	Users  []UserSummary `json:"users"`
+}
+
+// sortColumns maps ?sort= to the ORDER BY expression.
+var sortColumns = map[string]string{
+	"score":       "score",
+	"percentile":  "percentile",
+	"signals":     "signals",
+	"last_signal": "last_signal",
+	"updated_at":  "updated_at",
+	"login":       "user_login",
+}
+
+var sortKeys = []string{"score", "percentile", "signals", "last_signal", "updated_at", "login"}
+
+// signalWindow is how far back Signals and SignalCount look.
+const signalWindow = 30 * 24 * time.Hour
+
+func (a *API) topUsers(r *http.Request) (any, error) {
+	orgs, err := queryOrgs(r)
+	if err != nil {
+		return nil, err
+	}
+	sort, err := enumParam(r, "sort", sortKeys...)
+	if err != nil {
+		return nil, err
+	}
+	order, err := enumParam(r, "order", "desc", "asc")
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intParam(r, "limit", 50, 1, 500)
+	if err != nil {
+		return nil, err
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1_000_000)
+	if err != nil {
+		return nil, err
+	}
+	histN, err := intParam(r, "history", 30, 0, 500)
+	if err != nil {
+		return nil, err
+	}
+	page := UserPage{Orgs: orgs, Sort: sort, Order: order, Offset: offset, Limit: limit, Users: []UserSummary{}}
+	if len(orgs) == 0 {
+		return page, nil
+	}
+	ctx := r.Context()
+	if page.Total, err = a.countUsers(ctx, orgs); err != nil {
+		return nil, err
+	}
+	if page.Users, err = a.userRows(ctx, orgs, sortColumns[sort], order, limit, offset); err != nil {
+		return nil, err
+	}
+	if err := a.addSignals(ctx, page.Users); err != nil {
+		return nil, err
+	}
+	if err := a.addHistory(ctx, page.Users, histN); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+func (a *API) countUsers(ctx context.Context, orgs []string) (uint64, error) {
+	args := []any{}
+	query := fmt.Sprintf("SELECT count() FROM %s FINAL WHERE tenant IN %s", a.table("attack_factor_latest"), in(&args, orgs))
+	var n uint64
+	if err := a.s.Conn.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// userRows reads the page of users: their latest factor (FINAL), with the
+// newest published time of their kept events joined in. Ties are broken
+// by (tenant, user_id), so pages neither overlap nor leave gaps.
+func (a *API) userRows(ctx context.Context, orgs []string, col, order string, limit, offset int) ([]UserSummary, error) {
+	args := []any{}
+	latestIn := in(&args, orgs)
+	eventsIn := in(&args, orgs)
+	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, score, percentile, level, signals, updated_at, last_signal
+FROM
+(
+    SELECT tenant, user_id, user_login, score, percentile, level, signals, updated_at
+    FROM %s FINAL
+    WHERE tenant IN %s
+)
+ANY LEFT JOIN
+(
+    SELECT tenant, user_id, max(published) AS last_signal
+    FROM %s
+    WHERE tenant IN %s AND user_id != ''
+    GROUP BY tenant, user_id
+) USING (tenant, user_id)
+ORDER BY %s %s, tenant, user_id
+LIMIT %d, %d`, a.table("attack_factor_latest"), latestIn, a.table("risk_events"), eventsIn, col, order, offset, limit)
+	rows, err := a.s.Conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query users: %w", err)
+	}
+	defer rows.Close()
+	out := []UserSummary{}
+	for rows.Next() {
+		var (
+			u    UserSummary
+			last time.Time
+		)
+		if err := rows.Scan(&u.Tenant, &u.UserID, &u.UserLogin, &u.Score, &u.Percentile, &u.Level,
+			&u.SignalCount, &u.UpdatedAt, &last); err != nil {
+			return nil, fmt.Errorf("scan user: %w", err)
+		}
+		u.UpdatedAt = u.UpdatedAt.UTC()
+		u.LastSignal = timePtr(last)
+		u.Signals = map[string]uint64{}
+		u.History = []ScorePoint{}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	return out, nil
+}
+
+// userKey identifies a user across orgs.
+type userKey struct{ tenant, id string }
+
+// pageFilter returns "tenant IN (...) AND user_id IN (...)" for users (a
+// superset of the pairs: callers match pairs) and a lookup of the pairs.
+func pageFilter(args *[]any, users []UserSummary) (string, map[userKey]*UserSummary) {
+	idx := map[userKey]*UserSummary{}
+	var tenants, ids []string
+	for i := range users {
+		u := &users[i]
+		idx[userKey{u.Tenant, u.UserID}] = u
+		tenants = append(tenants, u.Tenant)
+		ids = append(ids, u.UserID)
+	}
+	slices.Sort(tenants)
+	slices.Sort(ids)
+	return "tenant IN " + in(args, slices.Compact(tenants)) + " AND user_id IN " + in(args, slices.Compact(ids)), idx
+}
+
+// addSignals fills each user's kept events of the last 30 days per category.
+func (a *API) addSignals(ctx context.Context, users []UserSummary) error {
+	if len(users) == 0 {
+		return nil
+	}
+	args := []any{}
+	filter, idx := pageFilter(&args, users)
+	args = append(args, a.s.Now().Add(-signalWindow).Unix())
+	query := fmt.Sprintf(`SELECT tenant, user_id, category, uniqExact(event_id)
+FROM %s
+WHERE %s AND published >= toDateTime(?)
+GROUP BY tenant, user_id, category`, a.table("risk_events"), filter)
+	rows, err := a.s.Conn.Query(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("query signals: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k   userKey
+			cat string
+			n   uint64
+		)
+		if err := rows.Scan(&k.tenant, &k.id, &cat, &n); err != nil {
+			return fmt.Errorf("scan signals: %w", err)
+		}
+		if u := idx[k]; u != nil {
+			u.Signals[cat] = n
+		}
+	}
+	return rows.Err()
+}
+
+// addHistory fills each user's newest n scores, oldest first.
+func (a *API) addHistory(ctx context.Context, users []UserSummary, n int) error {
+	if len(users) == 0 || n == 0 {
+		return nil
+	}
+	args := []any{}
+	filter, idx := pageFilter(&args, users)
+	query := fmt.Sprintf(`SELECT tenant, user_id, updated_at, score
+FROM %s
+WHERE %s
+ORDER BY tenant, user_id, updated_at DESC
+LIMIT %d BY tenant, user_id`, a.table("attack_factor_updates"), filter, n)
+	rows, err := a.s.Conn.Query(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("query score history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k userKey
+			p ScorePoint
+		)
+		if err := rows.Scan(&k.tenant, &k.id, &p.UpdatedAt, &p.Score); err != nil {
+			return fmt.Errorf("scan score history: %w", err)
+		}
+		p.UpdatedAt = p.UpdatedAt.UTC()
+		if u := idx[k]; u != nil {
+			u.History = append(u.History, p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read score history: %w", err)
+	}
+	for i := range users {
+		slices.Reverse(users[i].History)
+	}
+	return nil
+}
