@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -243,7 +244,9 @@ func (o *Org) serveToken(w *recorder, r *http.Request) {
 		"access_token": tok,
 		"scope":        strings.Join(scopes, " "),
 	})
-	writeBody(w, body, fx.body, len(body)/2)
+	ans := o.faults.drawAnswer(EndpointToken)
+	o.countFaults(ans)
+	writeBody(w, body, ans.body, len(body)/2)
 }
 
 // authenticateClient checks client_secret (Basic or form) or
@@ -252,6 +255,16 @@ func (o *Org) serveToken(w *recorder, r *http.Request) {
 func (a *authServer) authenticateClient(r *http.Request, tokenURL string, now time.Time) (*registeredClient, string, string) {
 	const generic = "Client authentication failed. Either the client or the client credentials are invalid."
 	if id, secret, ok := r.BasicAuth(); ok {
+		// RFC 6749 §2.3.1: client_secret_basic form-encodes the client id
+		// and secret before Base64 (golang.org/x/oauth2 and riskpipe do
+		// so); clients that send them unencoded are accepted too.
+		if did, err := url.QueryUnescape(id); err == nil {
+			if dsecret, err := url.QueryUnescape(secret); err == nil {
+				if c, _, _ := a.checkSecret(did, dsecret, generic); c != nil {
+					return c, "", ""
+				}
+			}
+		}
 		return a.checkSecret(id, secret, generic)
 	}
 	if assertion := r.Form.Get("client_assertion"); assertion != "" {

@@ -73,6 +73,10 @@ const (
 // probability p (seeded RNG), Count times or, with Count 0, until cleared.
 // A request gets at most one failing fault (the first set that hits, in the
 // order set); slow, duplicate and missing_uuid combine with the others.
+// Body and page faults (truncated, invalid_json, duplicate, missing_uuid)
+// are spent only on requests that get a normal answer, not on ones answered
+// with a failing fault, an auth error (a DPoP nonce challenge included), a
+// 429 or a 400.
 // Setting a fault of the same Kind and Endpoint replaces it.
 type Fault struct {
 	Kind        FaultKind
@@ -205,7 +209,8 @@ type drawn struct {
 	applied     []FaultKind
 }
 
-// draw decides which faults hit a request to endpoint, consuming them.
+// draw decides which delay and failing faults hit a request to endpoint,
+// consuming them.
 func (fs *faultSet) draw(endpoint string) drawn {
 	var d drawn
 	fs.mu.Lock()
@@ -213,7 +218,6 @@ func (fs *faultSet) draw(endpoint string) drawn {
 	if len(fs.active) == 0 {
 		return d
 	}
-	// Failing faults first: body and page faults only apply to answers.
 	for _, a := range fs.active {
 		switch c := faultClasses[a.Kind]; {
 		case !a.matches(endpoint):
@@ -226,24 +230,43 @@ func (fs *faultSet) draw(endpoint string) drawn {
 			d.applied = append(d.applied, a.Kind)
 		}
 	}
-	if d.fail == nil {
-		for _, a := range fs.active {
-			switch c := faultClasses[a.Kind]; {
-			case !a.matches(endpoint):
-			case c == classBody && d.body == "" && fs.hit(a):
-				d.body = a.Kind
-				d.applied = append(d.applied, a.Kind)
-			case a.Kind == FaultDuplicate && d.duplicate == 0 && fs.hit(a):
-				d.duplicate = a.Events
-				d.applied = append(d.applied, a.Kind)
-			case a.Kind == FaultMissingUUID && !d.missingUUID && fs.hit(a):
-				d.missingUUID = true
-				d.applied = append(d.applied, a.Kind)
-			}
+	fs.prune()
+	return d
+}
+
+// drawAnswer decides which body and page faults hit a request to endpoint
+// that gets a normal answer, consuming them. It is called once the request
+// has passed auth, rate limits and parameter checks, so a request answered
+// with an error (a DPoP nonce challenge, a 429, a 400) does not spend them
+// (a malformed after cursor, found while paging, aside).
+func (fs *faultSet) drawAnswer(endpoint string) drawn {
+	var d drawn
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(fs.active) == 0 {
+		return d
+	}
+	for _, a := range fs.active {
+		switch c := faultClasses[a.Kind]; {
+		case !a.matches(endpoint):
+		case c == classBody && d.body == "" && fs.hit(a):
+			d.body = a.Kind
+			d.applied = append(d.applied, a.Kind)
+		case a.Kind == FaultDuplicate && d.duplicate == 0 && fs.hit(a):
+			d.duplicate = a.Events
+			d.applied = append(d.applied, a.Kind)
+		case a.Kind == FaultMissingUUID && !d.missingUUID && fs.hit(a):
+			d.missingUUID = true
+			d.applied = append(d.applied, a.Kind)
 		}
 	}
-	fs.active = slices.DeleteFunc(fs.active, func(a *armedFault) bool { return a.left == 0 && a.Probability == 0 })
+	fs.prune()
 	return d
+}
+
+// prune drops spent faults; fs.mu must be held.
+func (fs *faultSet) prune() {
+	fs.active = slices.DeleteFunc(fs.active, func(a *armedFault) bool { return a.left == 0 && a.Probability == 0 })
 }
 
 // drawKind decides whether the fault of kind k hits (classAuth faults).

@@ -22,8 +22,8 @@ const (
 	maxKeyword   = 40
 )
 
-// serveLogs is GET /api/v1/logs. Order of checks: concurrency, faults,
-// auth, rate limit, parameters.
+// serveLogs is GET /api/v1/logs. Order of checks: concurrency, delay and
+// failing faults, auth, rate limit, parameters; then body and page faults.
 func (o *Org) serveLogs(w *recorder, r *http.Request) {
 	if r.Method != http.MethodGet {
 		o.methodNotAllowed(w)
@@ -62,16 +62,18 @@ func (o *Org) serveLogs(w *recorder, r *http.Request) {
 		return
 	}
 
+	ans := o.faults.drawAnswer(EndpointLogs)
+	o.countFaults(ans)
 	buf := getBuffer()
 	defer putBuffer(buf)
-	pg := pageWriter{buf: buf, missingUUID: fx.missingUUID}
+	pg := pageWriter{buf: buf, missingUUID: ans.missingUUID}
 	buf.WriteByte('[')
 	v := o.log.view()
 	var next *string
 	if q.polling {
-		next, qerr = o.pollPage(v, q, &pg, fx.duplicate, now)
+		next, qerr = o.pollPage(v, q, &pg, ans.duplicate, now)
 	} else {
-		next, qerr = o.boundedPage(v, q, &pg, fx.duplicate, now)
+		next, qerr = o.boundedPage(v, q, &pg, ans.duplicate, now)
 	}
 	if qerr != nil {
 		o.badRequest(w, qerr)
@@ -94,7 +96,7 @@ func (o *Org) serveLogs(w *recorder, r *http.Request) {
 		w.Header().Add("Link", "<"+requestURL(r)+"?"+vals.Encode()+`>; rel="next"`)
 	}
 	o.stats.eventsServed.Add(int64(pg.n))
-	writeBody(w, buf.Bytes(), fx.body, pg.cut())
+	writeBody(w, buf.Bytes(), ans.body, pg.cut())
 }
 
 // pollPage serves a polling request: persistence order from the after
