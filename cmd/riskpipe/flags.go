@@ -18,19 +18,27 @@ func newFlagSet(name, usageLine string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: riskpipe %s %s\n\nFlags:\n", name, usageLine)
+		fmt.Fprintf(fs.Output(), "Usage: riskpipe %s %s\n\nFlags:\n", name, usageLine)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parse parses flags; --help is errHelp, anything else wrong is a usage error.
+// parse parses flags. --help prints the usage to the flag set's output
+// (stdout) and is errHelp; anything else wrong is a usage error, which run
+// prints to stderr: the flag package's own error message and usage (it
+// would print them to the same output as the help) are discarded.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return errHelp
 		}
-		return usageError{err}
+		return usageError{fmt.Errorf("%w (see 'riskpipe %s --help')", err, fs.Name())}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}

@@ -45,6 +45,7 @@ func commands() []command {
 		{"run", "poll every configured org until SIGINT/SIGTERM, then drain and exit", cmdRun},
 		{"migrate", "create or upgrade the ClickHouse schema (idempotent)", cmdMigrate},
 		{"check", "validate the config, reach ClickHouse and prove each org's System Log is readable", cmdCheck},
+		{"status", "show every org's poller health and today's kept events, read from ClickHouse", cmdStatus},
 		{"simulate", "serve simulated Okta orgs (System Log, OAuth, rate limits, faults)", cmdSimulate},
 		{"demo", "run the whole pipeline against the built-in simulator and a local ClickHouse", cmdDemo},
 		{"version", "print the version", cmdVersion},
@@ -52,11 +53,12 @@ func commands() []command {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 { // invalid usage: the usage goes to stderr, like every usage error
+		usage(stderr)
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
 	}
 	for _, c := range commands() {

@@ -1,0 +1,462 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/riskpipe/riskpipe/internal/chserver"
+	"github.com/riskpipe/riskpipe/internal/chtest"
+	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/store"
+)
+
+// testVersion is linked into the binary the process tests build.
+const testVersion = "v0.0.0-processtest"
+
+// TestBinary builds the real riskpipe binary once and runs it as a child
+// process: version, SIGKILL at random moments (exactly-once), and SIGTERM
+// under load (drain).
+func TestBinary(t *testing.T) {
+	srv := chtest.Start(t)
+	bin := buildBinary(t)
+
+	t.Run("Version", func(t *testing.T) {
+		out, err := exec.Command(bin, "version").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Equal(t, "riskpipe "+testVersion+"\n", string(out))
+	})
+	t.Run("Kill9ExactlyOnce", func(t *testing.T) { testKill9(t, bin, srv) })
+	t.Run("SIGTERMDrain", func(t *testing.T) { testSIGTERMDrain(t, bin, srv) })
+}
+
+// buildBinary builds ./cmd/riskpipe. With RISKPIPE_BINARY_RACE set (and
+// the tests running with -race) the binary has the race detector too: a
+// race in the child process fails the test. That halves its throughput,
+// so it is off by default; the in-process tests (run, demo) already run
+// the pipeline under the race detector.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		if _, serr := os.Stat(goBin); serr != nil {
+			t.Fatalf("no go binary on PATH or in $GOROOT/bin: %v", err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "riskpipe")
+	args := []string{"build", "-o", out, "-ldflags", "-X main.version=" + testVersion}
+	if raceEnabled && os.Getenv("RISKPIPE_BINARY_RACE") != "" {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(goBin, append(args, ".")...)
+	start := time.Now()
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go %s:\n%s", strings.Join(args, " "), msg)
+	t.Logf("built %s in %s: %s", out, time.Since(start).Round(time.Millisecond), strings.Join(args, " "))
+	return out
+}
+
+// proc is one riskpipe child process in its own process group, its
+// stdout and stderr in a log file.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error // Wait's result, once done is closed
+}
+
+func startProc(t *testing.T, bin, logFile string, args ...string) *proc {
+	t.Helper()
+	f, err := os.Create(logFile)
+	require.NoError(t, err)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	// Own process group (killed as a whole); killed by the kernel if the
+	// test process dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	require.NoError(t, cmd.Start())
+	p := &proc{t: t, cmd: cmd, log: logFile, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.signal(syscall.SIGKILL)
+		<-p.done
+		if t.Failed() {
+			t.Logf("tail of %s:\n%s", filepath.Base(logFile), p.tail(40))
+		}
+	})
+	return p
+}
+
+func (p *proc) signal(sig syscall.Signal) {
+	select {
+	case <-p.done:
+	default:
+		_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	}
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits (at most the generous deadline, a guard against hangs) for
+// the process to end and returns how: its exit code, or -1 and the
+// signal that killed it.
+func (p *proc) wait(deadline time.Duration) (code int, sig syscall.Signal) {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(deadline):
+		p.signal(syscall.SIGKILL)
+		<-p.done
+		p.t.Fatalf("riskpipe did not exit within %s; killed it. Tail of its log:\n%s", deadline, p.tail(40))
+	}
+	var ee *exec.ExitError
+	if p.err != nil && !errors.As(p.err, &ee) {
+		p.t.Fatalf("wait: %v", p.err)
+	}
+	ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return -1, ws.Signal()
+	}
+	return ws.ExitStatus(), 0
+}
+
+func (p *proc) tail(n int) string {
+	b, err := os.ReadFile(p.log)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// requireNoRace fails when the race detector reported in a log.
+func requireNoRace(t *testing.T, logFile string) {
+	t.Helper()
+	b, err := os.ReadFile(logFile)
+	require.NoError(t, err)
+	if i := bytes.Index(b, []byte("WARNING: DATA RACE")); i >= 0 {
+		t.Fatalf("data race in riskpipe (%s):\n%s", filepath.Base(logFile), b[i:min(len(b), i+6000)])
+	}
+}
+
+func envInt(t *testing.T, name string, def int64) int64 {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	require.NoError(t, err, "%s", name)
+	return n
+}
+
+// pipelineTest is the shared set-up of the process tests: a simulator
+// with two orgs, a fresh database, a config with small pages and quick
+// flushes, and the test's own connection to read what riskpipe wrote.
+type pipelineTest struct {
+	t         *testing.T
+	bin, cfg  string
+	dir       string
+	fl        *fleet
+	st        *store.Store
+	pageLimit int
+	since     map[string]time.Time // integration time per org
+}
+
+func newPipelineTest(t *testing.T, bin string, srv *chserver.Server, scen string, eps float64) *pipelineTest {
+	fl := newFleet(t, simSettings{orgs: 2, scenario: scen, seed: 11, eps: eps})
+	db := chtest.NewDatabase(t, srv)
+	const pageLimit = 200
+	cfg := writeConfig(t, cfgSpec{addr: srv.Addr(), db: db, pageLimit: pageLimit, batchMaxWait: "10ms", tenants: fl.tenants()})
+	return &pipelineTest{t: t, bin: bin, cfg: cfg, dir: t.TempDir(), fl: fl, st: openStore(t, srv, db), pageLimit: pageLimit}
+}
+
+func (pt *pipelineTest) start(logName string) *proc {
+	return startProc(pt.t, pt.bin, filepath.Join(pt.dir, logName), "run", "--config", pt.cfg)
+}
+
+// waitIntegrated waits until every org has a poll_state row and records
+// the integration times.
+func (pt *pipelineTest) waitIntegrated(p *proc) {
+	t := pt.t
+	t.Helper()
+	waitFor(t, time.Minute, "every tenant integrated", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		}
+		states := pollStates(t, pt.st)
+		return len(states) == len(pt.fl.orgs), fmt.Sprintf("%d of %d tenants in poll_state", len(states), len(pt.fl.orgs))
+	})
+	pt.since = map[string]time.Time{}
+	for org, s := range pollStates(t, pt.st) {
+		require.False(t, s.IntegratedAt.IsZero(), org)
+		pt.since[org] = s.IntegratedAt
+	}
+}
+
+// positions reads every org's stored cursor position and checks that the
+// integration time is the recorded one.
+func (pt *pipelineTest) positions() map[string]int64 {
+	t := pt.t
+	t.Helper()
+	out := map[string]int64{}
+	states := pollStates(t, pt.st)
+	for _, org := range pt.fl.orgs {
+		s, ok := states[org]
+		require.True(t, ok, "%s has no poll_state", org)
+		require.True(t, s.IntegratedAt.Equal(pt.since[org]), "%s: integrated_at changed from %s to %s", org, pt.since[org], s.IntegratedAt)
+		from, _ := pt.fl.org(org).TruthRange(pt.since[org])
+		out[org] = cursorPosition(t, s.Cursor, from)
+	}
+	return out
+}
+
+// catchUp stops the simulated traffic, starts riskpipe, waits until every
+// cursor is at the end of its org's log and stops it with SIGTERM, which
+// must end it with exit status 0. It returns the end positions.
+func (pt *pipelineTest) catchUp(logName string) map[string]int64 {
+	t := pt.t
+	t.Helper()
+	end := map[string]int64{}
+	for _, org := range pt.fl.orgs {
+		pt.fl.org(org).SetRate(0)
+		end[org] = pt.fl.org(org).Len()
+	}
+	p := pt.start(logName)
+	waitFor(t, 3*time.Minute, "every cursor at the end of its log", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		}
+		pos := pt.positions()
+		for _, org := range pt.fl.orgs {
+			require.LessOrEqual(t, pos[org], end[org], "%s: cursor beyond the log", org)
+			if pos[org] != end[org] {
+				return false, fmt.Sprintf("positions %v, end %v", pos, end)
+			}
+		}
+		return true, ""
+	})
+	p.signal(syscall.SIGTERM)
+	code, sig := p.wait(time.Minute)
+	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.tail(40))
+	requireNoRace(t, p.log)
+	return end
+}
+
+// requireExactlyOnceAll checks every org's risk_events against the truth
+// up to end, and that the polled events were all counted.
+func (pt *pipelineTest) requireExactlyOnceAll(end map[string]int64, countsExact bool) {
+	t := pt.t
+	t.Helper()
+	for _, org := range pt.fl.orgs {
+		want := orgTruth(pt.fl, org, pt.since[org], end[org])
+		require.Equal(t, end[org], want.to, "%s: truth range", org)
+		requireExactlyOnce(t, pt.st, org, want)
+		polled := polledCount(t, pt.st, org)
+		total := uint64(want.to - want.from)
+		if countsExact {
+			require.Equal(t, total, polled, "%s: event_type_counts", org)
+		} else {
+			// A page replayed after a kill is counted again
+			// (SummingMergeTree); none may be missing.
+			require.GreaterOrEqual(t, polled, total, "%s: event_type_counts lost events", org)
+		}
+		st := pt.fl.org(org).Stats()
+		t.Logf("%s: log [%d, %d): %d events, %d kept, all in risk_events once; event_type_counts %d (%+d); simulator: requests %v, tokens issued %d, events served %d",
+			org, want.from, want.to, total, len(want.kept), polled, int64(polled)-int64(total), st.Requests, st.TokensIssued, st.EventsServed)
+		var integrations uint64
+		require.NoError(t, pt.st.Conn().QueryRow(t.Context(),
+			"SELECT uniqExact(integrated_at_ms) FROM `"+pt.st.Database()+"`.poll_state WHERE tenant = ?", org).Scan(&integrations))
+		require.EqualValues(t, 1, integrations, "%s: poll_state rows with different integration times", org)
+	}
+}
+
+// testKill9 kills riskpipe with SIGKILL at random moments while it works
+// through a backlog and a steady stream, checks after every kill that no
+// cursor moved backwards and that the integration time stayed, then lets
+// it catch up and compares ClickHouse with the simulator's ground truth:
+// nothing lost, nothing twice.
+func testKill9(t *testing.T, bin string, srv *chserver.Server) {
+	rounds := int(envInt(t, "RISKPIPE_KILL_ROUNDS", 5))
+	seed := envInt(t, "RISKPIPE_KILL_SEED", time.Now().UnixNano())
+	t.Logf("%d kill rounds, seed %d (RISKPIPE_KILL_SEED=%d RISKPIPE_KILL_ROUNDS=%d repeats the kill times)", rounds, seed, seed, rounds)
+	rng := rand.New(rand.NewPCG(uint64(seed), 9))
+	const (
+		minKill = 100 * time.Millisecond
+		maxKill = 2500 * time.Millisecond
+		minLag  = 4000
+		maxLag  = 500_000
+	)
+	pt := newPipelineTest(t, bin, srv, scenario.ScenarioDemo, 100)
+	orgs := pt.fl.orgs
+	var rate float64 // the most events a second one org was read at so far
+	// Before each round, backlog is added until the org nearest to its
+	// log's end has more to read than riskpipe read in 1.5 × maxKill so
+	// far (at least minLag events): kills land mid-backlog on fast
+	// machines too, and no more piles up than needed for the final
+	// catch-up.
+	topUp := func(pos map[string]int64) int64 {
+		need := min(max(int64(minLag), int64(1.5*rate*maxKill.Seconds())), maxLag)
+		lag := int64(math.MaxInt64)
+		for org, p := range pos {
+			lag = min(lag, pt.fl.org(org).Len()-p)
+		}
+		add := max(0, need-lag)
+		if add > 0 {
+			pt.fl.addBacklog(add)
+		}
+		return add
+	}
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "round\tbacklog added\tkilled after\t")
+	for _, org := range orgs {
+		fmt.Fprintf(tw, "%s cursor\t(log end)\t", org)
+	}
+	fmt.Fprintln(tw)
+
+	prev := map[string]int64{}
+	midBacklog := 0
+	for r := 1; r <= rounds; r++ {
+		var (
+			p     *proc
+			added int64
+		)
+		if r == 1 {
+			p = pt.start(fmt.Sprintf("run-%02d.log", r))
+			pt.waitIntegrated(p)
+			for _, org := range orgs {
+				prev[org], _ = pt.fl.org(org).TruthRange(pt.since[org])
+			}
+			added = topUp(prev) // after the integration time: riskpipe must read it all
+		} else {
+			added = topUp(prev)
+			p = pt.start(fmt.Sprintf("run-%02d.log", r))
+		}
+		began := time.Now()
+		d := minKill + time.Duration(rng.Int64N(int64(maxKill-minKill)))
+		time.Sleep(d)
+		require.False(t, p.exited(), "round %d: riskpipe exited before the kill:\n%s", r, p.tail(40))
+		p.signal(syscall.SIGKILL)
+		killedAfter := time.Since(began)
+		_, sig := p.wait(time.Minute)
+		require.Equal(t, syscall.SIGKILL, sig, "round %d", r)
+		requireNoRace(t, p.log)
+
+		pos := pt.positions()
+		busy := false
+		fmt.Fprintf(tw, "%d\t%d\t%s\t", r, added, killedAfter.Round(time.Millisecond))
+		for _, org := range orgs {
+			rate = max(rate, float64(pos[org]-prev[org])/killedAfter.Seconds())
+			require.GreaterOrEqual(t, pos[org], prev[org], "round %d: %s's cursor moved backwards", r, org)
+			end := pt.fl.org(org).Len()
+			if pos[org] > prev[org] && end-pos[org] > int64(pt.pageLimit) {
+				busy = true // it had advanced and still had pages to read
+			}
+			fmt.Fprintf(tw, "%d\t(%d)\t", pos[org], end)
+			prev[org] = pos[org]
+		}
+		fmt.Fprintln(tw)
+		if busy {
+			midBacklog++
+		}
+	}
+
+	end := pt.catchUp("final.log")
+	fmt.Fprintf(tw, "final\t\tSIGTERM, exit 0\t")
+	for _, org := range orgs {
+		fmt.Fprintf(tw, "%d\t(%d)\t", end[org], end[org])
+	}
+	fmt.Fprintln(tw)
+	tw.Flush()
+	t.Logf("cursor positions (log index) after each kill:\n%s", table.String())
+	require.Positive(t, midBacklog, "no kill landed while riskpipe was working through the log: the test proved nothing")
+
+	pt.requireExactlyOnceAll(end, false)
+}
+
+// testSIGTERMDrain sends SIGTERM while riskpipe works through a backlog:
+// it must exit 0 having stored cursors that cover exactly what it wrote
+// (every event before a cursor is in risk_events, none after it), and a
+// restart must go on from there exactly once.
+func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
+	pt := newPipelineTest(t, bin, srv, scenario.ScenarioBench, 200)
+	orgs := pt.fl.orgs
+
+	p := pt.start("run-1.log")
+	pt.waitIntegrated(p)
+	from := map[string]int64{}
+	for _, org := range orgs {
+		from[org], _ = pt.fl.org(org).TruthRange(pt.since[org])
+	}
+	pt.fl.addBacklog(15000)
+	// Under load: every org is a few pages into the backlog.
+	waitFor(t, 2*time.Minute, "riskpipe working through the backlog", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		}
+		pos := pt.positions()
+		for _, org := range orgs {
+			if pos[org]-from[org] < int64(3*pt.pageLimit) {
+				return false, fmt.Sprintf("positions %v", pos)
+			}
+		}
+		return true, ""
+	})
+	p.signal(syscall.SIGTERM)
+	code, sig := p.wait(time.Minute)
+	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.tail(40))
+	requireNoRace(t, p.log)
+
+	pos := pt.positions()
+	for _, org := range orgs {
+		end := pt.fl.org(org).Len()
+		t.Logf("%s: SIGTERM at log position %d of %d", org, pos[org], end)
+		require.Greater(t, end-pos[org], int64(pt.pageLimit), "%s had caught up before the SIGTERM: not under load", org)
+		// All of the log before the cursor is stored, nothing after it:
+		// the drain wrote every page it fetched together with its cursor.
+		want := orgTruth(pt.fl, org, pt.since[org], pos[org])
+		got := storedEvents(t, pt.st, org)
+		all := orgTruth(pt.fl, org, pt.since[org], end)
+		for id := range got.events {
+			idx, ok := all.index[id]
+			require.True(t, ok, "%s: stored event %s is not a kept event of the log", org, id)
+			require.Less(t, idx, pos[org], "%s: event %s (index %d) stored beyond the cursor", org, id, idx)
+		}
+		requireExactlyOnce(t, pt.st, org, want)
+		require.Equal(t, uint64(want.to-want.from), polledCount(t, pt.st, org), "%s: event_type_counts", org)
+	}
+
+	// A restart resumes from the drained cursors: exactly once.
+	end := pt.catchUp("run-2.log")
+	for _, org := range orgs {
+		require.Greater(t, end[org], pos[org], org)
+	}
+	pt.requireExactlyOnceAll(end, true)
+}
