@@ -62,37 +62,7 @@ func (a *API) listOrgs(r *http.Request) (any, error) {
 }
 
 func (a *API) org(o orgInfo, st poll.Status, running bool, now time.Time) Org {
-	org := Org{
-		Tenant:            o.name,
-		Description:       o.description,
-		Enabled:           o.enabled,
-		StallAfterSeconds: a.s.StallAfter.Seconds(),
-		State:             "unknown",
-	}
-	switch {
-	case !o.enabled:
-		org.State = "disabled"
-		return org
-	case !running:
-		return org
-	}
-	org.State = st.State
-	org.LastPoll = timePtr(st.LastPoll)
-	org.LastSuccess = timePtr(st.LastSuccess)
-	org.IntegratedAt = timePtr(st.IntegratedAt)
-	org.NewestPublished = timePtr(st.NewestPublished)
-	org.LastError = st.LastError
-	org.ConsecutiveFailures = st.ConsecutiveFailures
-	org.EventsPolled = st.EventsPolled
-	org.EventsKept = st.EventsKept
-	if org.NewestPublished != nil {
-		lag := max(0, now.Sub(st.NewestPublished).Seconds())
-		org.LagSeconds = &lag
-	}
-	ref := latest(st.LastCursorAdvance, st.IntegratedAt, a.started)
-	org.LastReceived = timePtr(ref)
-	org.Stalled = now.Sub(ref) > a.s.StallAfter
-	return org
+	return NewOrg(o.name, o.description, o.enabled, st, running, a.started, now, a.s.StallAfter)
 }
 
 func latest(ts ...time.Time) time.Time {

@@ -28,4 +28,3 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Write([]byte("ready\n"))
 }
-

@@ -109,3 +109,13 @@ func (m *Metrics) token(tenant, outcome string) {
 		m.tokenRequests.WithLabelValues(tenant, outcome).Inc()
 	}
 }
+
+// InitTenant creates tenant's 429 counters (kind rate and concurrency) at
+// 0, so /metrics lists them before the first 429.
+func (m *Metrics) InitTenant(tenant string) {
+	if m == nil {
+		return
+	}
+	m.rateLimited.WithLabelValues(tenant, "rate")
+	m.rateLimited.WithLabelValues(tenant, "concurrency")
+}

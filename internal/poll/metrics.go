@@ -102,3 +102,16 @@ func (m *Metrics) observePage(tenant string, page *okta.Page, out Outcome, now t
 		m.lag.WithLabelValues(tenant).Set(now.Sub(out.NewestPublished).Seconds())
 	}
 }
+
+// InitTenant creates tenant's series of the counters that have no other
+// label (events polled, dead-lettered, write errors) at 0, so /metrics
+// lists every polled tenant before its first event and rate() sees the
+// first increase.
+func (m *Metrics) InitTenant(tenant string) {
+	if m == nil {
+		return
+	}
+	m.polled.WithLabelValues(tenant)
+	m.deadLettered.WithLabelValues(tenant)
+	m.writeErrors.WithLabelValues(tenant)
+}
