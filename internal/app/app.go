@@ -44,6 +44,9 @@ type Options struct {
 	// retry backoffs than the production defaults, or a Sink that wraps
 	// the real writer to inject failures. Production code leaves it nil.
 	TunePoller func(*poll.Settings)
+	// HeartbeatInterval is how often the pollers' statuses are written to
+	// poller_status (default DefaultHeartbeatInterval; tests shorten it).
+	HeartbeatInterval time.Duration
 }
 
 // App is a running riskpipe.
@@ -79,7 +82,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	srv, err := a.ensureClickHouse(ctx)
 	if err != nil {
-		return err
+		return startErr(ctx, err)
 	}
 	if srv != nil {
 		defer func() {
@@ -91,14 +94,14 @@ func (a *App) Run(ctx context.Context) error {
 
 	st, err := a.openStore(ctx)
 	if err != nil {
-		return err
+		return startErr(ctx, err)
 	}
 	a.mu.Lock()
 	a.store = st
 	a.mu.Unlock()
 	defer st.Close()
 	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return startErr(ctx, fmt.Errorf("migrate: %w", err))
 	}
 
 	writer := store.NewWriter(st, store.WriterOptions{
@@ -115,6 +118,10 @@ func (a *App) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.manager = manager
 	a.mu.Unlock()
+	hb, err := newHeartbeat(a.reg, a.o.Version, st, a.Statuses, time.Now(), cfg.API.StallAfter, a.o.HeartbeatInterval, a.log)
+	if err != nil {
+		return err
+	}
 
 	// HTTP first (stopped last), so /metrics shows the whole shutdown.
 	httpSrv, httpAddr, httpErr, err := a.startHTTP()
@@ -129,6 +136,9 @@ func (a *App) Run(ctx context.Context) error {
 	pollCtx, stopPollers := context.WithCancel(ctx)
 	pollDone := make(chan error, 1)
 	go func() { pollDone <- manager.Run(pollCtx) }()
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	go func() { defer close(hbDone); hb.run(hbCtx) }()
 	a.log.Info("riskpipe running", "tenants", len(manager.Statuses()), "http", httpAddr, "version", a.o.Version)
 	if a.o.Ready != nil {
 		a.o.Ready(httpAddr)
@@ -150,6 +160,9 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range clients {
 		c.CloseIdleConnections()
 	}
+	stopHeartbeat()
+	<-hbDone
+	hb.final(ctx) // the pollers' last status, before the writer and ClickHouse close
 	a.log.Info("flushing writer")
 	stopWriter()
 	if err := <-writerDone; err != nil && !errors.Is(err, context.Canceled) {
@@ -162,6 +175,16 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("riskpipe stopped")
 	return runErr
+}
+
+// startErr is what Run returns when starting failed with err: nil when ctx
+// ended meanwhile (stopped before it was up, e.g. while waiting for
+// ClickHouse: a stop, not a failure, so `riskpipe run` exits 0 on SIGTERM).
+func startErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // ensureClickHouse starts a private clickhouse-server when the config asks
@@ -253,6 +276,8 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 			return nil, nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		clients = append(clients, client)
+		om.InitTenant(t.Name)
+		pm.InitTenant(t.Name)
 		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st.Conn(), st.Database())
 		s := poll.Settings{
 			Tenant:    t.Name,
@@ -321,7 +346,8 @@ func (a *App) Statuses() []poll.Status {
 	return m.Statuses()
 }
 
-// Handler serves /metrics, /healthz, /readyz and /api/v1/status.
+// Handler serves /metrics, /healthz, /readyz and the JSON API and dashboard
+// (internal/api; the pollers' statuses are in GET /api/v1/orgs).
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
