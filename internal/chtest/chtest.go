@@ -175,6 +175,6 @@ func Config(srv *chserver.Server, db string) config.ClickHouse {
 		DialTimeout:  5 * time.Second,
 		WriteTimeout: 30 * time.Second,
 		BatchMaxRows: 10000,
-		BatchMaxWait: 20 * time.Millisecond,
+		BatchMaxWait: 0, // group commit, as in production
 	}
 }

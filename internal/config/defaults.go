@@ -23,7 +23,7 @@ func Default() Config {
 			DialTimeout:  5 * time.Second,
 			WriteTimeout: 30 * time.Second,
 			BatchMaxRows: 10000,
-			BatchMaxWait: 200 * time.Millisecond,
+			BatchMaxWait: 0, // group commit
 		},
 		Poll: Poll{
 			Interval:       15 * time.Second,

@@ -394,7 +394,7 @@ func TestDefault(t *testing.T) {
 			DialTimeout:  5 * time.Second,
 			WriteTimeout: 30 * time.Second,
 			BatchMaxRows: 10000,
-			BatchMaxWait: 200 * time.Millisecond,
+			BatchMaxWait: 0,
 		},
 		Poll:  Poll{Interval: 15 * time.Second, PageLimit: 1000, RateLimitShare: 0.5, RequestTimeout: 60 * time.Second},
 		HTTP:  HTTP{Listen: "127.0.0.1:8080"},

@@ -35,7 +35,7 @@ type ClickHouse struct {
 	// Batch: the writer coalesces tenants' pages into one insert of at most
 	// MaxRows rows, waiting at most MaxWait for more.
 	BatchMaxRows int           `yaml:"batch_max_rows"` // default 10000
-	BatchMaxWait time.Duration `yaml:"batch_max_wait"` // default 200ms
+	BatchMaxWait time.Duration `yaml:"batch_max_wait"` // default 0: group commit, no linger
 }
 
 // Poll is the per-tenant polling behaviour. The top-level block holds the

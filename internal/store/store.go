@@ -40,7 +40,7 @@ const (
 	DefaultDialTimeout  = 5 * time.Second
 	DefaultWriteTimeout = 30 * time.Second
 	DefaultBatchMaxRows = 10000
-	DefaultBatchMaxWait = 200 * time.Millisecond
+	DefaultBatchMaxWait = 0 // group commit: no linger
 )
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
@@ -114,7 +114,7 @@ func withDefaults(c config.ClickHouse) config.ClickHouse {
 	if c.BatchMaxRows <= 0 {
 		c.BatchMaxRows = DefaultBatchMaxRows
 	}
-	if c.BatchMaxWait <= 0 {
+	if c.BatchMaxWait < 0 {
 		c.BatchMaxWait = DefaultBatchMaxWait
 	}
 	return c

@@ -61,8 +61,13 @@ type WriterOptions struct {
 	// MaxRows: a flush starts once this many rows are queued (default
 	// 10000). A single batch larger than that is flushed on its own.
 	MaxRows int
-	// MaxWait: a flush starts at the latest this long after its first
-	// batch arrived (default 200ms).
+	// MaxWait is an optional linger: a flush starts at the latest this
+	// long after its first batch arrived. Zero (the default) is group
+	// commit: a flush starts as soon as a batch arrives and takes every
+	// batch already queued; batches arriving during a flush form the next
+	// one, so coalescing grows with load and an idle writer adds no delay.
+	// Zero takes the config's batch_max_wait; a negative value forces
+	// group commit.
 	MaxWait time.Duration
 	// QueueSize bounds the batches waiting for Run (default 64); Write
 	// blocks while it is full.
@@ -109,7 +114,7 @@ func NewWriter(s *Store, o WriterOptions) *Writer {
 	if o.MaxRows <= 0 {
 		o.MaxRows = s.cfg.BatchMaxRows
 	}
-	if o.MaxWait <= 0 {
+	if o.MaxWait == 0 {
 		o.MaxWait = s.cfg.BatchMaxWait
 	}
 	if o.QueueSize <= 0 {
@@ -209,6 +214,29 @@ func (w *Writer) Run(ctx context.Context) error {
 			}
 			pending = append(pending, r)
 			rows += r.rows
+			if w.opts.MaxWait <= 0 {
+				// Group commit: take what is already queued, then flush.
+			drain:
+				for rows < w.opts.MaxRows {
+					select {
+					case r := <-w.queue:
+						w.pending.Add(1)
+						if rows+r.rows > w.opts.MaxRows {
+							flush("size")
+						}
+						pending = append(pending, r)
+						rows += r.rows
+					default:
+						break drain
+					}
+				}
+				if rows >= w.opts.MaxRows {
+					flush("size")
+				} else {
+					flush("idle")
+				}
+				continue
+			}
 			if rows >= w.opts.MaxRows {
 				flush("size")
 			} else if len(pending) == 1 {

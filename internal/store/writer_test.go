@@ -495,3 +495,27 @@ func TestEventTypeCountsSum(t *testing.T) {
 	require.Equal(t, want, read("SELECT day, event_type, kept, reason, events FROM "+s.table("event_type_counts")+
 		" WHERE tenant = 'acme' ORDER BY day, event_type"))
 }
+
+// With no linger (the default), a lone batch is flushed at once ("idle"),
+// and batches queued while a flush runs are coalesced into the next one.
+func TestGroupCommit(t *testing.T) {
+	s := newStore(t)
+	w, _ := newWriter(t, s, WriterOptions{MaxWait: -1})
+	require.NoError(t, w.Write(context.Background(), Batch{Tenant: "acme", Events: makeEvents(0, 3), State: &PollState{Cursor: "a"}}))
+	require.Equal(t, 1.0, metricValue(t, w.metrics.flushes.WithLabelValues("idle")))
+
+	const writers = 20
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			errs <- w.Write(context.Background(), Batch{Tenant: fmt.Sprintf("t%d", i), Events: makeEvents(100+10*i, 5),
+				State: &PollState{Cursor: fmt.Sprint(i)}})
+		}()
+	}
+	for range writers {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, uint64(3+5*writers), countFinal(t, s, "risk_events"))
+	flushes := metricValue(t, w.metrics.flushes.WithLabelValues("idle"))
+	require.LessOrEqual(t, flushes, float64(1+writers), "never more flushes than batches")
+}
