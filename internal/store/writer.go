@@ -307,9 +307,18 @@ func (w *Writer) flush(ctx context.Context, reqs []*request, trigger string) err
 	}
 	start := time.Now()
 	f := &flush{reqs: live, now: start.UTC().Truncate(time.Second), base: w.nextVersions(start, len(live))}
+	// The flush's deadline is never cancelled early: clickhouse-go's
+	// batch.Send starts a watchdog goroutine that closes the batch's TCP
+	// connection when the ctx is done, and if that goroutine first runs
+	// after Send returned AND the ctx was cancelled, its select may pick the
+	// cancellation and close a connection already back in the pool, in use
+	// by the next insert ("use of closed network connection"). Letting the
+	// deadline expire on its own gives every watchdog WriteTimeout to see
+	// its exit signal first; AfterFunc (after the deadline, so the error
+	// stays DeadlineExceeded) only releases the timer.
 	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
+	time.AfterFunc(w.opts.WriteTimeout+time.Second, cancel)
 	rows, err := w.write(ctx, f)
-	cancel()
 
 	w.metrics.flushes.WithLabelValues(trigger).Inc()
 	w.metrics.latency.Observe(time.Since(start).Seconds())
