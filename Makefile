@@ -8,7 +8,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/riskpipe
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build test bench chaos demo deps ensure-clickhouse ensure-chromium fmt vet clean
+.PHONY: all build test bench bench-quick bench-go chaos demo deps ensure-clickhouse ensure-chromium fmt vet clean
 
 all: build
 
@@ -59,7 +59,20 @@ chaos: deps
 	RISKPIPE_CHAOS=full $(GO) test -count=1 -timeout 90m -v -run TestChaos ./internal/chaos/
 	RISKPIPE_KILL_ROUNDS=20 $(GO) test -count=1 -timeout 30m -v -run 'TestBinary/Kill9' ./cmd/riskpipe/
 
-bench: deps
+# End-to-end measurements (issue 6): the real binary against the simulator
+# and a private ClickHouse; rewrites the tables in BENCHMARKS.md. Takes
+# 20-40 minutes on 2 cores. `make bench-quick` is a 2-minute smoke run;
+# `make bench-go` runs the Go micro-benchmarks.
+bench: deps build
+	$(GO) run ./cmd/riskbench throughput --riskpipe $(BIN) --orgs 1,10 --events 200000 --runs 3 --write -v
+	$(GO) run ./cmd/riskbench freshness  --riskpipe $(BIN) --orgs 10 --rate 200 --interval 5s --duration 40s --runs 3 --write -v
+	$(GO) run ./cmd/riskbench budget     --riskpipe $(BIN) --orgs 10 --events 20000 --steady-rate 20 --steady-for 30s --interval 5s --runs 3 --write -v
+	$(GO) run ./cmd/riskbench scale      --riskpipe $(BIN) --orgs 1,10,100 --events 20000 --rows 10000,1000000,10000000 --write -v
+
+bench-quick: deps build
+	$(GO) run ./cmd/riskbench all --quick --riskpipe $(BIN)
+
+bench-go: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 DEMO_FLAGS ?= --duration 2m
