@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/classify"
+	"github.com/riskpipe/riskpipe/internal/corpus"
 	"github.com/riskpipe/riskpipe/internal/event"
 )
 
@@ -30,29 +30,17 @@ type corpusLine struct {
 // the corpus the test is skipped, or fails when CI=true.
 func readCorpus(t *testing.T) []corpusLine {
 	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(corpusDir, "*.jsonl"))
-	if len(names) == 0 {
+	if len(corpus.Files(corpusDir)) == 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("corpus %s missing", corpusDir)
 		}
 		t.Skipf("corpus %s missing", corpusDir)
 	}
-	var out []corpusLine
-	for _, name := range names {
-		if filepath.Base(name) == "labels.jsonl" {
-			continue
-		}
-		data, err := os.ReadFile(name)
-		require.NoError(t, err)
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 16<<20)
-		for n := 1; sc.Scan(); n++ {
-			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-				continue
-			}
-			out = append(out, corpusLine{loc: fmt.Sprintf("%s:%d", filepath.Base(name), n), raw: bytes.Clone(sc.Bytes())})
-		}
-		require.NoError(t, sc.Err())
+	lines, err := corpus.Read(corpusDir)
+	require.NoError(t, err)
+	out := make([]corpusLine, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, corpusLine{loc: l.Loc, raw: l.Raw})
 	}
 	return out
 }

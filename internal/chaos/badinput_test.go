@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/riskpipe/riskpipe/internal/corpus"
 	"github.com/riskpipe/riskpipe/internal/event"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
 )
@@ -33,8 +33,7 @@ type corpusEvent struct {
 // corpus is missing, which fails the test when CI=true.
 func readCorpus(t *testing.T) []corpusEvent {
 	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(corpusDir, "*.jsonl"))
-	if len(names) == 0 {
+	if len(corpus.Files(corpusDir)) == 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("corpus %s missing", corpusDir)
 		}
@@ -53,23 +52,11 @@ func readCorpus(t *testing.T) []corpusEvent {
 		require.NoError(t, json.Unmarshal(l, &lab))
 		risky[fmt.Sprintf("%s:%d", lab.Source, lab.Line)] = lab.RiskRelated == true
 	}
-	var out []corpusEvent
-	for _, name := range names {
-		if filepath.Base(name) == "labels.jsonl" {
-			continue
-		}
-		data, err := os.ReadFile(name)
-		require.NoError(t, err)
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 16<<20)
-		for n := 1; sc.Scan(); n++ {
-			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-				continue
-			}
-			loc := fmt.Sprintf("%s:%d", filepath.Base(name), n)
-			out = append(out, corpusEvent{loc: loc, raw: bytes.Clone(sc.Bytes()), riskRelated: risky[loc]})
-		}
-		require.NoError(t, sc.Err())
+	lines, err := corpus.Read(corpusDir)
+	require.NoError(t, err)
+	out := make([]corpusEvent, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, corpusEvent{loc: l.Loc, raw: l.Raw, riskRelated: risky[l.Loc]})
 	}
 	return out
 }
