@@ -144,7 +144,9 @@ func (s *suite) badInput(t *testing.T) {
 	nested5k := bytes.Replace(rewrite(t, risk("risk event nesting 5,000 levels"), func(m map[string]any) { m["nested"] = placeholder }),
 		[]byte(`"`+placeholder+`"`), nest(5000), 1)
 	inject("5,000 levels", nested5k)
-	deep := append(append([]byte(`{"uuid":"`+newUUID()+`","eventType":"user.risk.detect","published":"`+time.Now().UTC().Format(time.RFC3339Nano)+`","nested":`),
+	deepID := newUUID()
+	mustKeep[deepID] = "risk event nesting 100,000 levels"
+	deep := append(append([]byte(`{"uuid":"`+deepID+`","eventType":"user.risk.detect","published":"`+time.Now().UTC().Format(time.RFC3339Nano)+`","nested":`),
 		nest(100_000)...), '}')
 	inject("100,000 levels", risk("risk event before the 100,000-level one"), deep, risk("risk event after the 100,000-level one"))
 
@@ -235,6 +237,7 @@ func (s *suite) badInput(t *testing.T) {
 	s.addResults("bad input: bystander org", "-", fmt.Sprintf("a normal org in the same process, %d events", tr.to-tr.from), by)
 
 	require.Empty(t, lost, "%s: events that must be kept are missing", org)
+	require.Empty(t, pages, "%s: no bad element may cost its whole page", org)
 	require.Zero(t, got.rows-got.unique, "%s: duplicates", org)
 	by.require(t)
 	d.requireOneIntegration()

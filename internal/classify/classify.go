@@ -18,6 +18,7 @@
 package classify
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -237,7 +238,7 @@ func (c *Classifier) Page(raws []json.RawMessage, now time.Time) Result {
 	var dropIdx map[dropKey]int
 	c.att.startPage(&res, now)
 	for _, raw := range raws {
-		e, err := event.Decode(raw, now)
+		e, err := event.DecodeShared(raw, now) // Raw aliases the page: copied below if kept
 		if err != nil {
 			res.DeadLetters = append(res.DeadLetters, deadLetter(raw, err))
 			continue
@@ -268,6 +269,7 @@ func (c *Classifier) Page(raws []json.RawMessage, now time.Time) Result {
 		tc.Kept++
 		res.Counts[e.EventType] = tc
 
+		e.Raw = bytes.Clone(e.Raw)
 		e.Category = cat
 		e.UserID, e.UserLogin = userOf(&e)
 		res.Kept = append(res.Kept, e)

@@ -124,6 +124,15 @@ type wireSecurityCtx struct {
 // fails on content. Event.Raw is a copy of raw; now stands in for a missing
 // or unparseable `published` (see Event.PublishedNote).
 func Decode(raw []byte, now time.Time) (Event, error) {
+	e, err := DecodeShared(raw, now)
+	e.Raw = bytes.Clone(e.Raw)
+	return e, err
+}
+
+// DecodeShared is Decode without the copy: Event.Raw is raw itself. The
+// classifier uses it because it drops most events, and copies Raw only for
+// those it keeps, so a page's body is not copied event by event.
+func DecodeShared(raw []byte, now time.Time) (Event, error) {
 	body := trimSpace(raw)
 	if len(body) == 0 {
 		return Event{}, &DecodeError{Reason: DecodeInvalidJSON, Detail: "empty input"}
@@ -155,7 +164,7 @@ func project(raw []byte, w *wireEvent, now time.Time) Event {
 		OutcomeReason:   w.Outcome.Reason,
 		TransactionID:   w.Transaction.ID,
 		SessionID:       w.AuthenticationContext.ExternalSessionID,
-		Raw:             bytes.Clone(raw),
+		Raw:             raw,
 	}
 
 	if id := strings.TrimSpace(w.UUID); id != "" {

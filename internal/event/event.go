@@ -91,7 +91,8 @@ type Event struct {
 	// Category is set by the classifier on kept events; Decode leaves it empty.
 	Category Category
 
-	// Raw is a copy of the exact input bytes given to Decode.
+	// Raw is a copy of the exact input bytes given to Decode (DecodeShared:
+	// those bytes themselves).
 	Raw json.RawMessage
 }
 

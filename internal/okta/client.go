@@ -1,7 +1,6 @@
 package okta
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,14 +47,17 @@ type Settings struct {
 
 // Page is one System Log response.
 type Page struct {
-	// Events are the array's elements, unparsed; nil when Invalid is set,
-	// empty (not nil) for an empty page.
+	// Events are the array's elements, unparsed and unchecked (sub-slices of
+	// Body: an element that is not valid JSON is for the event decoder to
+	// dead-letter); nil when Invalid is set, empty (not nil) for an empty
+	// page.
 	Events []json.RawMessage
 	// Body is the raw response body, kept so a malformed page can be
 	// dead-lettered, never lost.
 	Body []byte
-	// Invalid is set when the complete body is not a JSON array (Okta sent
-	// garbage or a cut-off array with correct HTTP framing). Next and Self
+	// Invalid is set when the complete body is not one JSON array (Okta
+	// sent garbage or a cut-off array with correct HTTP framing): see
+	// splitArray. Next and Self
 	// are still set from the headers.
 	Invalid error
 	// Next is the absolute rel="next" URL ("" if none), always on the same
@@ -350,7 +352,7 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 			limit = maxPageBytes
 		}
 		var err error
-		body, truncated, err = readBody(resp.Body, limit)
+		body, truncated, err = readBody(resp.Body, resp.ContentLength, limit)
 		if err != nil && ok2xx(resp.StatusCode) {
 			return &RetryableError{Status: resp.StatusCode, Err: fmt.Errorf("read body: %w", err)}
 		}
@@ -368,7 +370,7 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 	}
 	if read != resp {
 		// Retries ran out on a 5xx: the handler never saw this response.
-		body, _, _ = readBody(resp.Body, maxErrorBytes)
+		body, _, _ = readBody(resp.Body, resp.ContentLength, maxErrorBytes)
 	}
 	res := &response{status: resp.StatusCode, header: resp.Header, body: body, truncated: truncated}
 	if resp.Request != nil {
@@ -382,9 +384,31 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 
 func ok2xx(status int) bool { return status >= 200 && status < 300 }
 
-// readBody reads at most limit bytes; truncated reports a longer body.
-func readBody(r io.Reader, limit int64) (b []byte, truncated bool, err error) {
-	b, err = io.ReadAll(io.LimitReader(r, limit+1))
+// readBody reads at most limit bytes; truncated reports a longer body. size
+// is the announced Content-Length (-1 if unknown): a page is read into one
+// buffer of that size instead of io.ReadAll's growing copies.
+func readBody(r io.Reader, size, limit int64) (b []byte, truncated bool, err error) {
+	capacity := int64(512)
+	if size >= 0 {
+		// One byte more, so the read that sees EOF needs no new buffer.
+		capacity = min(size, limit) + 1
+	}
+	b = make([]byte, 0, capacity)
+	lr := io.LimitReader(r, limit+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		var n int
+		n, err = lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			break
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
 	if int64(len(b)) > limit {
 		return b[:limit], true, nil
 	}
@@ -439,24 +463,8 @@ func (c *Client) page(u *url.URL, res *response) (*Page, error) {
 		p.Invalid = fmt.Errorf("page body larger than %d bytes", maxPageBytes)
 		return p, nil
 	}
-	p.Events, p.Invalid = decodeEvents(res.body)
+	p.Events, p.Invalid = splitArray(res.body)
 	return p, nil
-}
-
-// decodeEvents splits a JSON array into its elements without parsing them.
-func decodeEvents(body []byte) ([]json.RawMessage, error) {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '[' {
-		return nil, errors.New("page body is not a json array")
-	}
-	var events []json.RawMessage
-	if err := json.Unmarshal(body, &events); err != nil {
-		return nil, fmt.Errorf("decode page: %w", err)
-	}
-	if events == nil {
-		events = []json.RawMessage{}
-	}
-	return events, nil
 }
 
 func (c *Client) scrub(s string) string {
