@@ -13,7 +13,7 @@ import (
 // checkTenant proves riskpipe may read the tenant's System Log: it fetches
 // one page (limit 1) of the last minute with the configured credentials.
 func checkTenant(ctx context.Context, t config.Tenant, timeout time.Duration, log *slog.Logger) error {
-	client, err := app.NewOktaClient(t, version, log, nil)
+	client, err := app.NewOktaClient(t, version, log, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -23,6 +23,7 @@ func checkTenant(ctx context.Context, t config.Tenant, timeout time.Duration, lo
 	if err != nil {
 		return err
 	}
+	defer page.Release()
 	if page.Invalid != nil {
 		return fmt.Errorf("the System Log answered with an invalid body: %w", page.Invalid)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/app"
@@ -29,7 +30,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *logFormat != "" {
 		format = *logFormat
 	}
-	a, err := app.New(app.Options{Config: cfg, Logger: newLogger(stderr, format, cfg.Log.Level), Version: version})
+	log := newLogger(stderr, format, cfg.Log.Level)
+	if mib := cfg.Memory.LimitMiB; mib > 0 {
+		debug.SetMemoryLimit(int64(mib) << 20)
+		log.Info("go soft memory limit set", "limit_mib", mib)
+	}
+	a, err := app.New(app.Options{Config: cfg, Logger: log, Version: version})
 	if err != nil {
 		return err
 	}

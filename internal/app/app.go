@@ -265,20 +265,24 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 	var (
 		pollers []*poll.Poller
 		clients []*okta.Client
+		// Page bodies in flight, all tenants together (memory.pages_in_flight).
+		buffers = okta.NewBuffers(a.o.Config.Memory.PagesInFlight)
+		// memory.attribution_mib, shared equally by the enabled tenants.
+		attributionShare = (a.o.Config.Memory.AttributionMiB << 20) / max(enabledTenants(a.o.Config.Tenants), 1)
 	)
 	for _, t := range a.o.Config.Tenants {
 		if !t.IsEnabled() {
 			a.log.Info("tenant disabled; not polling", "tenant", t.Name)
 			continue
 		}
-		client, err := NewOktaClient(t, a.o.Version, a.log, om)
+		client, err := NewOktaClient(t, a.o.Version, a.log, om, buffers)
 		if err != nil {
 			return nil, nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
 		clients = append(clients, client)
 		om.InitTenant(t.Name)
 		pm.InitTenant(t.Name)
-		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st.Conn(), st.Database())
+		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st.Conn(), st.Database(), attributionShare)
 		s := poll.Settings{
 			Tenant:    t.Name,
 			Interval:  t.Poll.Interval,
@@ -299,8 +303,9 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 	return poll.NewManager(pollers...), clients, nil
 }
 
-// NewOktaClient builds the System Log client of one tenant.
-func NewOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Metrics) (*okta.Client, error) {
+// NewOktaClient builds the System Log client of one tenant. buffers, shared
+// by the tenants of one process, may be nil (see okta.Settings.Buffers).
+func NewOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Metrics, buffers *okta.Buffers) (*okta.Client, error) {
 	return okta.New(okta.Settings{
 		Tenant:         t.Name,
 		BaseURL:        t.BaseURL,
@@ -310,6 +315,7 @@ func NewOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Me
 		Logger:         log.With("tenant", t.Name),
 		Metrics:        m,
 		UserAgent:      "riskpipe/" + version,
+		Buffers:        buffers,
 	})
 }
 
@@ -370,4 +376,14 @@ func (a *App) Handler() http.Handler {
 		}
 	}
 	return mux
+}
+
+func enabledTenants(ts []config.Tenant) int {
+	n := 0
+	for _, t := range ts {
+		if t.IsEnabled() {
+			n++
+		}
+	}
+	return n
 }

@@ -27,8 +27,16 @@ type processor struct {
 	now    func() time.Time
 }
 
-func newProcessor(tenant string, extra []string, cfg score.Config, conn driver.Conn, db string) *processor {
-	return &processor{tenant: tenant, cls: classify.New(extra), cfg: cfg, conn: conn, db: db, now: time.Now}
+// newProcessor builds a tenant's classify → score step; attributionBytes
+// is the tenant's share of memory.attribution_mib (0: the classifier's
+// default bounds).
+func newProcessor(tenant string, extra []string, cfg score.Config, conn driver.Conn, db string, attributionBytes int) *processor {
+	var opts []classify.Option
+	if attributionBytes > 0 {
+		// The budget, and no more transactions than the default cap.
+		opts = append(opts, classify.WithAttributionBytes(attributionBytes), classify.WithMaxTransactions(classify.DefaultMaxTransactions))
+	}
+	return &processor{tenant: tenant, cls: classify.New(extra, opts...), cfg: cfg, conn: conn, db: db, now: time.Now}
 }
 
 // start builds the attack-factor engine from the tenant's integration time

@@ -49,6 +49,13 @@ func (d *decoder) decode(root *yaml.Node) *Config {
 		},
 		"api":   func(n *yaml.Node, p string) { d.api(n, p, &c.API) },
 		"score": func(n *yaml.Node, p string) { d.score(n, p, &c.Score) },
+		"memory": func(n *yaml.Node, p string) {
+			d.mapping(n, p, map[string]field{
+				"pages_in_flight": d.integer(&c.Memory.PagesInFlight),
+				"attribution_mib": d.integer(&c.Memory.AttributionMiB),
+				"limit_mib":       d.integer(&c.Memory.LimitMiB),
+			})
+		},
 		"log": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{"format": d.str(&c.Log.Format), "level": d.str(&c.Log.Level)})
 		},

@@ -31,10 +31,11 @@ func Default() Config {
 			RateLimitShare: 0.5,
 			RequestTimeout: 60 * time.Second,
 		},
-		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
-		API:   API{StallAfter: time.Hour},
-		Score: score.DefaultConfig(),
-		Log:   Log{Format: "text", Level: "info"},
+		HTTP:   HTTP{Listen: "127.0.0.1:8080"},
+		API:    API{StallAfter: time.Hour},
+		Score:  score.DefaultConfig(),
+		Memory: Memory{PagesInFlight: 4, AttributionMiB: 16},
+		Log:    Log{Format: "text", Level: "info"},
 	}
 }
 

@@ -163,7 +163,8 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 				c.Weights = map[string]float64{"leaked_credentials": 50}
 				return c
 			}(),
-			Log: Log{Format: "json", Level: "debug"},
+			Memory: Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512},
+			Log:    Log{Format: "json", Level: "debug"},
 		}
 	},
 }
@@ -322,6 +323,9 @@ func TestLoadBad(t *testing.T) {
 				"tenants[0].poll.rate_limit_share: must be greater than 0 and at most 1",
 				"tenants[0].poll.extra_event_types[0]: must be a non-empty string",
 				"http.listen: must be host:port, or empty to disable",
+				"memory.pages_in_flight: must be at least 1",
+				"memory.attribution_mib: must be at least 1",
+				"memory.limit_mib: must not be negative (0: no limit)",
 				"log.format: must be text or json",
 			},
 		},
@@ -396,11 +400,12 @@ func TestDefault(t *testing.T) {
 			BatchMaxRows: 10000,
 			BatchMaxWait: 0,
 		},
-		Poll:  Poll{Interval: 15 * time.Second, PageLimit: 1000, RateLimitShare: 0.5, RequestTimeout: 60 * time.Second},
-		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
-		API:   API{StallAfter: time.Hour},
-		Score: score.DefaultConfig(),
-		Log:   Log{Format: "text", Level: "info"},
+		Poll:   Poll{Interval: 15 * time.Second, PageLimit: 1000, RateLimitShare: 0.5, RequestTimeout: 60 * time.Second},
+		HTTP:   HTTP{Listen: "127.0.0.1:8080"},
+		API:    API{StallAfter: time.Hour},
+		Score:  score.DefaultConfig(),
+		Memory: Memory{PagesInFlight: 4, AttributionMiB: 16},
+		Log:    Log{Format: "text", Level: "info"},
 	}
 	require.Equal(t, want, Default())
 }

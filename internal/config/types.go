@@ -16,7 +16,28 @@ type Config struct {
 	API     API      `yaml:"api"`
 	// Score tunes the attack-factor model (docs/attack-factor.md).
 	Score Score `yaml:"score"`
-	Log   Log   `yaml:"log"`
+	// Memory bounds what all tenants together hold in memory.
+	Memory Memory `yaml:"memory"`
+	Log    Log    `yaml:"log"`
+}
+
+// Memory bounds riskpipe's memory across all tenants, so that it does not
+// grow with the number of orgs or their backlog (docs/operations in the
+// README: "Memory").
+type Memory struct {
+	// PagesInFlight is how many System Log pages all tenants together may
+	// hold at once between reading a response body and classifying it;
+	// each holds a reusable buffer of about one page (~2.6 MB for 1000
+	// events). Default 4.
+	PagesInFlight int `yaml:"pages_in_flight"`
+	// AttributionMiB is the memory of the ThreatInsight attribution tables
+	// (recent transactions and their users), shared equally by the enabled
+	// tenants. Default 16.
+	AttributionMiB int `yaml:"attribution_mib"`
+	// LimitMiB sets Go's soft memory limit (as GOMEMLIMIT does); 0 leaves
+	// the runtime's own (GOMEMLIMIT from the environment, else none).
+	// Default 0.
+	LimitMiB int `yaml:"limit_mib"`
 }
 
 // ClickHouse is where everything lands (native protocol).

@@ -50,6 +50,15 @@ func validate(c *Config, m *meta, dir string, ps *problems) {
 	}
 	v.api(c.API, c.Tenants, "api")
 	v.score(c.Score)
+	if c.Memory.PagesInFlight < 1 {
+		ps.add("memory.pages_in_flight", "must be at least 1")
+	}
+	if c.Memory.AttributionMiB < 1 {
+		ps.add("memory.attribution_mib", "must be at least 1")
+	}
+	if c.Memory.LimitMiB < 0 {
+		ps.add("memory.limit_mib", "must not be negative (0: no limit)")
+	}
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		ps.add("log.format", "must be text or json")
 	}

@@ -43,6 +43,10 @@ type Settings struct {
 	// waits take no time. Sleep returns ctx's error if ctx ends first.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Buffers, shared by all tenants' clients, bounds the page bodies held
+	// at once (optional: without, every page body is a new allocation).
+	// With it, every Page must be Released.
+	Buffers *Buffers
 }
 
 // Page is one System Log response.
@@ -66,6 +70,20 @@ type Page struct {
 	Self string
 	// RateLimit is what this response's X-Rate-Limit-* headers said.
 	RateLimit RateLimit
+
+	release func() // gives Body's buffer back (Settings.Buffers)
+}
+
+// Release ends the page's use of its body buffer, which another page may
+// then reuse: Body and Events are nil afterwards, so copy first what must
+// outlive the page (the classifier copies the events it keeps). It is safe
+// to call more than once, and needed only with Settings.Buffers.
+func (p *Page) Release() {
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
+	p.Body, p.Events = nil, nil
 }
 
 const (
@@ -99,6 +117,7 @@ type Client struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	now       func() time.Time
+	buffers   *Buffers // nil: no reuse
 }
 
 // New builds a client; it starts nothing and sends nothing.
@@ -138,6 +157,7 @@ func New(s Settings) (*Client, error) {
 		log:       s.Logger,
 		metrics:   s.Metrics,
 		now:       s.Now,
+		buffers:   s.Buffers,
 	}
 	if c.transport == nil {
 		c.transport = defaultTransport()
@@ -306,6 +326,7 @@ func (c *Client) Fetch(ctx context.Context, pageURL string) (*Page, error) {
 			return nil, err
 		}
 		if res.status == http.StatusUnauthorized && c.tokens != nil {
+			// (Only 2xx bodies lease a buffer: nothing to give back.)
 			// A new DPoP nonce, then a new token: each at most once.
 			if !nonceRetried && c.dpop != nil && nonceChallenge(res.header.Values("WWW-Authenticate"), res.header.Get("DPoP-Nonce")) {
 				nonceRetried = true
@@ -317,7 +338,11 @@ func (c *Client) Fetch(ctx context.Context, pageURL string) (*Page, error) {
 				continue
 			}
 		}
-		return c.page(u, res)
+		p, err := c.page(u, res)
+		if err != nil && res.release != nil {
+			res.release()
+		}
+		return p, err
 	}
 }
 
@@ -328,6 +353,7 @@ type response struct {
 	body      []byte
 	truncated bool   // body longer than maxPageBytes
 	sentToken string // the access token the request carried
+	release   func() // gives body's buffer back; nil if not leased
 }
 
 // get sends one request through the retry loop, the limiter and auth.
@@ -344,16 +370,37 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 		read      *http.Response
 		body      []byte
 		truncated bool
+		lease     []byte // a Buffers buffer, held while body uses it
+		leased    bool
 	)
+	giveBack := func() {
+		if leased {
+			c.buffers.put(lease)
+			lease, leased = nil, false
+		}
+	}
 	req.SetResponseHandler(func(resp *http.Response) error {
+		giveBack() // an earlier attempt's
 		read = resp
 		limit := int64(maxErrorBytes)
+		var buf []byte
 		if ok2xx(resp.StatusCode) {
 			limit = maxPageBytes
+			if c.buffers != nil {
+				var err error
+				if buf, err = c.buffers.get(resp.Request.Context()); err != nil {
+					return err
+				}
+				lease, leased = buf, true
+			}
 		}
 		var err error
-		body, truncated, err = readBody(resp.Body, resp.ContentLength, limit)
+		body, truncated, err = readBody(buf, resp.Body, resp.ContentLength, limit)
+		if leased {
+			lease = body // it may have grown
+		}
 		if err != nil && ok2xx(resp.StatusCode) {
+			giveBack()
 			return &RetryableError{Status: resp.StatusCode, Err: fmt.Errorf("read body: %w", err)}
 		}
 		return nil
@@ -363,16 +410,23 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 		defer resp.Body.Close()
 	}
 	if ctx.Err() != nil {
+		giveBack()
 		return nil, fmt.Errorf("fetch page: %w", ctx.Err())
 	}
 	if err != nil {
+		giveBack()
 		return nil, classifyTransport(err)
 	}
 	if read != resp {
 		// Retries ran out on a 5xx: the handler never saw this response.
-		body, _, _ = readBody(resp.Body, resp.ContentLength, maxErrorBytes)
+		giveBack()
+		body, _, _ = readBody(nil, resp.Body, resp.ContentLength, maxErrorBytes)
 	}
 	res := &response{status: resp.StatusCode, header: resp.Header, body: body, truncated: truncated}
+	if leased {
+		buf := lease
+		res.release = func() { c.buffers.put(buf) }
+	}
 	if resp.Request != nil {
 		auth := resp.Request.Header.Get("Authorization")
 		if _, tok, ok := strings.Cut(auth, " "); ok {
@@ -384,16 +438,20 @@ func (c *Client) get(ctx context.Context, u *url.URL) (*response, error) {
 
 func ok2xx(status int) bool { return status >= 200 && status < 300 }
 
-// readBody reads at most limit bytes; truncated reports a longer body. size
-// is the announced Content-Length (-1 if unknown): a page is read into one
-// buffer of that size instead of io.ReadAll's growing copies.
-func readBody(r io.Reader, size, limit int64) (b []byte, truncated bool, err error) {
+// readBody reads at most limit bytes into buf (reused when big enough, else
+// replaced); truncated reports a longer body. size is the announced
+// Content-Length (-1 if unknown): a page is read into one buffer of that
+// size instead of io.ReadAll's growing copies.
+func readBody(buf []byte, r io.Reader, size, limit int64) (b []byte, truncated bool, err error) {
 	capacity := int64(512)
 	if size >= 0 {
 		// One byte more, so the read that sees EOF needs no new buffer.
 		capacity = min(size, limit) + 1
 	}
-	b = make([]byte, 0, capacity)
+	b = buf[:0]
+	if int64(cap(b)) < capacity {
+		b = make([]byte, 0, capacity)
+	}
 	lr := io.LimitReader(r, limit+1)
 	for {
 		if len(b) == cap(b) {
@@ -451,6 +509,7 @@ func (c *Client) page(u *url.URL, res *response) (*Page, error) {
 		Next:      linkTarget(links, "next", u),
 		Self:      linkTarget(links, "self", u),
 		RateLimit: rl,
+		release:   res.release,
 	}
 	if p.Next != "" {
 		if nu, err := url.Parse(p.Next); err != nil || !sameOrigin(nu, c.base) {

@@ -86,6 +86,10 @@ type Fault struct {
 	Events      int           // duplicate: how many events repeat (default 1)
 	ResetIn     time.Duration // rate_limited: X-Rate-Limit-Reset = now + ResetIn
 	Endpoint    string        // EndpointLogs (default), EndpointToken or EndpointAny
+	// Skip spares the first Skip requests the fault would hit (they are
+	// answered normally and do not count towards Count): Skip 1 arms a
+	// fault for the page after the next one, however fast the client asks.
+	Skip int
 }
 
 type faultClass int
@@ -135,8 +139,8 @@ func (f *Fault) normalize() error {
 		return errors.New("fault probability must be within [0, 1]")
 	case f.Kind == FaultSlow && f.Delay <= 0:
 		return errors.New("slow fault needs a positive delay")
-	case f.Events < 0 || f.ResetIn < 0 || f.Delay < 0:
-		return errors.New("fault events, reset_in and delay must not be negative")
+	case f.Events < 0 || f.ResetIn < 0 || f.Delay < 0 || f.Skip < 0:
+		return errors.New("fault events, reset_in, delay and skip must not be negative")
 	}
 	if f.Count == 0 && f.Probability == 0 {
 		f.Count = 1
@@ -178,6 +182,7 @@ type faultSet struct {
 type armedFault struct {
 	Fault
 	left int // hits left; 0 with Probability > 0: unlimited
+	skip int // hits still to spare
 }
 
 func newFaultSet(seed int64, org string) *faultSet {
@@ -190,7 +195,7 @@ func (fs *faultSet) set(f Fault) {
 	fs.active = slices.DeleteFunc(fs.active, func(a *armedFault) bool {
 		return a.Kind == f.Kind && a.Endpoint == f.Endpoint
 	})
-	fs.active = append(fs.active, &armedFault{Fault: f, left: f.Count})
+	fs.active = append(fs.active, &armedFault{Fault: f, left: f.Count, skip: f.Skip})
 }
 
 func (fs *faultSet) clear() {
@@ -292,6 +297,10 @@ func (a *armedFault) matches(endpoint string) bool {
 // (Count reached with a probability) never hits.
 func (fs *faultSet) hit(a *armedFault) bool {
 	if a.Probability > 0 && fs.rng.Float64() >= a.Probability {
+		return false
+	}
+	if a.skip > 0 {
+		a.skip--
 		return false
 	}
 	if a.Count > 0 {
@@ -406,11 +415,12 @@ type faultJSON struct {
 	Events      int       `json:"events,omitempty"`
 	ResetIn     string    `json:"reset_in,omitempty"`
 	Endpoint    string    `json:"endpoint,omitempty"`
+	Skip        int       `json:"skip,omitempty"`
 }
 
 // MarshalJSON implements json.Marshaler.
 func (f Fault) MarshalJSON() ([]byte, error) {
-	j := faultJSON{Kind: f.Kind, Count: f.Count, Probability: f.Probability, Events: f.Events, Endpoint: f.Endpoint}
+	j := faultJSON{Kind: f.Kind, Count: f.Count, Probability: f.Probability, Events: f.Events, Endpoint: f.Endpoint, Skip: f.Skip}
 	if f.Delay != 0 {
 		j.Delay = f.Delay.String()
 	}
@@ -426,7 +436,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*f = Fault{Kind: j.Kind, Count: j.Count, Probability: j.Probability, Events: j.Events, Endpoint: j.Endpoint}
+	*f = Fault{Kind: j.Kind, Count: j.Count, Probability: j.Probability, Events: j.Events, Endpoint: j.Endpoint, Skip: j.Skip}
 	var err error
 	if j.Delay != "" {
 		if f.Delay, err = time.ParseDuration(j.Delay); err != nil {

@@ -234,3 +234,29 @@ func TestFaultJSON(t *testing.T) {
 	require.JSONEq(t, `{"kind":"slow","count":2,"delay":"1.5s","endpoint":"any"}`, string(b))
 	require.Error(t, json.Unmarshal([]byte(`{"kind":"slow","delay":"soon"}`), &f))
 }
+
+// Skip spares the first requests a fault would hit, failing or body fault.
+func TestFaultSkip(t *testing.T) {
+	clock := newClock()
+	o, c, base := sswsOrg(t, clock, 5)
+	require.NoError(t, o.SetFault(Fault{Kind: FaultServerError, Count: 1, Skip: 2}))
+	require.NoError(t, o.SetFault(Fault{Kind: FaultInvalidJSON, Count: 1, Skip: 3}))
+	var statuses []int
+	var valid []bool
+	for range 5 {
+		r := get(t, c, base+"/api/v1/logs", "Authorization", ssws)
+		statuses = append(statuses, r.StatusCode)
+		valid = append(valid, r.StatusCode == http.StatusOK && json.Valid(r.body))
+	}
+	require.Equal(t, []int{200, 200, 500, 200, 200}, statuses, "the server error spares two requests")
+	// The invalid body spares three normal answers (the 500 is not one).
+	require.Equal(t, []bool{true, true, false, true, false}, valid)
+	require.Error(t, o.SetFault(Fault{Kind: FaultServerError, Skip: -1}))
+
+	var f Fault
+	require.NoError(t, json.Unmarshal([]byte(`{"kind":"server_error","skip":4}`), &f))
+	require.Equal(t, 4, f.Skip)
+	b, err := json.Marshal(f)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"kind":"server_error","skip":4}`, string(b))
+}

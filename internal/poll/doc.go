@@ -5,13 +5,19 @@
 //
 // A poller's round: fetch the page at the cursor (the persisted rel="next"
 // URL), classify its events, hand one store.Batch (kept events, dead
-// letters, counts and the page's next link as the new cursor) to the writer
-// and wait until ClickHouse confirmed it. Only then does the in-memory
-// cursor move. While ClickHouse is down the poller keeps the one page it
-// holds and retries the write with backoff: it neither fetches further nor
-// advances its cursor, so memory stays bounded by one page per tenant.
+// letters, counts and the page's next link as the new cursor) to the writer,
+// whose Write returns once ClickHouse confirmed it. The write runs behind by
+// one page: while page N's batch is written, page N+1 is fetched (from N's
+// next link) and classified, and its batch is handed over only once N's is
+// confirmed, so batches and cursors are written strictly in order. Status
+// and metrics count a page when its write is confirmed. While ClickHouse is
+// down the poller keeps the batch it retries (as it is, never re-classified
+// or refetched) and at most one more page, then waits: memory stays bounded
+// by two pages per tenant, and ClickHouse stays the source of truth for
+// the cursor.
 //
 // Pages are fetched back to back while they come back full (catching up);
-// after a page with fewer events than the limit the poller sleeps the
-// interval.
+// after a page with fewer events than the limit the poller waits for its
+// write and sleeps until the interval since the round's start is over, or a
+// full interval when the round (a catch-up) took longer than that.
 package poll

@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -148,7 +149,7 @@ func testClassify(raws []json.RawMessage, now time.Time) Outcome {
 	for _, raw := range raws {
 		e, err := event.Decode(raw, now)
 		if err != nil {
-			out.DeadLetters = append(out.DeadLetters, store.DeadLetter{Reason: "not an event", Payload: raw, ReceivedAt: now})
+			out.DeadLetters = append(out.DeadLetters, store.DeadLetter{Reason: "not an event", Payload: bytes.Clone(raw), ReceivedAt: now})
 			continue
 		}
 		if e.Published.After(out.NewestPublished) {
@@ -198,11 +199,15 @@ type sinkCall struct {
 }
 
 // fakeSink records every Write. Before decides each Write's outcome (nil:
-// success); a successful Write commits its state to State.
+// success, or Next's outcome when Next is set); a successful Write commits
+// its state to State.
 type fakeSink struct {
 	// Before runs at every Write, with the call's index (0 first) and
 	// batch, and returns the error the Write fails with.
-	Before   func(n int, b store.Batch) error
+	Before func(n int, b store.Batch) error
+	// Next, when set, writes what Before let through (e.g. the real store
+	// writer).
+	Next     Sink
 	State    *fakeState
 	poller   *Poller
 	requests func() int64
@@ -224,6 +229,9 @@ func (s *fakeSink) Write(ctx context.Context, b store.Batch) error {
 	}
 	if s.Before != nil {
 		c.Err = s.Before(n, b)
+	}
+	if c.Err == nil && s.Next != nil {
+		c.Err = s.Next.Write(ctx, b)
 	}
 	if c.Err == nil && b.State != nil && s.State != nil {
 		s.State.commit(*b.State)

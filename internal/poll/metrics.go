@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/riskpipe/riskpipe/internal/okta"
 )
 
 // Metrics are the pollers' Prometheus metrics. A nil *Metrics records
@@ -83,11 +81,11 @@ func (m *Metrics) writeError(tenant string) {
 	m.writeErrors.WithLabelValues(tenant).Inc()
 }
 
-func (m *Metrics) observePage(tenant string, page *okta.Page, out Outcome, now time.Time) {
+func (m *Metrics) observePage(tenant string, polled int, out Outcome, now time.Time) {
 	if m == nil {
 		return
 	}
-	m.polled.WithLabelValues(tenant).Add(float64(len(page.Events)))
+	m.polled.WithLabelValues(tenant).Add(float64(polled))
 	for cat, n := range out.Kept {
 		m.kept.WithLabelValues(tenant, cat).Add(float64(n))
 	}

@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,9 +49,13 @@ type Outcome struct {
 	Scores score.Output
 }
 
-// ClassifyFunc classifies one page of raw events. It is called by one
-// goroutine only (the tenant's poller), exactly once per fetched page: a
-// batch whose write failed is retried as it is, never re-classified.
+// ClassifyFunc classifies one page of raw events. raws are valid only
+// during the call (the page's buffer is reused afterwards): the Outcome
+// must hold copies. It is called by one
+// goroutine only (the tenant's poller), exactly once per fetched page, in
+// page order: a batch whose write failed is retried as it is, never
+// re-classified. It may run while the previous page's batch is being
+// written, never concurrently with itself.
 type ClassifyFunc func(raws []json.RawMessage, now time.Time) Outcome
 
 // StartFunc is called once the tenant's poll state is known (loaded or
@@ -168,6 +173,12 @@ func (p *Poller) startOffset() time.Duration {
 
 // Run polls until ctx is cancelled and then returns nil. It never gives up
 // on its own: every failure is retried with backoff.
+//
+// Fetching and writing overlap by one page (write-behind): while page N's
+// batch is being written, page N+1 is fetched and classified from N's
+// cursor; N+1's batch is handed over only once N's is confirmed, so a
+// tenant's batches, and the cursor states in them, are written strictly in
+// order, and at most one classified page waits behind the write in flight.
 func (p *Poller) Run(ctx context.Context) error {
 	done := ctx.Done()
 	if !sleep(done, p.startOffset()) {
@@ -186,7 +197,13 @@ func (p *Poller) Run(ctx context.Context) error {
 		retry   = backoff{min: p.s.RetryMin, max: p.s.RetryMax}
 		slow    = backoff{min: p.s.AuthMin, max: p.s.AuthMax}
 		invalid int
+		w       = writeBehind{p: p, retry: backoff{min: p.s.RetryMin, max: p.s.RetryMax}}
 	)
+	// Run never returns while a write runs.
+	defer w.wait()
+	// From here on st is the state of the last page fetched, the one the
+	// next page is fetched from; what is confirmed written may lag behind
+	// it by the write in flight.
 	roundStart := p.s.Now()
 	for {
 		if ctx.Err() != nil {
@@ -197,7 +214,10 @@ func (p *Poller) Run(ctx context.Context) error {
 		page, err := p.s.Source.Fetch(ctx, st.Cursor)
 		p.s.Metrics.observePoll(p.s.Tenant, p.s.Now().Sub(began), err)
 		if err != nil {
-			if ctx.Err() != nil {
+			// The page before is confirmed first (its status and
+			// metrics come before this failure's), then the failure is
+			// waited out.
+			if !w.wait() || ctx.Err() != nil {
 				return nil
 			}
 			if !sleep(done, p.onFetchError(err, &retry, &slow)) {
@@ -209,9 +229,14 @@ func (p *Poller) Run(ctx context.Context) error {
 		slow.reset()
 
 		var out Outcome
+		polled, full := len(page.Events), len(page.Events) >= p.s.PageLimit && page.Invalid == nil
 		if page.Invalid != nil {
 			invalid++
 			if invalid <= p.s.InvalidPageRetries || page.Next == "" || page.Next == st.Cursor {
+				page.Release()
+				if !w.wait() {
+					return nil
+				}
 				p.fail("backing_off", fmt.Errorf("invalid page body: %w", page.Invalid))
 				p.s.Metrics.fetchError(p.s.Tenant, "invalid_page")
 				if !sleep(done, retry.next()) {
@@ -224,12 +249,15 @@ func (p *Poller) Run(ctx context.Context) error {
 			p.log.Warn("dead-lettering an invalid page after retries", "retries", invalid-1, "err", page.Invalid)
 			out = Outcome{DeadLetters: []store.DeadLetter{{
 				Reason:     "invalid page: " + page.Invalid.Error(),
-				Payload:    page.Body,
+				Payload:    bytes.Clone(page.Body), // the page's buffer is reused
 				ReceivedAt: p.s.Now(),
 			}}}
 		} else {
 			out = p.s.Classify(page.Events, p.s.Now())
 		}
+		// Classify copied what it keeps: the body's buffer may serve
+		// another tenant's page now (okta.Buffers).
+		page.Release()
 		invalid = 0
 
 		next := page.Next
@@ -249,22 +277,73 @@ func (p *Poller) Run(ctx context.Context) error {
 			Scores:      out.Scores,
 			State:       &newState,
 		}
-		if !p.write(ctx, b, &retry) {
+		// The previous page's batch must be confirmed before this one is
+		// handed over: this is where a slow or failing ClickHouse holds
+		// the poller back, with one page waiting.
+		if !w.wait() || ctx.Err() != nil {
 			return nil
 		}
+		w.start(ctx, b, polled, out)
 		st = newState
-		p.afterPage(page, out)
 
-		if len(page.Events) >= p.s.PageLimit && page.Invalid == nil {
-			continue // catching up: next page at once
+		if full {
+			continue // catching up: fetch the next page while this one is written
+		}
+		// Caught up: the round ends when its last page is confirmed.
+		if !w.wait() {
+			return nil
 		}
 		p.update(func(s *Status) { s.State = "caught_up" })
 		wait := p.s.Interval - p.s.Now().Sub(roundStart)
+		if wait <= 0 {
+			// The round (a catch-up) outlasted the interval: wait a full
+			// interval from its end rather than poll again at once, which
+			// would most likely return next to nothing.
+			wait = p.s.Interval
+		}
 		if !sleep(done, wait) {
 			return nil
 		}
 		roundStart = p.s.Now()
 	}
+}
+
+// writeBehind is the write in flight of one Run: at most one page's batch,
+// written by its own goroutine while Run fetches and classifies the next
+// page. Only Run's goroutine calls start and wait.
+type writeBehind struct {
+	p *Poller
+	// retry is the write's backoff, used by one write goroutine at a time
+	// (the next one starts after wait returned).
+	retry backoff
+
+	done   chan bool // nil: no write in flight
+	polled int       // the page's events, for its status and metrics
+	out    Outcome
+}
+
+// start writes b in a new goroutine. No write may be in flight (wait
+// returned).
+func (w *writeBehind) start(ctx context.Context, b store.Batch, polled int, out Outcome) {
+	p, retry, done := w.p, &w.retry, make(chan bool, 1)
+	w.done, w.polled, w.out = done, polled, out
+	go func() { done <- p.write(ctx, b, retry) }()
+}
+
+// wait blocks until the write in flight, if any, is confirmed, and then
+// records its page (status, metrics). It reports false when the write was
+// given up because ctx ended.
+func (w *writeBehind) wait() bool {
+	if w.done == nil {
+		return true
+	}
+	ok := <-w.done
+	w.done = nil
+	if ok {
+		w.p.afterPage(w.polled, w.out)
+	}
+	w.out = Outcome{}
+	return ok
 }
 
 // initState loads the tenant's cursor or, on its first start, records the
@@ -388,7 +467,8 @@ func (p *Poller) fail(state string, err error) {
 	}
 }
 
-func (p *Poller) afterPage(page *okta.Page, out Outcome) {
+// afterPage records a page of polled events whose batch was confirmed.
+func (p *Poller) afterPage(polled int, out Outcome) {
 	now := p.s.Now()
 	newest := out.NewestPublished
 	var recovered bool
@@ -402,9 +482,9 @@ func (p *Poller) afterPage(page *okta.Page, out Outcome) {
 		s.LastSuccess = now
 		s.LastError = ""
 		s.ConsecutiveFailures = 0
-		s.EventsPolled += uint64(len(page.Events))
+		s.EventsPolled += uint64(polled)
 		s.EventsKept += uint64(kept)
-		if len(page.Events) > 0 {
+		if polled > 0 {
 			s.LastCursorAdvance = now
 		}
 		if newest.After(s.NewestPublished) {
@@ -414,5 +494,5 @@ func (p *Poller) afterPage(page *okta.Page, out Outcome) {
 	if recovered {
 		p.log.Info("poller recovered")
 	}
-	p.s.Metrics.observePage(p.s.Tenant, page, out, now)
+	p.s.Metrics.observePage(p.s.Tenant, polled, out, now)
 }

@@ -123,7 +123,8 @@ func TestPollerPaging(t *testing.T) {
 }
 
 // The cursor advances only after a Write succeeded: a failing Write is
-// retried with the same page, which is not fetched again.
+// retried with the same page, which is not fetched again; at most the next
+// page is fetched while it waits.
 func TestPollerWriteFailureKeepsPageAndCursor(t *testing.T) {
 	f := newFixture(t, oktasim.OrgOptions{}, nil)
 	ids, raws := makeEvents("w", 25, 0)
@@ -137,8 +138,9 @@ func TestPollerWriteFailureKeepsPageAndCursor(t *testing.T) {
 		}
 		return nil
 	}
-	f.start(t)
+	stop := f.start(t)
 	eventually(t, func() bool { return len(f.sink.keptIDs()) == 25 && f.poller.Status().State == "caught_up" })
+	stop()
 
 	calls := f.sink.all()
 	firstPage := calls[1]
@@ -147,7 +149,7 @@ func TestPollerWriteFailureKeepsPageAndCursor(t *testing.T) {
 		c := calls[k]
 		require.Equal(t, idsOf(firstPage.Batch.Events), idsOf(c.Batch.Events), "write %d: the same page", k)
 		require.Equal(t, firstPage.Batch.State.Cursor, c.Batch.State.Cursor, "write %d: the same cursor", k)
-		require.Equal(t, firstPage.Requests, c.Requests, "write %d: nothing fetched while the page waits", k)
+		require.LessOrEqual(t, c.Requests, firstPage.Requests+1, "write %d: at most the next page fetched while the page waits", k)
 		if k > 1 {
 			require.Equal(t, "write_error", c.Status.State, "write %d", k)
 			require.Equal(t, k-1, c.Status.ConsecutiveFailures, "write %d", k)
@@ -157,9 +159,12 @@ func TestPollerWriteFailureKeepsPageAndCursor(t *testing.T) {
 	require.Error(t, calls[failures].Err)
 	require.NoError(t, calls[failures+1].Err)
 
-	// Every fetch is at the cursor of the last committed write.
+	// Every page is fetched once, at the cursor of the batch before it
+	// (committed[0] is the integration's; the last fetch may have been cut
+	// short by stop).
 	committed := f.sink.committed()
 	fetched := f.src.fetched()
+	require.LessOrEqual(t, len(fetched), len(committed))
 	for k, u := range fetched {
 		require.Equal(t, committed[k].State.Cursor, u, "fetch %d", k)
 	}
