@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -192,6 +193,7 @@ type params struct {
 	what                               string
 	catchUpInterval                    bool
 	env                                []string
+	memory                             map[string]int
 	// steadyInterval is the poll interval of the steady measurements
 	// (freshness, budget, scale's steady phase): --interval, except for
 	// all, whose --interval is the catch-up's.
@@ -229,6 +231,18 @@ func (p *params) register(fs *flag.FlagSet, cmd string) {
 	fs.Float64Var(&p.share, "share", p.share, "riskpipe's poll.rate_limit_share")
 	fs.DurationVar(&p.batchMaxWait, "batch-max-wait", 0, "riskpipe's clickhouse.batch_max_wait (default: riskpipe's)")
 	fs.IntVar(&p.batchMaxRows, "batch-max-rows", 0, "riskpipe's clickhouse.batch_max_rows (default: riskpipe's)")
+	fs.Func("memory", "KEY=N set in riskpipe's memory block, e.g. attribution_mib=8 (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || k == "" || err != nil {
+			return fmt.Errorf("want KEY=N, got %q", s)
+		}
+		if p.memory == nil {
+			p.memory = map[string]int{}
+		}
+		p.memory[k] = n
+		return nil
+	})
 	fs.Func("env", "KEY=VALUE added to riskpipe's environment, e.g. GOMEMLIMIT=64MiB (repeatable)", func(s string) error {
 		if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
 			return fmt.Errorf("want KEY=VALUE, got %q", s)
@@ -347,7 +361,7 @@ func (b *bencher) emit(section, title string, t *bench.Table, notes ...string) e
 func (b *bencher) setup(orgs int) bench.Setup {
 	s := bench.Setup{Orgs: orgs, RiskShare: b.p.risk, Interval: b.p.interval, RateLimitShare: b.p.share,
 		BatchMaxWait: b.p.batchMaxWait, BatchMaxRows: b.p.batchMaxRows, RateLimit: bench.Unlimited,
-		InProcess: b.p.inProcess, CPUProfile: b.p.cpuProfile, MemProfile: b.p.memProfile, Env: b.p.env}
+		InProcess: b.p.inProcess, CPUProfile: b.p.cpuProfile, MemProfile: b.p.memProfile, Env: b.p.env, Memory: b.p.memory}
 	if b.p.noHeaders {
 		s.RateLimit = bench.Unlimited
 		s.RateLimit.Disabled = true
@@ -390,6 +404,14 @@ func (b *bencher) modeNote() string {
 	}
 	if len(b.p.env) > 0 {
 		s = append(s, fmt.Sprintf("**riskpipe environment: %s.**", strings.Join(b.p.env, " ")))
+	}
+	if len(b.p.memory) > 0 {
+		var kv []string
+		for k, v := range b.p.memory {
+			kv = append(kv, fmt.Sprintf("%s: %d", k, v))
+		}
+		sort.Strings(kv)
+		s = append(s, fmt.Sprintf("**riskpipe memory block: %s.**", strings.Join(kv, ", ")))
 	}
 	if b.p.batchMaxWait > 0 || b.p.batchMaxRows > 0 {
 		s = append(s, fmt.Sprintf("**Writer: batch_max_wait %s, batch_max_rows %d (0: default).**", b.p.batchMaxWait, b.p.batchMaxRows))

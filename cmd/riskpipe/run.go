@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/app"
+	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -31,10 +33,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		format = *logFormat
 	}
 	log := newLogger(stderr, format, cfg.Log.Level)
-	if mib := cfg.Memory.LimitMiB; mib > 0 {
-		debug.SetMemoryLimit(int64(mib) << 20)
-		log.Info("go soft memory limit set", "limit_mib", mib)
-	}
+	applyMemory(cfg.Memory, os.LookupEnv, log)
 	a, err := app.New(app.Options{Config: cfg, Logger: log, Version: version})
 	if err != nil {
 		return err
@@ -122,4 +121,16 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%d check(s) failed", failed)
 	}
 	return nil
+}
+
+// applyMemory sets the Go runtime's GC knobs from the memory block:
+// gc_percent unless GOGC is in the environment, limit_mib when set.
+func applyMemory(m config.Memory, env func(string) (string, bool), log *slog.Logger) {
+	if _, ok := env("GOGC"); !ok && m.GCPercent > 0 {
+		debug.SetGCPercent(m.GCPercent)
+	}
+	if m.LimitMiB > 0 {
+		debug.SetMemoryLimit(int64(m.LimitMiB) << 20)
+		log.Info("go soft memory limit set", "limit_mib", m.LimitMiB)
+	}
 }

@@ -477,7 +477,18 @@ type hookSink struct {
 	states int
 }
 
-func (s *hookSink) Write(ctx context.Context, b store.Batch) error {
+// Write passes each of bs through the hook as a write of its own, in
+// order, and stops at the first that fails.
+func (s *hookSink) Write(ctx context.Context, bs ...store.Batch) error {
+	for _, b := range bs {
+		if err := s.writeOne(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *hookSink) writeOne(ctx context.Context, b store.Batch) error {
 	c := writeCall{DeadLetters: len(b.DeadLetters)}
 	for _, e := range b.Events {
 		c.Events = append(c.Events, e.ID)

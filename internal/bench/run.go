@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
@@ -47,6 +48,8 @@ type Setup struct {
 	RateLimitShare float64
 	BatchMaxRows   int
 	BatchMaxWait   time.Duration
+	// Memory is riskpipe's memory block (config.Memory keys); nil: defaults.
+	Memory map[string]int
 	// DisabledTenants are configured (visible to the API) but not polled.
 	DisabledTenants []string
 	// HTTP serves riskpipe's API and dashboard on a loopback port with a
@@ -217,6 +220,9 @@ func (r *Run) writeConfig() (string, error) {
 		"tenants":    tenants,
 		"http":       map[string]any{"listen": ""},
 		"log":        map[string]any{"format": "json", "level": "warn"},
+	}
+	if len(r.s.Memory) > 0 {
+		cfg["memory"] = r.s.Memory
 	}
 	if r.s.HTTP {
 		addr, err := freeAddr()
@@ -515,7 +521,37 @@ func startInProcess(ctx context.Context, cfgPath, cpuProfile, memProfile, logPat
 		p.err = a.Run(actx)
 		close(p.done)
 	}()
+	if memProfile != "" {
+		go p.samplePeakHeap(memProfile + ".peak")
+	}
 	return p, nil
+}
+
+// samplePeakHeap writes a heap profile to path whenever the live heap seen
+// after a collection is the largest so far (every 200 ms), so that the
+// profile shows what was in memory at the peak, not at the end.
+func (p *inProcess) samplePeakHeap(path string) {
+	var peak uint64
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapAlloc <= peak {
+			continue
+		}
+		peak = ms.HeapAlloc
+		if f, err := os.Create(path); err == nil {
+			runtime.GC() // the profile shows the live heap as of the last GC
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			_ = f.Close()
+		}
+	}
 }
 
 func (p *inProcess) CPU() (CPU, error) { return SelfCPU(), nil }

@@ -54,6 +54,7 @@ func (d *decoder) decode(root *yaml.Node) *Config {
 				"pages_in_flight": d.integer(&c.Memory.PagesInFlight),
 				"attribution_mib": d.integer(&c.Memory.AttributionMiB),
 				"limit_mib":       d.integer(&c.Memory.LimitMiB),
+				"gc_percent":      d.integer(&c.Memory.GCPercent),
 			})
 		},
 		"log": func(n *yaml.Node, p string) {

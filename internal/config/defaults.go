@@ -34,7 +34,7 @@ func Default() Config {
 		HTTP:   HTTP{Listen: "127.0.0.1:8080"},
 		API:    API{StallAfter: time.Hour},
 		Score:  score.DefaultConfig(),
-		Memory: Memory{PagesInFlight: 4, AttributionMiB: 16},
+		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
 	}
 }

@@ -163,7 +163,7 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 				c.Weights = map[string]float64{"leaked_credentials": 50}
 				return c
 			}(),
-			Memory: Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512},
+			Memory: Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
 			Log:    Log{Format: "json", Level: "debug"},
 		}
 	},
@@ -326,6 +326,7 @@ func TestLoadBad(t *testing.T) {
 				"memory.pages_in_flight: must be at least 1",
 				"memory.attribution_mib: must be at least 1",
 				"memory.limit_mib: must not be negative (0: no limit)",
+				"memory.gc_percent: must be at least 10",
 				"log.format: must be text or json",
 			},
 		},
@@ -404,7 +405,7 @@ func TestDefault(t *testing.T) {
 		HTTP:   HTTP{Listen: "127.0.0.1:8080"},
 		API:    API{StallAfter: time.Hour},
 		Score:  score.DefaultConfig(),
-		Memory: Memory{PagesInFlight: 4, AttributionMiB: 16},
+		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
 	}
 	require.Equal(t, want, Default())

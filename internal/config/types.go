@@ -32,12 +32,17 @@ type Memory struct {
 	PagesInFlight int `yaml:"pages_in_flight"`
 	// AttributionMiB is the memory of the ThreatInsight attribution tables
 	// (recent transactions and their users), shared equally by the enabled
-	// tenants. Default 16.
+	// tenants. Default 8.
 	AttributionMiB int `yaml:"attribution_mib"`
 	// LimitMiB sets Go's soft memory limit (as GOMEMLIMIT does); 0 leaves
 	// the runtime's own (GOMEMLIMIT from the environment, else none).
 	// Default 0.
 	LimitMiB int `yaml:"limit_mib"`
+	// GCPercent is Go's GOGC: the heap may grow by this percentage of the
+	// live heap before a collection. riskpipe's live heap is mostly the
+	// fixed budgets above, so 50 halves the headroom for a few percent of
+	// CPU. GOGC in the environment, when set, wins. Default 50.
+	GCPercent int `yaml:"gc_percent"`
 }
 
 // ClickHouse is where everything lands (native protocol).

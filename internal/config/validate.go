@@ -59,6 +59,9 @@ func validate(c *Config, m *meta, dir string, ps *problems) {
 	if c.Memory.LimitMiB < 0 {
 		ps.add("memory.limit_mib", "must not be negative (0: no limit)")
 	}
+	if c.Memory.GCPercent < 10 {
+		ps.add("memory.gc_percent", "must be at least 10")
+	}
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		ps.add("log.format", "must be text or json")
 	}

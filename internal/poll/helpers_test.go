@@ -216,7 +216,18 @@ type fakeSink struct {
 	calls []sinkCall
 }
 
-func (s *fakeSink) Write(ctx context.Context, b store.Batch) error {
+// Write records each of bs as a call of its own, in order, and stops at
+// the first that fails.
+func (s *fakeSink) Write(ctx context.Context, bs ...store.Batch) error {
+	for _, b := range bs {
+		if err := s.writeOne(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *fakeSink) writeOne(ctx context.Context, b store.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,49 +59,68 @@ func storedIDs(t *testing.T, st *store.Store) []string {
 
 // orderSink wraps the poller's Sink and checks how batches are handed
 // over: never two Writes at once, and after a Write that failed only the
-// same batch again, never a later one. Gate, when set, runs inside every
-// Write before the batch is passed on.
+// same batches again, never later ones. Gate, when set, runs inside every
+// Write before the batches are passed on, with the Write's first batch.
 type orderSink struct {
 	Sink
 	Gate func(ctx context.Context, b store.Batch) error
 
 	mu       sync.Mutex
 	active   bool
-	last     *store.Batch
+	last     []store.Batch
 	lastErr  error
 	problems []string
 	// confirmed are the cursors of the confirmed batches, in order.
 	confirmed []string
+	// writes are how many batches each confirmed Write held.
+	writes []int
 }
 
-func (o *orderSink) Write(ctx context.Context, b store.Batch) error {
+func (o *orderSink) Write(ctx context.Context, bs ...store.Batch) error {
 	o.mu.Lock()
 	if o.active {
-		o.problems = append(o.problems, fmt.Sprintf("batch %s handed over during another Write", describe(b)))
+		o.problems = append(o.problems, fmt.Sprintf("batches %s handed over during another Write", describeAll(bs)))
 	}
-	if o.last != nil && o.lastErr != nil && !sameBatch(*o.last, b) {
-		o.problems = append(o.problems, fmt.Sprintf("batch %s handed over while %s was not confirmed (%v)",
-			describe(b), describe(*o.last), o.lastErr))
+	if o.last != nil && o.lastErr != nil && !sameBatches(o.last, bs) {
+		o.problems = append(o.problems, fmt.Sprintf("batches %s handed over while %s were not confirmed (%v)",
+			describeAll(bs), describeAll(o.last), o.lastErr))
 	}
 	o.active = true
 	o.mu.Unlock()
 
 	var err error
 	if o.Gate != nil {
-		err = o.Gate(ctx, b)
+		err = o.Gate(ctx, bs[0])
 	}
 	if err == nil {
-		err = o.Sink.Write(ctx, b)
+		err = o.Sink.Write(ctx, bs...)
 	}
 
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.active = false
-	o.last, o.lastErr = &b, err
-	if err == nil && b.State != nil {
-		o.confirmed = append(o.confirmed, b.State.Cursor)
+	o.last, o.lastErr = bs, err
+	if err == nil {
+		o.writes = append(o.writes, len(bs))
+		for _, b := range bs {
+			if b.State != nil {
+				o.confirmed = append(o.confirmed, b.State.Cursor)
+			}
+		}
 	}
 	return err
+}
+
+func describeAll(bs []store.Batch) string {
+	var parts []string
+	for _, b := range bs {
+		parts = append(parts, describe(b))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func sameBatches(a, b []store.Batch) bool {
+	return slices.EqualFunc(a, b, sameBatch)
 }
 
 func (o *orderSink) report() (problems, confirmed []string) {
@@ -187,6 +207,7 @@ func TestPollerPipelineWritesInOrder(t *testing.T) {
 	)
 	f := newFixture(t, oktasim.OrgOptions{}, func(s *Settings) {
 		s.Interval = time.Hour // caught up, the poller waits out the test
+		s.WritePages = 1       // one page per write: see TestPollerAccumulatesPagesWhileWriting
 		order.Sink = s.Sink
 		s.Sink = order
 		s.State = st
@@ -289,6 +310,7 @@ func TestPollerClassifiesOncePerPageWhileWritesFail(t *testing.T) {
 	cls := &classifyRecorder{}
 	f := newFixture(t, oktasim.OrgOptions{}, func(s *Settings) {
 		s.Interval = time.Hour // caught up, the poller waits out the test
+		s.WritePages = 1       // one page per write, so that the counts below are per page
 		s.Classify = cls.classify
 	})
 	ids, raws := makeEvents("c", 45, 0) // pages of 10, 10, 10, 10, 5
@@ -348,49 +370,119 @@ func TestPollerClassifiesOncePerPageWhileWritesFail(t *testing.T) {
 }
 
 // While ClickHouse is down in a catch-up, the poller holds the batch it
-// retries and one more page, and fetches nothing else; once ClickHouse is
-// back the catch-up completes with each page fetched and classified once.
+// retries and at most WritePages more pages, and fetches nothing else; once
+// ClickHouse is back the catch-up completes with each page fetched and
+// classified once.
 func TestPollerBoundedWhileSinkFails(t *testing.T) {
-	cls := &classifyRecorder{}
+	for _, writePages := range []int{1, 3} {
+		t.Run(fmt.Sprintf("write_pages %d", writePages), func(t *testing.T) {
+			cls := &classifyRecorder{}
+			f := newFixture(t, oktasim.OrgOptions{}, func(s *Settings) {
+				s.Interval = time.Hour // caught up, the poller waits out the test
+				s.WritePages = writePages
+				s.Classify = cls.classify
+			})
+			ids, raws := makeEvents("b", 50, 0) // five full pages
+			var down atomic.Bool
+			down.Store(true)
+			f.sink.Before = func(n int, b store.Batch) error {
+				if n == 0 {
+					f.sim.org.Inject(raws...)
+					return nil
+				}
+				if down.Load() {
+					return errCHDown
+				}
+				return nil
+			}
+			stop := f.start(t)
+
+			// Thirty retries of the first page (RetryMax is 20ms): plenty of
+			// time for a poller that does not wait to fetch on.
+			eventually(t, func() bool { return len(f.sink.all()) > 30 })
+			require.Len(t, f.src.fetched(), 1+writePages, "the page being retried and the ones waiting behind it")
+			require.Len(t, cls.calls(), 1+writePages)
+			for _, c := range f.sink.all()[1:] {
+				require.Equal(t, ids[:10], idsOf(c.Batch.Events), "only the first page is handed over")
+			}
+			st := f.poller.Status()
+			require.Equal(t, "write_error", st.State)
+			require.Zero(t, st.EventsPolled, "nothing confirmed yet")
+
+			down.Store(false)
+			eventually(t, func() bool { return len(f.sink.keptIDs()) == 50 && f.poller.Status().State == "caught_up" })
+			stop()
+			require.Equal(t, ids, f.sink.keptIDs())
+			require.Equal(t, append(chunks(ids, 10), []string{}), cls.calls(), "five full pages and an empty one, once each")
+			fetched := f.src.fetched()
+			require.Len(t, fetched, 6)
+			require.Len(t, slices.Compact(slices.Clone(fetched)), 6, "no page fetched twice")
+		})
+	}
+}
+
+// While a write is in flight, a catching-up poller fetches on and hands
+// the pages over together: one Write of several batches, in order, each
+// with its own cursor, never more than WritePages.
+func TestPollerAccumulatesPagesWhileWriting(t *testing.T) {
+	st, writer := newStoreSink(t)
+	var (
+		cls   = &classifyRecorder{}
+		order = &orderSink{}
+	)
 	f := newFixture(t, oktasim.OrgOptions{}, func(s *Settings) {
-		s.Interval = time.Hour // caught up, the poller waits out the test
+		s.Interval = time.Hour
+		s.WritePages = 4
+		order.Sink = s.Sink
+		s.Sink = order
+		s.State = st
 		s.Classify = cls.classify
 	})
-	ids, raws := makeEvents("b", 50, 0) // five full pages
-	var down atomic.Bool
-	down.Store(true)
-	f.sink.Before = func(n int, b store.Batch) error {
-		if n == 0 {
-			f.sim.org.Inject(raws...)
+	f.sink.Next = writer
+	ids, raws := makeEvents("m", 95, 0) // nine full pages and one of 5
+	// The first page's write is held until five more pages are classified.
+	var held atomic.Bool
+	order.Gate = func(ctx context.Context, b store.Batch) error {
+		if len(b.Events) == 0 || held.Swap(true) {
 			return nil
 		}
-		if down.Load() {
-			return errCHDown
+		for len(cls.calls()) < 5 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Millisecond):
+			}
 		}
 		return nil
 	}
+	f.sink.Before = onIntegration(func() { f.sim.org.Inject(raws...) })
 	stop := f.start(t)
-
-	// Thirty retries of the first page (RetryMax is 20ms): plenty of time
-	// for a poller that does not wait to fetch on.
-	eventually(t, func() bool { return len(f.sink.all()) > 30 })
-	require.Len(t, f.src.fetched(), 2, "the page being retried and the one after it")
-	require.Len(t, cls.calls(), 2)
-	for _, c := range f.sink.all()[1:] {
-		require.Equal(t, ids[:10], idsOf(c.Batch.Events), "only the first page is handed over")
-	}
-	st := f.poller.Status()
-	require.Equal(t, "write_error", st.State)
-	require.Zero(t, st.EventsPolled, "nothing confirmed yet")
-
-	down.Store(false)
-	eventually(t, func() bool { return len(f.sink.keptIDs()) == 50 && f.poller.Status().State == "caught_up" })
+	eventually(t, func() bool {
+		s := f.poller.Status()
+		return s.EventsPolled == 95 && s.State == "caught_up"
+	})
 	stop()
-	require.Equal(t, ids, f.sink.keptIDs())
-	require.Equal(t, append(chunks(ids, 10), []string{}), cls.calls(), "five full pages and an empty one, once each")
-	fetched := f.src.fetched()
-	require.Len(t, fetched, 6)
-	require.Len(t, slices.Compact(slices.Clone(fetched)), 6, "no page fetched twice")
+
+	problems, confirmed := order.report()
+	require.Empty(t, problems)
+	order.mu.Lock()
+	writes := slices.Clone(order.writes)
+	order.mu.Unlock()
+	require.Equal(t, 4, writes[2], "the four pages fetched while the first page's write was held, in one Write (after the integration's and the first page's): %v", writes)
+	for _, n := range writes {
+		require.LessOrEqual(t, n, 4, "never more than WritePages in one Write")
+	}
+	var idx []int64
+	for _, c := range confirmed {
+		idx = append(idx, cursorIndex(t, c))
+	}
+	require.Equal(t, []int64{-1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95}, idx, "every page's cursor, in order")
+	require.Equal(t, chunks(ids, 10), cls.calls(), "each page classified once, in order")
+	require.Equal(t, ids, storedIDs(t, st))
+	ps, ok, err := st.LoadPollState(t.Context(), tenant)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(95), cursorIndex(t, ps.Cursor))
 }
 
 // Run does not return while a write is in flight: cancelled during a
@@ -429,7 +521,9 @@ func TestPollerStopWaitsForWriteInFlight(t *testing.T) {
 			if tt.giveStall {
 				<-stall.stalled // ... and the next page's fetch hangs
 			} else {
-				eventually(t, func() bool { return len(f.src.fetched()) == 2 }, "... and the next page was fetched")
+				// ... and the pages after it (10, then 5 events: the poller
+				// waits for the write to hand them over).
+				eventually(t, func() bool { return len(f.src.fetched()) == 3 }, "... and the next pages were fetched")
 			}
 			stop()
 			require.True(t, returned.Load(), "Run returned before its write")
@@ -469,9 +563,9 @@ type blockingSink struct {
 	once     sync.Once
 }
 
-func (s *blockingSink) Write(ctx context.Context, b store.Batch) error {
-	if len(b.Events) == 0 {
-		return s.Sink.Write(ctx, b)
+func (s *blockingSink) Write(ctx context.Context, bs ...store.Batch) error {
+	if len(bs) == 1 && len(bs[0].Events) == 0 {
+		return s.Sink.Write(ctx, bs...)
 	}
 	s.once.Do(func() { close(s.started) })
 	<-ctx.Done()

@@ -26,7 +26,7 @@ type Source interface {
 // Sink persists batches (implemented by *store.Writer). Write returns nil
 // only once every row of b and then b.State are confirmed written.
 type Sink interface {
-	Write(ctx context.Context, b store.Batch) error
+	Write(ctx context.Context, bs ...store.Batch) error
 }
 
 // StateStore reads a tenant's persisted cursor (implemented by *store.Store).
@@ -82,6 +82,12 @@ type Settings struct {
 	// InvalidPageRetries is how often a page whose body is not a JSON array
 	// is refetched before it is dead-lettered whole and skipped (default 3).
 	InvalidPageRetries int
+	// While a write is in flight, a catching-up poller goes on fetching and
+	// hands the pages over together once the write is confirmed: at most
+	// WritePages pages (default 8) of at most WriteBytes bytes of kept raw
+	// events and dead letters (default 512 KiB), plus the one they exceed.
+	WritePages int
+	WriteBytes int
 	// Backoffs (defaults in New).
 	RetryMin, RetryMax time.Duration // transport errors, 5xx, ClickHouse down
 	AuthMin, AuthMax   time.Duration // 401/403 and other permanent errors
@@ -131,6 +137,12 @@ func New(s Settings) *Poller {
 	if s.InvalidPageRetries <= 0 {
 		s.InvalidPageRetries = 3
 	}
+	if s.WritePages <= 0 {
+		s.WritePages = 8
+	}
+	if s.WriteBytes <= 0 {
+		s.WriteBytes = 512 << 10
+	}
 	if s.RetryMin <= 0 {
 		s.RetryMin = time.Second
 	}
@@ -174,11 +186,14 @@ func (p *Poller) startOffset() time.Duration {
 // Run polls until ctx is cancelled and then returns nil. It never gives up
 // on its own: every failure is retried with backoff.
 //
-// Fetching and writing overlap by one page (write-behind): while page N's
-// batch is being written, page N+1 is fetched and classified from N's
-// cursor; N+1's batch is handed over only once N's is confirmed, so a
-// tenant's batches, and the cursor states in them, are written strictly in
-// order, and at most one classified page waits behind the write in flight.
+// Fetching and writing overlap (write-behind): while one write is in
+// flight, a catching-up poller fetches and classifies the next pages from
+// the last page's cursor and hands them over together, in one Write, once
+// the write in flight is confirmed. A tenant's batches, and the cursor
+// states in them, are thus written strictly in order; at most WritePages
+// classified pages (WriteBytes of kept events) wait behind the write in
+// flight; and a single busy org puts many pages in each ClickHouse insert
+// instead of paying an insert per page.
 func (p *Poller) Run(ctx context.Context) error {
 	done := ctx.Done()
 	if !sleep(done, p.startOffset()) {
@@ -198,12 +213,29 @@ func (p *Poller) Run(ctx context.Context) error {
 		slow    = backoff{min: p.s.AuthMin, max: p.s.AuthMax}
 		invalid int
 		w       = writeBehind{p: p, retry: backoff{min: p.s.RetryMin, max: p.s.RetryMax}}
+		acc     accumulated // classified pages not handed over yet
 	)
 	// Run never returns while a write runs.
 	defer w.wait()
+	// handOver waits for the write in flight, then starts the write of the
+	// accumulated pages; false when ctx ended.
+	handOver := func() bool {
+		if !w.wait() || ctx.Err() != nil {
+			return false
+		}
+		if len(acc.batches) > 0 {
+			w.start(ctx, acc)
+			acc = accumulated{}
+		}
+		return true
+	}
+	// settle writes everything classified and waits for it: before a
+	// failure is recorded (the pages before it come first in the status
+	// and metrics) and before sleeping.
+	settle := func() bool { return handOver() && w.wait() }
 	// From here on st is the state of the last page fetched, the one the
-	// next page is fetched from; what is confirmed written may lag behind
-	// it by the write in flight.
+	// next page is fetched from; what is confirmed written lags behind it
+	// by the write in flight and the accumulated pages.
 	roundStart := p.s.Now()
 	for {
 		if ctx.Err() != nil {
@@ -214,10 +246,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		page, err := p.s.Source.Fetch(ctx, st.Cursor)
 		p.s.Metrics.observePoll(p.s.Tenant, p.s.Now().Sub(began), err)
 		if err != nil {
-			// The page before is confirmed first (its status and
-			// metrics come before this failure's), then the failure is
-			// waited out.
-			if !w.wait() || ctx.Err() != nil {
+			if !settle() || ctx.Err() != nil {
 				return nil
 			}
 			if !sleep(done, p.onFetchError(err, &retry, &slow)) {
@@ -234,7 +263,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			invalid++
 			if invalid <= p.s.InvalidPageRetries || page.Next == "" || page.Next == st.Cursor {
 				page.Release()
-				if !w.wait() {
+				if !settle() {
 					return nil
 				}
 				p.fail("backing_off", fmt.Errorf("invalid page body: %w", page.Invalid))
@@ -269,25 +298,27 @@ func (p *Poller) Run(ctx context.Context) error {
 		newState := st
 		newState.Cursor = next
 		newState.UpdatedAt = p.s.Now()
-		b := store.Batch{
+		acc.add(store.Batch{
 			Tenant:      p.s.Tenant,
 			Events:      out.Events,
 			DeadLetters: out.DeadLetters,
 			Counts:      out.Counts,
 			Scores:      out.Scores,
 			State:       &newState,
-		}
-		// The previous page's batch must be confirmed before this one is
-		// handed over: this is where a slow or failing ClickHouse holds
-		// the poller back, with one page waiting.
-		if !w.wait() || ctx.Err() != nil {
-			return nil
-		}
-		w.start(ctx, b, polled, out)
+		}, polled, out)
 		st = newState
 
+		if full && w.busy() && len(acc.batches) < p.s.WritePages && acc.bytes < p.s.WriteBytes {
+			continue // catching up: fetch more while the write is in flight
+		}
+		// The write in flight must be confirmed before these pages are
+		// handed over: this is where a slow or failing ClickHouse holds
+		// the poller back.
+		if !handOver() {
+			return nil
+		}
 		if full {
-			continue // catching up: fetch the next page while this one is written
+			continue // catching up: fetch the next page while this is written
 		}
 		// Caught up: the round ends when its last page is confirmed.
 		if !w.wait() {
@@ -308,41 +339,86 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 }
 
-// writeBehind is the write in flight of one Run: at most one page's batch,
-// written by its own goroutine while Run fetches and classifies the next
-// page. Only Run's goroutine calls start and wait.
+// accumulated are classified pages waiting to be handed over in one Write.
+type accumulated struct {
+	batches []store.Batch
+	pages   []pageResult
+	bytes   int // raw bytes of kept events and dead letters
+}
+
+// pageResult is what a page's status and metrics need once it is written.
+type pageResult struct {
+	polled int
+	out    Outcome
+}
+
+func (a *accumulated) add(b store.Batch, polled int, out Outcome) {
+	a.batches = append(a.batches, b)
+	a.pages = append(a.pages, pageResult{polled: polled, out: out})
+	for _, e := range b.Events {
+		a.bytes += len(e.Raw)
+	}
+	for _, d := range b.DeadLetters {
+		a.bytes += len(d.Payload)
+	}
+}
+
+// writeBehind is the write in flight of one Run: the batches of one or
+// more pages, written by their own goroutine while Run fetches and
+// classifies the next pages. Only Run's goroutine calls its methods.
 type writeBehind struct {
 	p *Poller
 	// retry is the write's backoff, used by one write goroutine at a time
 	// (the next one starts after wait returned).
 	retry backoff
 
-	done   chan bool // nil: no write in flight
-	polled int       // the page's events, for its status and metrics
-	out    Outcome
+	done    chan bool // nil: no write in flight
+	settled *bool     // the write's result once busy saw it
+	pages   []pageResult
 }
 
-// start writes b in a new goroutine. No write may be in flight (wait
-// returned).
-func (w *writeBehind) start(ctx context.Context, b store.Batch, polled int, out Outcome) {
+// start writes acc's batches in a new goroutine. No write may be in
+// flight (wait returned).
+func (w *writeBehind) start(ctx context.Context, acc accumulated) {
 	p, retry, done := w.p, &w.retry, make(chan bool, 1)
-	w.done, w.polled, w.out = done, polled, out
-	go func() { done <- p.write(ctx, b, retry) }()
+	w.done, w.settled, w.pages = done, nil, acc.pages
+	go func() { done <- p.write(ctx, acc.batches, retry) }()
+}
+
+// busy reports whether a write is still in flight, without blocking.
+func (w *writeBehind) busy() bool {
+	if w.done == nil || w.settled != nil {
+		return false
+	}
+	select {
+	case ok := <-w.done:
+		w.settled = &ok
+		return false
+	default:
+		return true
+	}
 }
 
 // wait blocks until the write in flight, if any, is confirmed, and then
-// records its page (status, metrics). It reports false when the write was
-// given up because ctx ended.
+// records its pages (status, metrics) in order. It reports false when the
+// write was given up because ctx ended.
 func (w *writeBehind) wait() bool {
 	if w.done == nil {
 		return true
 	}
-	ok := <-w.done
-	w.done = nil
-	if ok {
-		w.p.afterPage(w.polled, w.out)
+	var ok bool
+	if w.settled != nil {
+		ok = *w.settled
+	} else {
+		ok = <-w.done
 	}
-	w.out = Outcome{}
+	w.done, w.settled = nil, nil
+	if ok {
+		for _, pg := range w.pages {
+			w.p.afterPage(pg.polled, pg.out)
+		}
+	}
+	w.pages = nil
 	return ok
 }
 
@@ -395,7 +471,7 @@ func (p *Poller) start(ctx context.Context, st store.PollState) bool {
 			if out.Scores.Empty() && len(out.Events) == 0 {
 				return true
 			}
-			return p.write(ctx, store.Batch{Tenant: p.s.Tenant, Events: out.Events, Scores: out.Scores}, &retry)
+			return p.write(ctx, []store.Batch{{Tenant: p.s.Tenant, Events: out.Events, Scores: out.Scores}}, &retry)
 		}
 		if ctx.Err() != nil {
 			return false
@@ -407,10 +483,10 @@ func (p *Poller) start(ctx context.Context, st store.PollState) bool {
 	}
 }
 
-// write hands b to the sink until it is confirmed or ctx ends.
-func (p *Poller) write(ctx context.Context, b store.Batch, retry *backoff) bool {
+// write hands bs to the sink until they are confirmed or ctx ends.
+func (p *Poller) write(ctx context.Context, bs []store.Batch, retry *backoff) bool {
 	for {
-		err := p.s.Sink.Write(ctx, b)
+		err := p.s.Sink.Write(ctx, bs...)
 		if err == nil {
 			retry.reset()
 			return true

@@ -126,7 +126,7 @@ func TestPollerPaging(t *testing.T) {
 // retried with the same page, which is not fetched again; at most the next
 // page is fetched while it waits.
 func TestPollerWriteFailureKeepsPageAndCursor(t *testing.T) {
-	f := newFixture(t, oktasim.OrgOptions{}, nil)
+	f := newFixture(t, oktasim.OrgOptions{}, func(s *Settings) { s.WritePages = 1 })
 	ids, raws := makeEvents("w", 25, 0)
 	const failures = 3
 	f.sink.Before = func(n int, b store.Batch) error {

@@ -28,7 +28,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		}),
 		flushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskpipe_store_flushes_total",
-			Help: "Flushes by what started them: size (MaxRows), age (MaxWait) or shutdown.",
+			Help: "Flushes by what started them: size (MaxRows, MaxBytes), idle (group commit), age (MaxWait) or shutdown.",
 		}, []string{"trigger"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskpipe_store_write_errors_total",
@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Help: "Rows acknowledged by ClickHouse, by table.",
 		}, []string{"table"}),
 	}
-	for _, t := range []string{"size", "age", "shutdown"} {
+	for _, t := range []string{"size", "idle", "age", "shutdown"} {
 		m.flushes.WithLabelValues(t)
 	}
 	for _, k := range []string{"retryable", "permanent"} {

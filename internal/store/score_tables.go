@@ -19,16 +19,16 @@ var factorColumns = []string{
 }
 
 func factorRows(f *flush, add func(...any) error) error {
-	for i, r := range f.reqs {
+	for i, b := range f.batches {
 		v := f.version(i)
-		for _, u := range r.batch.Scores.Updates {
+		for _, u := range b.Scores.Updates {
 			at := u.UpdatedAt
 			if at.IsZero() {
 				at = f.now
 			}
-			if err := add(r.batch.Tenant, u.UserID, u.UserLogin, dateTime(at), u.Score, u.Percentile, u.Level,
+			if err := add(b.Tenant, u.UserID, u.UserLogin, dateTime(at), u.Score, u.Percentile, u.Level,
 				u.Signals, u.CauseEventID, u.CauseCategory, u.Explanation, v); err != nil {
-				return fmt.Errorf("attack factor of %s/%s: %w", r.batch.Tenant, u.UserID, err)
+				return fmt.Errorf("attack factor of %s/%s: %w", b.Tenant, u.UserID, err)
 			}
 		}
 	}
@@ -38,12 +38,12 @@ func factorRows(f *flush, add func(...any) error) error {
 var activityColumns = []string{"tenant", "bucket", "category", "signals", "users", "unattributed", "updated_at", "version"}
 
 func activityRows(f *flush, add func(...any) error) error {
-	for i, r := range f.reqs {
+	for i, b := range f.batches {
 		v := f.version(i)
-		for _, a := range r.batch.Scores.Activity {
-			if err := add(r.batch.Tenant, dateTime(a.Bucket), a.Category, a.Signals, a.Users, a.Unattributed,
+		for _, a := range b.Scores.Activity {
+			if err := add(b.Tenant, dateTime(a.Bucket), a.Category, a.Signals, a.Users, a.Unattributed,
 				f.now, v); err != nil {
-				return fmt.Errorf("org activity of %s: %w", r.batch.Tenant, err)
+				return fmt.Errorf("org activity of %s: %w", b.Tenant, err)
 			}
 		}
 	}
@@ -53,11 +53,11 @@ func activityRows(f *flush, add func(...any) error) error {
 var orgUserColumns = []string{"tenant", "user_id", "user_login", "first_seen", "last_seen", "version"}
 
 func orgUserRows(f *flush, add func(...any) error) error {
-	for i, r := range f.reqs {
+	for i, b := range f.batches {
 		v := f.version(i)
-		for _, u := range r.batch.Scores.Users {
-			if err := add(r.batch.Tenant, u.UserID, u.UserLogin, dateTime(u.FirstSeen), dateTime(u.LastSeen), v); err != nil {
-				return fmt.Errorf("org user of %s/%s: %w", r.batch.Tenant, u.UserID, err)
+		for _, u := range b.Scores.Users {
+			if err := add(b.Tenant, u.UserID, u.UserLogin, dateTime(u.FirstSeen), dateTime(u.LastSeen), v); err != nil {
+				return fmt.Errorf("org user of %s/%s: %w", b.Tenant, u.UserID, err)
 			}
 		}
 	}

@@ -39,10 +39,10 @@ var stateTable = table{name: "poll_state", columns: pollStateColumns, rows: poll
 
 // flush is one coalesced write of several callers' batches.
 type flush struct {
-	reqs []*request
-	now  time.Time // ingested_at, updated_at, received_at defaults
-	// base is the first version of this flush; request i gets base+i, so a
-	// later request wins over an earlier one for the same key.
+	batches []Batch   // the requests' batches, in queue order
+	now     time.Time // ingested_at, updated_at, received_at defaults
+	// base is the first version of this flush; batch i gets base+i, so a
+	// later batch wins over an earlier one for the same key.
 	base uint64
 }
 
@@ -58,19 +58,19 @@ var riskEventColumns = []string{
 }
 
 func riskEventRows(f *flush, add func(...any) error) error {
-	for i, r := range f.reqs {
+	for i, b := range f.batches {
 		v := f.version(i)
-		for _, e := range r.batch.Events {
+		for _, e := range b.Events {
 			names, levels := detections(e.ThreatDetections)
 			if err := add(
-				r.batch.Tenant, e.ID, dateTime(e.Published), unixMilli(e.Published), e.EventType, e.LegacyEventType,
+				b.Tenant, e.ID, dateTime(e.Published), unixMilli(e.Published), e.EventType, e.LegacyEventType,
 				string(e.Category), e.Severity, e.DisplayMessage, e.RiskLevel, e.RiskReasons, e.RiskDetection,
 				e.PreviousLevel, e.UserID, e.UserLogin, e.ActorID, e.ActorType, e.ActorLogin,
 				e.TargetUserID, e.TargetUserLogin, e.ClientIP, e.Country, e.Outcome, e.OutcomeReason,
 				boolUInt8(e.ThreatSuspected), names, levels, e.TransactionID,
 				e.SessionID, e.PublishedNote, boolUInt8(e.IDDerived), e.Raw, f.now, v, // Raw appended without a copy
 			); err != nil {
-				return fmt.Errorf("event %s of %s: %w", e.ID, r.batch.Tenant, err)
+				return fmt.Errorf("event %s of %s: %w", e.ID, b.Tenant, err)
 			}
 		}
 	}
@@ -80,14 +80,14 @@ func riskEventRows(f *flush, add func(...any) error) error {
 var deadLetterColumns = []string{"tenant", "received_at", "reason", "payload", "fingerprint"}
 
 func deadLetterRows(f *flush, add func(...any) error) error {
-	for _, r := range f.reqs {
-		for _, d := range r.batch.DeadLetters {
+	for _, b := range f.batches {
+		for _, d := range b.DeadLetters {
 			at := d.ReceivedAt
 			if at.IsZero() {
 				at = f.now
 			}
-			if err := add(r.batch.Tenant, dateTime(at), d.Reason, d.Payload, Fingerprint(d.Payload)); err != nil {
-				return fmt.Errorf("dead letter of %s: %w", r.batch.Tenant, err)
+			if err := add(b.Tenant, dateTime(at), d.Reason, d.Payload, Fingerprint(d.Payload)); err != nil {
+				return fmt.Errorf("dead letter of %s: %w", b.Tenant, err)
 			}
 		}
 	}
@@ -112,11 +112,11 @@ func typeCountRows(f *flush, add func(...any) error) error {
 	}
 	sums := map[key]uint64{}
 	var keys []key
-	for _, r := range f.reqs {
-		for _, c := range r.batch.Counts {
+	for _, b := range f.batches {
+		for _, c := range b.Counts {
 			d := c.Day.UTC()
 			k := key{
-				tenant: r.batch.Tenant, eventType: c.EventType, reason: c.Reason, kept: c.Kept,
+				tenant: b.Tenant, eventType: c.EventType, reason: c.Reason, kept: c.Kept,
 				day: time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC).Unix(),
 			}
 			if _, ok := sums[k]; !ok {
@@ -152,8 +152,8 @@ func typeCountRows(f *flush, add func(...any) error) error {
 var pollStateColumns = []string{"tenant", "integrated_at", "integrated_at_ms", "cursor", "updated_at", "version"}
 
 func pollStateRows(f *flush, add func(...any) error) error {
-	for i, r := range f.reqs {
-		st := r.batch.State
+	for i, b := range f.batches {
+		st := b.State
 		if st == nil {
 			continue
 		}
@@ -161,9 +161,9 @@ func pollStateRows(f *flush, add func(...any) error) error {
 		if updated.IsZero() {
 			updated = f.now
 		}
-		if err := add(r.batch.Tenant, dateTime(st.IntegratedAt), unixMilli(st.IntegratedAt), st.Cursor,
+		if err := add(b.Tenant, dateTime(st.IntegratedAt), unixMilli(st.IntegratedAt), st.Cursor,
 			dateTime(updated), f.version(i)); err != nil {
-			return fmt.Errorf("poll state of %s: %w", r.batch.Tenant, err)
+			return fmt.Errorf("poll state of %s: %w", b.Tenant, err)
 		}
 	}
 	return nil

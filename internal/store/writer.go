@@ -46,6 +46,19 @@ type Batch struct {
 	State *PollState
 }
 
+// bytes are the batch's raw events and dead-letter payloads, what
+// dominates an insert's memory.
+func (b Batch) bytes() int {
+	n := 0
+	for _, e := range b.Events {
+		n += len(e.Raw)
+	}
+	for _, d := range b.DeadLetters {
+		n += len(d.Payload)
+	}
+	return n
+}
+
 // rows is what the batch weighs against WriterOptions.MaxRows.
 func (b Batch) rows() int {
 	n := len(b.Events) + len(b.DeadLetters) + len(b.Counts) +
@@ -61,6 +74,10 @@ type WriterOptions struct {
 	// MaxRows: a flush starts once this many rows are queued (default
 	// 10000). A single batch larger than that is flushed on its own.
 	MaxRows int
+	// MaxBytes does the same for the bytes of raw events and dead-letter
+	// payloads (default 8 MiB): it bounds the memory of one insert (the
+	// driver encodes and compresses each column in memory).
+	MaxBytes int
 	// MaxWait is an optional linger: a flush starts at the latest this
 	// long after its first batch arrived. Zero (the default) is group
 	// commit: a flush starts as soon as a batch arrives and takes every
@@ -103,16 +120,20 @@ type Writer struct {
 }
 
 type request struct {
-	ctx   context.Context
-	batch Batch
-	rows  int
-	done  chan error // buffered: Run never blocks acking
+	ctx     context.Context
+	batches []Batch // one Write's, never split across flushes
+	rows    int
+	bytes   int        // raw events and dead-letter payloads
+	done    chan error // buffered: Run never blocks acking
 }
 
 // NewWriter builds a Writer on s; Run starts it.
 func NewWriter(s *Store, o WriterOptions) *Writer {
 	if o.MaxRows <= 0 {
 		o.MaxRows = s.cfg.BatchMaxRows
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 8 << 20
 	}
 	if o.MaxWait == 0 {
 		o.MaxWait = s.cfg.BatchMaxWait
@@ -140,19 +161,29 @@ func NewWriter(s *Store, o WriterOptions) *Writer {
 	return w
 }
 
-// Write queues b and blocks until its rows and then its State are
-// committed. On error nothing of b may be assumed written (some rows may
-// be, and dedup when b is written again): the caller must not advance its
-// cursor. Errors are *RetryableError, *PermanentError, ErrClosed (Run has
-// returned) or ctx's error.
-func (w *Writer) Write(ctx context.Context, b Batch) error {
-	if b.Tenant == "" {
-		return &PermanentError{Err: errors.New("write batch: no tenant")}
+// Write queues bs, the batches of one tenant in order, and blocks until
+// their rows and then their States are committed, all in one flush (a
+// poller hands over the pages it fetched while its previous write was in
+// flight at once). On error nothing of bs may be assumed written (some rows
+// may be, and dedup when bs are written again): the caller must not advance
+// its cursor. Errors are *RetryableError, *PermanentError, ErrClosed (Run
+// has returned) or ctx's error.
+func (w *Writer) Write(ctx context.Context, bs ...Batch) error {
+	if len(bs) == 0 {
+		return nil
 	}
-	if b.State != nil && b.State.Tenant != "" && b.State.Tenant != b.Tenant {
-		return &PermanentError{Err: fmt.Errorf("write batch of %s: state of tenant %s", b.Tenant, b.State.Tenant)}
+	rows, size := 0, 0
+	for _, b := range bs {
+		size += b.bytes()
+		if b.Tenant == "" {
+			return &PermanentError{Err: errors.New("write batch: no tenant")}
+		}
+		if b.State != nil && b.State.Tenant != "" && b.State.Tenant != b.Tenant {
+			return &PermanentError{Err: fmt.Errorf("write batch of %s: state of tenant %s", b.Tenant, b.State.Tenant)}
+		}
+		rows += b.rows()
 	}
-	r := &request{ctx: ctx, batch: b, rows: b.rows(), done: make(chan error, 1)}
+	r := &request{ctx: ctx, batches: bs, rows: rows, bytes: size, done: make(chan error, 1)}
 
 	w.mu.RLock()
 	if w.closed {
@@ -191,8 +222,8 @@ func (w *Writer) Run(ctx context.Context) error {
 		return errors.New("store writer: Run called twice")
 	}
 	var (
-		pending []*request
-		rows    int
+		pending     []*request
+		rows, bytes int
 	)
 	timer := time.NewTimer(w.opts.MaxWait)
 	timer.Stop()
@@ -201,43 +232,44 @@ func (w *Writer) Run(ctx context.Context) error {
 	flush := func(trigger string) {
 		timer.Stop()
 		_ = w.flush(flushCtx, pending, trigger)
-		pending, rows = nil, 0
+		pending, rows, bytes = nil, 0, 0
+	}
+	full := func() bool { return rows >= w.opts.MaxRows || bytes >= w.opts.MaxBytes }
+	// take adds r, first flushing what is pending if r would overflow it.
+	take := func(r *request) {
+		w.pending.Add(1)
+		if len(pending) > 0 && (rows+r.rows > w.opts.MaxRows || bytes+r.bytes > w.opts.MaxBytes) {
+			flush("size")
+		}
+		pending = append(pending, r)
+		rows += r.rows
+		bytes += r.bytes
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return w.shutdown(flushCtx, pending)
 		case r := <-w.queue:
-			w.pending.Add(1)
-			if len(pending) > 0 && rows+r.rows > w.opts.MaxRows {
-				flush("size")
-			}
-			pending = append(pending, r)
-			rows += r.rows
+			take(r)
 			if w.opts.MaxWait <= 0 {
 				// Group commit: take what is already queued, then flush.
 			drain:
-				for rows < w.opts.MaxRows {
+				for !full() {
 					select {
 					case r := <-w.queue:
-						w.pending.Add(1)
-						if rows+r.rows > w.opts.MaxRows {
-							flush("size")
-						}
-						pending = append(pending, r)
-						rows += r.rows
+						take(r)
 					default:
 						break drain
 					}
 				}
-				if rows >= w.opts.MaxRows {
+				if full() {
 					flush("size")
 				} else {
 					flush("idle")
 				}
 				continue
 			}
-			if rows >= w.opts.MaxRows {
+			if full() {
 				flush("size")
 			} else if len(pending) == 1 {
 				timer.Reset(w.opts.MaxWait)
@@ -270,9 +302,10 @@ func (w *Writer) shutdown(ctx context.Context, pending []*request) error {
 	defer cancel()
 	var errs []error
 	for len(pending) > 0 {
-		n, rows := 0, 0
-		for n < len(pending) && (n == 0 || rows+pending[n].rows <= w.opts.MaxRows) {
+		n, rows, size := 0, 0, 0
+		for n < len(pending) && (n == 0 || (rows+pending[n].rows <= w.opts.MaxRows && size+pending[n].bytes <= w.opts.MaxBytes)) {
 			rows += pending[n].rows
+			size += pending[n].bytes
 			n++
 		}
 		chunk := pending[:n]
@@ -306,7 +339,11 @@ func (w *Writer) flush(ctx context.Context, reqs []*request, trigger string) err
 		return nil
 	}
 	start := time.Now()
-	f := &flush{reqs: live, now: start.UTC().Truncate(time.Second), base: w.nextVersions(start, len(live))}
+	var batches []Batch
+	for _, r := range live {
+		batches = append(batches, r.batches...)
+	}
+	f := &flush{batches: batches, now: start.UTC().Truncate(time.Second), base: w.nextVersions(start, len(batches))}
 	// The flush's deadline is never cancelled early: clickhouse-go's
 	// batch.Send starts a watchdog goroutine that closes the batch's TCP
 	// connection when the ctx is done, and if that goroutine first runs

@@ -273,7 +273,7 @@ func TestConcurrentWrites(t *testing.T) {
 	require.Equal(t, map[string]int{
 		"riskpipe_store_batch_rows":             1,
 		"riskpipe_store_write_duration_seconds": 1,
-		"riskpipe_store_flushes_total":          3, // size, age, shutdown
+		"riskpipe_store_flushes_total":          4, // size, idle, age, shutdown
 		"riskpipe_store_write_errors_total":     2, // retryable, permanent
 		"riskpipe_store_rows_written_total":     3, // risk_events, event_type_counts, poll_state
 		"riskpipe_store_queue_batches":          1,
@@ -518,4 +518,42 @@ func TestGroupCommit(t *testing.T) {
 	require.Equal(t, uint64(3+5*writers), countFinal(t, s, "risk_events"))
 	flushes := metricValue(t, w.metrics.flushes.WithLabelValues("idle"))
 	require.LessOrEqual(t, flushes, float64(1+writers), "never more flushes than batches")
+}
+
+// One Write of several batches (a poller's pages fetched while its previous
+// write was in flight) is one unit: flushed together even beyond MaxRows,
+// each batch with its own version, so the last batch's state wins.
+func TestWriteSeveralBatchesAtOnce(t *testing.T) {
+	s := newStore(t)
+	w, _ := newWriter(t, s, WriterOptions{MaxRows: 5, MaxWait: time.Hour})
+	ctx := context.Background()
+	require.NoError(t, w.Write(ctx,
+		Batch{Tenant: "acme", Events: makeEvents(0, 4), State: &PollState{Cursor: "p1"}},
+		Batch{Tenant: "acme", Events: makeEvents(10, 4), State: &PollState{Cursor: "p2"}},
+		Batch{Tenant: "acme", Events: makeEvents(20, 4), State: &PollState{Cursor: "p3"}},
+	))
+	require.Equal(t, 1.0, metricValue(t, w.metrics.flushes.WithLabelValues("size")), "one flush for all three")
+	require.Equal(t, uint64(12), countFinal(t, s, "risk_events"))
+	st, ok, err := s.LoadPollState(ctx, "acme")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "p3", st.Cursor, "the last batch's state wins")
+	var versions uint64
+	require.NoError(t, s.Conn().QueryRow(ctx, "SELECT uniqExact(version) FROM "+s.table("poll_state")+" WHERE tenant = 'acme'").Scan(&versions))
+	require.Equal(t, uint64(3), versions, "a version per batch")
+
+	require.NoError(t, w.Write(ctx), "nothing to write")
+	err = w.Write(ctx, Batch{Tenant: "acme"}, Batch{})
+	var pe *PermanentError
+	require.ErrorAs(t, err, &pe, "every batch needs its tenant")
+}
+
+// MaxBytes bounds a flush by raw bytes as MaxRows does by rows.
+func TestSizeTriggerByBytes(t *testing.T) {
+	s := newStore(t)
+	w, _ := newWriter(t, s, WriterOptions{MaxBytes: 1, MaxWait: time.Hour})
+	// One event's raw JSON is past 1 byte: flushed at once, not after an hour.
+	require.NoError(t, w.Write(context.Background(), Batch{Tenant: "acme", Events: makeEvents(0, 1), State: &PollState{Cursor: "x"}}))
+	require.Equal(t, 1.0, metricValue(t, w.metrics.flushes.WithLabelValues("size")))
+	require.Equal(t, uint64(1), countFinal(t, s, "risk_events"))
 }
