@@ -121,7 +121,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	token := hex.EncodeToString(tok)
 	cfg.API.Tokens = []config.APIToken{{Name: "demo", Token: config.Secret(token), Tenants: []string{config.AllTenants}}}
 	var dashboard string
-	applyMemory(cfg.Memory, os.LookupEnv, log)
+	applyMemory(&cfg, os.LookupEnv, log)
 	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, Ready: func(httpAddr string) {
 		fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
 		if httpAddr != "" {

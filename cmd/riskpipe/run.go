@@ -33,7 +33,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		format = *logFormat
 	}
 	log := newLogger(stderr, format, cfg.Log.Level)
-	applyMemory(cfg.Memory, os.LookupEnv, log)
+	applyMemory(cfg, os.LookupEnv, log)
 	a, err := app.New(app.Options{Config: cfg, Logger: log, Version: version})
 	if err != nil {
 		return err
@@ -123,14 +123,25 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// applyMemory sets the Go runtime's GC knobs from the memory block:
-// gc_percent unless GOGC is in the environment, limit_mib when set.
-func applyMemory(m config.Memory, env func(string) (string, bool), log *slog.Logger) {
+// applyMemory sets the Go runtime's GC knobs from the memory block, unless
+// GOGC and GOMEMLIMIT are in the environment: gc_percent, and the soft
+// limit (config.Memory.SoftLimit) for the enabled tenants.
+func applyMemory(cfg *config.Config, env func(string) (string, bool), log *slog.Logger) {
+	m := cfg.Memory
 	if _, ok := env("GOGC"); !ok && m.GCPercent > 0 {
 		debug.SetGCPercent(m.GCPercent)
 	}
-	if m.LimitMiB > 0 {
-		debug.SetMemoryLimit(int64(m.LimitMiB) << 20)
-		log.Info("go soft memory limit set", "limit_mib", m.LimitMiB)
+	if _, ok := env("GOMEMLIMIT"); ok {
+		return
+	}
+	tenants := 0
+	for _, t := range cfg.Tenants {
+		if t.IsEnabled() {
+			tenants++
+		}
+	}
+	if limit := m.SoftLimit(tenants); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Debug("go soft memory limit set", "limit_mib", limit>>20)
 	}
 }

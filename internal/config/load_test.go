@@ -325,7 +325,7 @@ func TestLoadBad(t *testing.T) {
 				"http.listen: must be host:port, or empty to disable",
 				"memory.pages_in_flight: must be at least 1",
 				"memory.attribution_mib: must be at least 1",
-				"memory.limit_mib: must not be negative (0: no limit)",
+				"memory.limit_mib: must be -1 (no limit), 0 (derived) or a size in MiB",
 				"memory.gc_percent: must be at least 10",
 				"log.format: must be text or json",
 			},

@@ -34,9 +34,10 @@ type Memory struct {
 	// (recent transactions and their users), shared equally by the enabled
 	// tenants. Default 8.
 	AttributionMiB int `yaml:"attribution_mib"`
-	// LimitMiB sets Go's soft memory limit (as GOMEMLIMIT does); 0 leaves
-	// the runtime's own (GOMEMLIMIT from the environment, else none).
-	// Default 0.
+	// LimitMiB is Go's soft memory limit (GOMEMLIMIT) in MiB. 0 (the
+	// default) derives it from the budgets above and the number of tenants
+	// (SoftLimit); -1 sets none. GOMEMLIMIT in the environment, when set,
+	// wins.
 	LimitMiB int `yaml:"limit_mib"`
 	// GCPercent is Go's GOGC: the heap may grow by this percentage of the
 	// live heap before a collection. riskpipe's live heap is mostly the
@@ -159,4 +160,21 @@ type APIToken struct {
 type Log struct {
 	Format string `yaml:"format"` // text | json, default text
 	Level  string `yaml:"level"`  // debug | info | warn | error, default info
+}
+
+// SoftLimit is the soft memory limit in bytes for a process polling
+// tenants (0: none): LimitMiB when set, else 48 MiB for the runtime, the
+// HTTP server and ClickHouse inserts, 3 MiB per page buffer, the
+// attribution budget and 1 MiB per tenant (its poller's pages waiting to be
+// written and its attack-factor state). The runtime collects more often
+// near it rather than let freed memory pile up; it is soft, so a heap that
+// needs more still gets it.
+func (m Memory) SoftLimit(tenants int) int64 {
+	switch {
+	case m.LimitMiB > 0:
+		return int64(m.LimitMiB) << 20
+	case m.LimitMiB < 0:
+		return 0
+	}
+	return int64(48+3*m.PagesInFlight+m.AttributionMiB+tenants) << 20
 }

@@ -56,8 +56,8 @@ func validate(c *Config, m *meta, dir string, ps *problems) {
 	if c.Memory.AttributionMiB < 1 {
 		ps.add("memory.attribution_mib", "must be at least 1")
 	}
-	if c.Memory.LimitMiB < 0 {
-		ps.add("memory.limit_mib", "must not be negative (0: no limit)")
+	if c.Memory.LimitMiB < -1 {
+		ps.add("memory.limit_mib", "must be -1 (no limit), 0 (derived) or a size in MiB")
 	}
 	if c.Memory.GCPercent < 10 {
 		ps.add("memory.gc_percent", "must be at least 10")
