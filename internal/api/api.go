@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -43,6 +44,9 @@ type API struct {
 	tokens  []token
 	orgs    []orgInfo // sorted by name
 	started time.Time
+	// fullReads counts boundedEvents' fallbacks to a FINAL read of the
+	// whole range.
+	fullReads atomic.Uint64
 }
 
 type orgInfo struct {

@@ -58,16 +58,13 @@ LIMIT %d`, factorColumns, a.table("attack_factor_updates"), historyLimit), org, 
 	}
 	slices.Reverse(d.History)
 	if nEvents > 0 {
-		d.Events, err = a.queryEvents(ctx, fmt.Sprintf(`SELECT %s FROM %s FINAL
-WHERE tenant = ? AND user_id = ?
-ORDER BY published_ms DESC, event_id DESC
-LIMIT %d`, eventColumns, a.table("risk_events"), nEvents), false, org, id)
+		d.Events, err = a.boundedEvents(ctx, org, "user_id = ?", []any{id}, true, nEvents, false)
 		if err != nil {
 			return nil, err
 		}
 	}
 	one := []UserSummary{{Tenant: org, UserID: id, Signals: d.Signals}}
-	if err := a.addSignals(ctx, one); err != nil {
+	if err := a.addSignals(ctx, one, false); err != nil {
 		return nil, err
 	}
 	if d.Current == nil && len(d.History) == 0 && len(d.Events) == 0 {

@@ -96,7 +96,7 @@ func (a *API) topUsers(r *http.Request) (any, error) {
 	if page.Users, err = a.userRows(ctx, orgs, sortColumns[sort], order, limit, offset); err != nil {
 		return nil, err
 	}
-	if err := a.addSignals(ctx, page.Users); err != nil {
+	if err := a.addSignals(ctx, page.Users, sort != "last_signal"); err != nil {
 		return nil, err
 	}
 	if err := a.addHistory(ctx, page.Users, histN); err != nil {
@@ -115,10 +115,30 @@ func (a *API) countUsers(ctx context.Context, orgs []string) (uint64, error) {
 	return n, nil
 }
 
-// userRows reads the page of users: their latest factor (FINAL), with the
-// newest published time of their kept events joined in. Ties are broken
-// by (tenant, user_id), so pages neither overlap nor leave gaps.
+// userRows reads the page of users: their latest factor (FINAL). Ties are
+// broken by (tenant, user_id), so pages neither overlap nor leave gaps.
+//
+// Only sorting by last_signal needs every user's newest kept event, read
+// from risk_events over all of the orgs' users (lastSignalRows). Any other
+// order reads attack_factor_latest alone, and addSignals fills LastSignal
+// for the users of the page only.
 func (a *API) userRows(ctx context.Context, orgs []string, col, order string, limit, offset int) ([]UserSummary, error) {
+	if col == sortColumns["last_signal"] {
+		return a.lastSignalRows(ctx, orgs, order, limit, offset)
+	}
+	args := []any{}
+	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, score, percentile, level, signals, updated_at, toDateTime(0)
+FROM %s FINAL
+WHERE tenant IN %s
+ORDER BY %s %s, tenant, user_id
+LIMIT %d, %d`, a.table("attack_factor_latest"), in(&args, orgs), col, order, offset, limit)
+	return a.scanUsers(ctx, query, args)
+}
+
+// lastSignalRows is userRows ordered by last_signal: the page of
+// attack_factor_latest joined with the newest published time of each
+// user's kept events. It reads every kept event of orgs.
+func (a *API) lastSignalRows(ctx context.Context, orgs []string, order string, limit, offset int) ([]UserSummary, error) {
 	args := []any{}
 	latestIn := in(&args, orgs)
 	eventsIn := in(&args, orgs)
@@ -136,8 +156,14 @@ ANY LEFT JOIN
     WHERE tenant IN %s AND user_id != ''
     GROUP BY tenant, user_id
 ) USING (tenant, user_id)
-ORDER BY %s %s, tenant, user_id
-LIMIT %d, %d`, a.table("attack_factor_latest"), latestIn, a.table("risk_events"), eventsIn, col, order, offset, limit)
+ORDER BY last_signal %s, tenant, user_id
+LIMIT %d, %d`, a.table("attack_factor_latest"), latestIn, a.table("risk_events"), eventsIn, order, offset, limit)
+	return a.scanUsers(ctx, query, args)
+}
+
+// scanUsers runs a query of userRows: the factor's columns and the last
+// signal (the zero time: none).
+func (a *API) scanUsers(ctx context.Context, query string, args []any) ([]UserSummary, error) {
 	rows, err := a.s.Conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query users: %w", err)
@@ -184,37 +210,71 @@ func pageFilter(args *[]any, users []UserSummary) (string, map[userKey]*UserSumm
 	return "tenant IN " + in(args, slices.Compact(tenants)) + " AND user_id IN " + in(args, slices.Compact(ids)), idx
 }
 
-// addSignals fills each user's kept events of the last 30 days per category.
-func (a *API) addSignals(ctx context.Context, users []UserSummary) error {
+// addSignals fills each user's kept events of the last 30 days per
+// category (uniqExact(event_id) counts replayed events once without
+// FINAL). With lastSignal it also fills LastSignal where it is not set:
+// the newest published time of the user's kept events, of any age. One
+// scan of the users' orgs' risk_events either way, restricted to their ids.
+func (a *API) addSignals(ctx context.Context, users []UserSummary, lastSignal bool) error {
 	if len(users) == 0 {
 		return nil
 	}
-	args := []any{}
-	filter, idx := pageFilter(&args, users)
-	args = append(args, a.s.Now().Add(-signalWindow).Unix())
-	query := fmt.Sprintf(`SELECT tenant, user_id, category, uniqExact(event_id)
+	since := a.s.Now().Add(-signalWindow).Unix()
+	var filterArgs []any
+	filter, idx := pageFilter(&filterArgs, users)
+	var (
+		query string
+		args  []any
+	)
+	if lastSignal {
+		query = fmt.Sprintf(`SELECT tenant, user_id, category, uniqExactIf(event_id, published >= toDateTime(?)), maxIf(published, user_id != '')
+FROM %s
+WHERE %s
+GROUP BY tenant, user_id, category`, a.table("risk_events"), filter)
+		args = append([]any{since}, filterArgs...)
+	} else {
+		query = fmt.Sprintf(`SELECT tenant, user_id, category, uniqExact(event_id), toDateTime(0)
 FROM %s
 WHERE %s AND published >= toDateTime(?)
 GROUP BY tenant, user_id, category`, a.table("risk_events"), filter)
+		args = append(filterArgs, since)
+	}
 	rows, err := a.s.Conn.Query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("query signals: %w", err)
 	}
 	defer rows.Close()
+	last := map[*UserSummary]time.Time{}
 	for rows.Next() {
 		var (
-			k   userKey
-			cat string
-			n   uint64
+			k     userKey
+			cat   string
+			n     uint64
+			maxAt time.Time
 		)
-		if err := rows.Scan(&k.tenant, &k.id, &cat, &n); err != nil {
+		if err := rows.Scan(&k.tenant, &k.id, &cat, &n, &maxAt); err != nil {
 			return fmt.Errorf("scan signals: %w", err)
 		}
-		if u := idx[k]; u != nil {
+		u := idx[k]
+		if u == nil {
+			continue
+		}
+		if n > 0 {
 			u.Signals[cat] = n
 		}
+		if maxAt.After(last[u]) {
+			last[u] = maxAt
+		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read signals: %w", err)
+	}
+	for u, t := range last {
+		if u.LastSignal == nil {
+			u.LastSignal = timePtr(t)
+		}
+	}
+	return nil
 }
 
 // addHistory fills each user's newest n scores, oldest first.
