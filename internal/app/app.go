@@ -295,6 +295,10 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 			Metrics:   pm,
 			Logger:    a.log,
 		}
+		// Pages waiting behind a tenant's write in flight: 4 MiB of kept
+		// events shared by the tenants, so that one busy org puts up to 16
+		// pages into an insert and ten orgs together hold no more.
+		s.WritePages, s.WriteBytes = 16, max(256<<10, (4<<20)/max(enabledTenants(a.o.Config.Tenants), 1))
 		if a.o.TunePoller != nil {
 			a.o.TunePoller(&s)
 		}
