@@ -64,7 +64,7 @@ chaos: deps
 # 20-40 minutes on 2 cores. `make bench-quick` is a 2-minute smoke run;
 # `make bench-go` runs the Go micro-benchmarks.
 bench: deps build
-	$(GO) run ./cmd/riskbench throughput --riskpipe $(BIN) --orgs 1,10 --events 200000 --runs 3 --write -v
+	$(GO) run ./cmd/riskbench throughput --riskpipe $(BIN) --orgs 1,10 --backlog 1000000 --runs 3 --write -v
 	$(GO) run ./cmd/riskbench freshness  --riskpipe $(BIN) --orgs 10 --rate 200 --interval 5s --duration 40s --runs 3 --write -v
 	$(GO) run ./cmd/riskbench budget     --riskpipe $(BIN) --orgs 10 --events 20000 --steady-rate 20 --steady-for 30s --interval 5s --runs 3 --write -v
 	$(GO) run ./cmd/riskbench scale      --riskpipe $(BIN) --orgs 1,10,100 --events 20000 --rows 10000,1000000,10000000 --write -v

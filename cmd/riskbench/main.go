@@ -194,6 +194,7 @@ type params struct {
 	catchUpInterval                    bool
 	env                                []string
 	memory                             map[string]int
+	backlog                            int64
 	// steadyInterval is the poll interval of the steady measurements
 	// (freshness, budget, scale's steady phase): --interval, except for
 	// all, whose --interval is the catch-up's.
@@ -256,6 +257,7 @@ func (p *params) register(fs *flag.FlagSet, cmd string) {
 	}
 	switch cmd {
 	case "throughput", "memory", "all":
+		fs.Int64Var(&p.backlog, "backlog", 0, "backlog events in all, split evenly between the orgs of each configuration (instead of --events per org)")
 		fs.BoolVar(&p.noHeaders, "no-rate-limit-headers", false, "serve no X-Rate-Limit-* headers at all (riskpipe then paces itself at 10 requests/min)")
 		fs.BoolVar(&p.inProcess, "inprocess", false, "run the pipeline in this process (internal/app) instead of the binary: for profiles; CPU and RSS then include the simulator")
 		fs.StringVar(&p.cpuProfile, "cpuprofile", "", "with --inprocess: write a CPU profile of the runs")
@@ -372,6 +374,10 @@ func (b *bencher) setup(orgs int) bench.Setup {
 func (b *bencher) backlogs(ctx context.Context, events int64) ([]bench.BacklogRuns, error) {
 	var groups []bench.BacklogRuns
 	for _, orgs := range b.p.orgs {
+		events := events
+		if b.p.backlog > 0 {
+			events = b.p.backlog / int64(orgs)
+		}
 		g := bench.BacklogRuns{Orgs: orgs, EventsPerOrg: events}
 		for i := range b.c.runs {
 			s := b.setup(orgs)
@@ -392,6 +398,14 @@ func (b *bencher) backlogs(ctx context.Context, events int64) ([]bench.BacklogRu
 		groups = append(groups, g)
 	}
 	return groups, nil
+}
+
+// backlogText describes the catch-up backlog of --events or --backlog.
+func (b *bencher) backlogText() string {
+	if b.p.backlog > 0 {
+		return bench.Num(float64(b.p.backlog), 0) + " events in all, split evenly between the orgs"
+	}
+	return bench.Num(float64(b.p.events), 0) + " events per org"
 }
 
 func (b *bencher) modeNote() string {
@@ -424,8 +438,8 @@ func (b *bencher) throughput(ctx context.Context, section string) error {
 	if err != nil {
 		return err
 	}
-	return b.emit(section, fmt.Sprintf("Throughput: a backlog of %s events per org, %.0f%% risk, no binding rate limit",
-		bench.Num(float64(b.p.events), 0), b.p.risk*100), bench.ThroughputTable(groups),
+	return b.emit(section, fmt.Sprintf("Throughput: a backlog of %s, %.0f%% risk, no binding rate limit",
+		b.backlogText(), b.p.risk*100), bench.ThroughputTable(groups),
 		"events/s: all orgs' backlog events ÷ (last kept event queryable − first System Log request after the backlog appeared). "+
 			"CPU: utime+stime of each process over the same span (riskpipe from /proc/<pid>/stat; the simulator runs inside the harness). "+
 			"Machine shared with other engineers' test runs (load avg column). "+b.modeNote())
@@ -436,7 +450,7 @@ func (b *bencher) memory(ctx context.Context, section string) error {
 	if err != nil {
 		return err
 	}
-	return b.emit(section, fmt.Sprintf("Memory: orgs catching up at full speed (%s events per org)", bench.Num(float64(b.p.events), 0)),
+	return b.emit(section, fmt.Sprintf("Memory: orgs catching up at full speed (a backlog of %s)", b.backlogText()),
 		bench.MemoryTable(groups), "Peak RSS is VmHWM of the riskpipe process (start-up included), cross-checked with wait4's maxrss. "+b.modeNote())
 }
 

@@ -14,9 +14,9 @@ func TestMemorySoftLimit(t *testing.T) {
 		tenants int
 		want    int64
 	}{
-		{name: "derived, 10 tenants", mem: def, tenants: 10, want: (48 + 3*4 + 8 + 10) << 20},
-		{name: "derived, 100 tenants", mem: def, tenants: 100, want: (48 + 3*4 + 8 + 100) << 20},
-		{name: "derived from other budgets", mem: Memory{PagesInFlight: 8, AttributionMiB: 32}, tenants: 1, want: (48 + 24 + 32 + 1) << 20},
+		{name: "derived, 10 tenants", mem: def, tenants: 10, want: (40 + 3*4 + 8 + 10) << 20},
+		{name: "derived, 100 tenants", mem: def, tenants: 100, want: (40 + 3*4 + 8 + 100) << 20},
+		{name: "derived from other budgets", mem: Memory{PagesInFlight: 8, AttributionMiB: 32}, tenants: 1, want: (40 + 24 + 32 + 1) << 20},
 		{name: "explicit", mem: Memory{PagesInFlight: 4, AttributionMiB: 8, LimitMiB: 512}, tenants: 10, want: 512 << 20},
 		{name: "none", mem: Memory{PagesInFlight: 4, AttributionMiB: 8, LimitMiB: -1}, tenants: 10, want: 0},
 	}

@@ -163,7 +163,7 @@ type Log struct {
 }
 
 // SoftLimit is the soft memory limit in bytes for a process polling
-// tenants (0: none): LimitMiB when set, else 48 MiB for the runtime, the
+// tenants (0: none): LimitMiB when set, else 40 MiB for the runtime, the
 // HTTP server and ClickHouse inserts, 3 MiB per page buffer, the
 // attribution budget and 1 MiB per tenant (its poller's pages waiting to be
 // written and its attack-factor state). The runtime collects more often
@@ -176,5 +176,5 @@ func (m Memory) SoftLimit(tenants int) int64 {
 	case m.LimitMiB < 0:
 		return 0
 	}
-	return int64(48+3*m.PagesInFlight+m.AttributionMiB+tenants) << 20
+	return int64(40+3*m.PagesInFlight+m.AttributionMiB+tenants) << 20
 }
