@@ -52,9 +52,9 @@ type sizes struct {
 
 var (
 	shortSizes = sizes{killRounds: 3, killMinLag: 3000, killMaxLag: 60_000, outage: 8 * time.Second, outageEPS: 100,
-		faultWindow: 5 * time.Second, faultEPS: 20, sigtermRounds: 1, sigtermBacklog: 15_000, wrongTypeReps: 1}
+		faultWindow: 5 * time.Second, faultEPS: 20, sigtermRounds: 1, sigtermBacklog: 100_000, wrongTypeReps: 1}
 	fullSizes = sizes{killRounds: 20, killMinLag: 4000, killMaxLag: 500_000, outage: 60 * time.Second, outageEPS: 200,
-		faultWindow: 20 * time.Second, faultEPS: 100, sigtermRounds: 3, sigtermBacklog: 30_000, wrongTypeReps: 3}
+		faultWindow: 20 * time.Second, faultEPS: 100, sigtermRounds: 3, sigtermBacklog: 300_000, wrongTypeReps: 3}
 )
 
 // suite is what the scenarios share: the binary, the ClickHouse server and
