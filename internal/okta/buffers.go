@@ -51,5 +51,5 @@ func (b *Buffers) put(buf []byte) {
 	b.free <- buf
 }
 
-// InUse reports how many buffers are lent out (for metrics and tests).
+// InUse reports how many buffers are lent out.
 func (b *Buffers) InUse() int { return cap(b.free) - len(b.free) }

@@ -4,17 +4,19 @@
 // but never stops for good and never stalls the others.
 //
 // A poller's round: fetch the page at the cursor (the persisted rel="next"
-// URL), classify its events, hand one store.Batch (kept events, dead
-// letters, counts and the page's next link as the new cursor) to the writer,
-// whose Write returns once ClickHouse confirmed it. The write runs behind by
-// one page: while page N's batch is written, page N+1 is fetched (from N's
-// next link) and classified, and its batch is handed over only once N's is
-// confirmed, so batches and cursors are written strictly in order. Status
-// and metrics count a page when its write is confirmed. While ClickHouse is
-// down the poller keeps the batch it retries (as it is, never re-classified
-// or refetched) and at most one more page, then waits: memory stays bounded
-// by two pages per tenant, and ClickHouse stays the source of truth for
-// the cursor.
+// URL), classify its events, hand a store.Batch (kept events, dead letters,
+// counts and the page's next link as the new cursor) to the writer, whose
+// Write returns once ClickHouse confirmed it. Writes run behind the fetches:
+// while one Write is in flight, the poller goes on fetching (from the last
+// page's next link) and classifying, up to Settings.WritePages pages or
+// WriteBytes of kept events, and hands those pages over together in the
+// next Write once the one in flight is confirmed, so batches and cursors
+// are written strictly in order and a busy org makes few, large inserts.
+// Status and metrics count a page when its write is confirmed. While
+// ClickHouse is down the poller keeps the batches it retries (as they are,
+// never re-classified or refetched) and at most WritePages more pages,
+// then waits: memory stays bounded per tenant, and ClickHouse stays the
+// source of truth for the cursor.
 //
 // Pages are fetched back to back while they come back full (catching up);
 // after a page with fewer events than the limit the poller waits for its
