@@ -134,13 +134,7 @@ func applyMemory(cfg *config.Config, env func(string) (string, bool), log *slog.
 	if _, ok := env("GOMEMLIMIT"); ok {
 		return
 	}
-	tenants := 0
-	for _, t := range cfg.Tenants {
-		if t.IsEnabled() {
-			tenants++
-		}
-	}
-	if limit := m.SoftLimit(tenants); limit > 0 {
+	if limit := m.SoftLimit(cfg.EnabledTenants()); limit > 0 {
 		debug.SetMemoryLimit(limit)
 		log.Debug("go soft memory limit set", "limit_mib", limit>>20)
 	}

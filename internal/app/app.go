@@ -267,8 +267,13 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 		clients []*okta.Client
 		// Page bodies in flight, all tenants together (memory.pages_in_flight).
 		buffers = okta.NewBuffers(a.o.Config.Memory.PagesInFlight)
+		tenants = max(a.o.Config.EnabledTenants(), 1)
 		// memory.attribution_mib, shared equally by the enabled tenants.
-		attributionShare = (a.o.Config.Memory.AttributionMiB << 20) / max(enabledTenants(a.o.Config.Tenants), 1)
+		attributionShare = (a.o.Config.Memory.AttributionMiB << 20) / tenants
+		// Pages waiting behind a tenant's write in flight: 4 MiB of kept
+		// events shared by the tenants, so that one busy org puts up to 16
+		// pages into an insert and ten orgs together hold no more.
+		writeBytes = max(256<<10, (4<<20)/tenants)
 	)
 	for _, t := range a.o.Config.Tenants {
 		if !t.IsEnabled() {
@@ -295,10 +300,7 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 			Metrics:   pm,
 			Logger:    a.log,
 		}
-		// Pages waiting behind a tenant's write in flight: 4 MiB of kept
-		// events shared by the tenants, so that one busy org puts up to 16
-		// pages into an insert and ten orgs together hold no more.
-		s.WritePages, s.WriteBytes = 16, max(256<<10, (4<<20)/max(enabledTenants(a.o.Config.Tenants), 1))
+		s.WritePages, s.WriteBytes = 16, writeBytes
 		if a.o.TunePoller != nil {
 			a.o.TunePoller(&s)
 		}
@@ -380,14 +382,4 @@ func (a *App) Handler() http.Handler {
 		}
 	}
 	return mux
-}
-
-func enabledTenants(ts []config.Tenant) int {
-	n := 0
-	for _, t := range ts {
-		if t.IsEnabled() {
-			n++
-		}
-	}
-	return n
 }

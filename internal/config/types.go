@@ -93,6 +93,17 @@ type Tenant struct {
 // IsEnabled reports whether the tenant is polled.
 func (t Tenant) IsEnabled() bool { return t.Enabled == nil || *t.Enabled }
 
+// EnabledTenants counts the tenants that are polled.
+func (c *Config) EnabledTenants() int {
+	n := 0
+	for _, t := range c.Tenants {
+		if t.IsEnabled() {
+			n++
+		}
+	}
+	return n
+}
+
 // Auth methods.
 const (
 	AuthAPIToken      = "api_token"

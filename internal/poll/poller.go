@@ -355,12 +355,7 @@ type pageResult struct {
 func (a *accumulated) add(b store.Batch, polled int, out Outcome) {
 	a.batches = append(a.batches, b)
 	a.pages = append(a.pages, pageResult{polled: polled, out: out})
-	for _, e := range b.Events {
-		a.bytes += len(e.Raw)
-	}
-	for _, d := range b.DeadLetters {
-		a.bytes += len(d.Payload)
-	}
+	a.bytes += b.Bytes()
 }
 
 // writeBehind is the write in flight of one Run: the batches of one or

@@ -46,9 +46,9 @@ type Batch struct {
 	State *PollState
 }
 
-// bytes are the batch's raw events and dead-letter payloads, what
-// dominates an insert's memory.
-func (b Batch) bytes() int {
+// Bytes are the batch's raw events and dead-letter payloads, what
+// dominates an insert's memory (WriterOptions.MaxBytes).
+func (b Batch) Bytes() int {
 	n := 0
 	for _, e := range b.Events {
 		n += len(e.Raw)
@@ -174,7 +174,7 @@ func (w *Writer) Write(ctx context.Context, bs ...Batch) error {
 	}
 	rows, size := 0, 0
 	for _, b := range bs {
-		size += b.bytes()
+		size += b.Bytes()
 		if b.Tenant == "" {
 			return &PermanentError{Err: errors.New("write batch: no tenant")}
 		}
