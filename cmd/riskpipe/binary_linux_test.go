@@ -415,7 +415,10 @@ func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
 	for _, org := range orgs {
 		from[org], _ = pt.fl.org(org).TruthRange(pt.since[org])
 	}
-	pt.fl.addBacklog(15000)
+	// Large enough that riskpipe is still a few pages in when the waits
+	// below see it working (it drained 15,000 events before the signal
+	// once it pipelined fetches and writes).
+	pt.fl.addBacklog(100_000)
 	// Under load: every org is a few pages into the backlog.
 	waitFor(t, 2*time.Minute, "riskpipe working through the backlog", func() (bool, string) {
 		if p.exited() {
