@@ -98,7 +98,7 @@ func (a *API) Handler() http.Handler {
 	for _, rt := range a.routes() {
 		h := rt.handler
 		if rt.auth {
-			h = a.authenticated(h)
+			h = a.authenticated(rt.needs(), h)
 		}
 		mux.Handle(rt.method+" "+rt.pattern, h)
 	}

@@ -19,9 +19,10 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 // token is a configured bearer token: its hash (compared in constant
 // time) and the orgs it may read.
 type token struct {
-	name string
-	hash [sha256.Size]byte
-	orgs []string // sorted, never empty of meaning: "*" is expanded
+	name  string
+	hash  [sha256.Size]byte
+	orgs  []string // sorted, never empty of meaning: "*" is expanded
+	roles []config.Role
 }
 
 func newTokens(list []config.APIToken, known []string) ([]token, error) {
@@ -30,7 +31,10 @@ func newTokens(list []config.APIToken, known []string) ([]token, error) {
 		if t.Token.IsZero() {
 			return nil, fmt.Errorf("api: token %d (%s) is empty", i, t.Name)
 		}
-		tk := token{name: t.Name, hash: sha256.Sum256([]byte(t.Token.Reveal()))}
+		tk := token{name: t.Name, hash: sha256.Sum256([]byte(t.Token.Reveal())), roles: t.Roles}
+		if len(tk.roles) == 0 {
+			tk.roles = config.DefaultRoles
+		}
 		for _, org := range t.Tenants {
 			switch {
 			case org == config.AllTenants:
@@ -48,10 +52,34 @@ func newTokens(list []config.APIToken, known []string) ([]token, error) {
 	return out, nil
 }
 
-// principal is who made a request: a token and the orgs it may read.
+// principal is who made a request: a token, the orgs it may read and
+// what it may do there.
 type principal struct {
-	name string
-	orgs []string // sorted
+	name  string
+	orgs  []string // sorted
+	roles []config.Role
+}
+
+// has reports whether the principal holds role r.
+func (p *principal) has(r config.Role) bool { return slices.Contains(p.roles, r) }
+
+// Principal describes who made an authenticated request, for handlers and
+// packages that record who did something (response actions, privacy
+// requests).
+type Principal struct {
+	Name  string        // the token's name
+	Orgs  []string      // the orgs it may use, sorted
+	Roles []config.Role // what it may do there
+}
+
+// PrincipalFrom returns who made the request of ctx, or false outside an
+// authenticated request.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p := principalFrom(ctx)
+	if p == nil {
+		return Principal{}, false
+	}
+	return Principal{Name: p.name, Orgs: p.orgs, Roles: p.roles}, true
 }
 
 func (p *principal) may(org string) bool {
@@ -89,12 +117,13 @@ func (a *API) authenticate(r *http.Request) (*principal, error) {
 		return nil, errBadToken
 	}
 	t := a.tokens[found]
-	return &principal{name: t.name, orgs: t.orgs}, nil
+	return &principal{name: t.name, orgs: t.orgs, roles: t.roles}, nil
 }
 
-// authenticated answers 401 without a valid token, and otherwise runs h
-// with the principal in the request's context.
-func (a *API) authenticated(h http.Handler) http.Handler {
+// authenticated answers 401 without a valid token, 403 naming the role
+// when the token lacks role, and otherwise runs h with the principal in
+// the request's context.
+func (a *API) authenticated(role config.Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.authenticate(r)
 		if err != nil {
@@ -102,8 +131,18 @@ func (a *API) authenticated(h http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, err.Error())
 			return
 		}
+		if !p.has(role) {
+			writeError(w, http.StatusForbidden, errMissingRole(role).Error())
+			return
+		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// errMissingRole is the answer to a token without the role an endpoint
+// needs.
+func errMissingRole(role config.Role) error {
+	return fmt.Errorf("this token lacks the role %q (config api.tokens[].roles)", role)
 }
 
 // errForbiddenOrg is the answer for any org a token may not read, whether

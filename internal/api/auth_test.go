@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,5 +131,35 @@ func TestNewRejectsBadSettings(t *testing.T) {
 	for _, tt := range tests {
 		_, err := New(tt.give)
 		require.Error(t, err, tt.name)
+	}
+}
+
+// TestRoles: a token without the role an endpoint needs gets 403 naming
+// the role, whatever else it holds; a token configured without roles
+// reads as before (roles default to [read]); every authenticated
+// operation documents its role.
+func TestRoles(t *testing.T) {
+	e := fixtureEnv(t)
+	for _, p := range append(dataPaths("acme"), "/api/v1/orgs") {
+		status, body := e.get(p, tokenAdmin)
+		require.Equal(t, http.StatusForbidden, status, "%s: %s", p, body)
+		require.Contains(t, string(body), `lacks the role \"read\"`, p)
+		status, body = e.get(p, tokenAcme)
+		require.NotEqual(t, http.StatusForbidden, status, "%s: %s", p, body)
+	}
+
+	_, body := e.get("/api/v1/openapi.json", "")
+	var doc struct {
+		Paths map[string]map[string]map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(body, &doc))
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if _, secured := op["security"]; !secured {
+				continue
+			}
+			role, _ := op["x-riskpipe-role"].(string)
+			require.True(t, slices.Contains(config.Roles, config.Role(role)), "%s %s documents role %q", method, path, role)
+		}
 	}
 }

@@ -26,6 +26,8 @@ const (
 	tokenGlobex = "globex-token-0123456789"
 	tokenAll    = "all-orgs-token-0123456789"
 	tokenBoth   = "acme-globex-token-0123456789"
+	// tokenAdmin holds every role but read, for every org.
+	tokenAdmin = "admin-only-token-0123456789"
 )
 
 // now is the test clock's start: fixtures are placed before it.
@@ -68,6 +70,8 @@ func testTokens() []config.APIToken {
 		{Name: "globex-job", Token: tokenGlobex, Tenants: []string{"globex"}},
 		{Name: "everything", Token: tokenAll, Tenants: []string{config.AllTenants}},
 		{Name: "two", Token: tokenBoth, Tenants: []string{"globex", "acme"}},
+		{Name: "admin", Token: tokenAdmin, Tenants: []string{config.AllTenants},
+			Roles: []config.Role{config.RoleRespond, config.RolePrivacy, config.RoleAdmin}},
 	}
 }
 

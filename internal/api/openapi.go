@@ -56,7 +56,8 @@ func openAPIDoc(routes []route) map[string]any {
 		if rt.auth {
 			op["security"] = []any{map[string]any{"bearer": []any{}}}
 			responses["401"] = errResp("Missing or invalid bearer token.")
-			responses["403"] = errResp("The token may not read an org the request names.")
+			op["x-riskpipe-role"] = string(rt.needs())
+			responses["403"] = errResp("The token lacks the role " + string(rt.needs()) + ", or may not use an org the request names.")
 			responses["503"] = errResp("ClickHouse did not answer.")
 		}
 		if strings.Contains(rt.pattern, "{event_id}") || strings.Contains(rt.pattern, "{user_id}") {

@@ -4,13 +4,15 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/event"
 )
 
 // route is one endpoint: how it is served and how openapi.json documents it.
 type route struct {
 	method, pattern string
-	auth            bool // needs a bearer token
+	auth            bool        // needs a bearer token
+	role            config.Role // the role the token needs; default read
 	handler         http.Handler
 	doc             opDoc
 }
@@ -120,6 +122,14 @@ func (a *API) routes() []route {
 			response: Event{Raw: []byte("{}")},
 		}},
 	}
+}
+
+// needs is the role a route requires: its own, or read.
+func (rt route) needs() config.Role {
+	if rt.role == "" {
+		return config.RoleRead
+	}
+	return rt.role
 }
 
 // categories are the values of risk_events.category.

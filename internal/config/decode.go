@@ -143,10 +143,28 @@ func (d *decoder) apiTokens(n *yaml.Node, path string, dst *[]APIToken) {
 			"name":    d.str(&t.Name),
 			"token":   d.secret(&t.Token),
 			"tenants": d.strings(&t.Tenants),
+			"roles":   d.roles(&t.Roles),
 		})
 		list = append(list, t)
 	}
 	*dst = list
+}
+
+// roles decodes a list of role names; values are checked by validate.
+func (d *decoder) roles(dst *[]Role) field {
+	var names []string
+	get := d.strings(&names)
+	return func(n *yaml.Node, path string) {
+		get(n, path)
+		if names == nil {
+			return
+		}
+		list := make([]Role, len(names))
+		for i, s := range names {
+			list[i] = Role(s)
+		}
+		*dst = list
+	}
 }
 
 func (d *decoder) auth(n *yaml.Node, path string, a *Auth) map[string]bool {

@@ -3,6 +3,7 @@ package config
 import (
 	"github.com/riskpipe/riskpipe/internal/score"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -36,6 +37,16 @@ func Default() Config {
 		Score:  score.DefaultConfig(),
 		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
+	}
+}
+
+// applyTokenDefaults gives every API token without roles the default
+// roles, [read].
+func (c *Config) applyTokenDefaults() {
+	for i := range c.API.Tokens {
+		if len(c.API.Tokens[i].Roles) == 0 {
+			c.API.Tokens[i].Roles = slices.Clone(DefaultRoles)
+		}
 	}
 }
 

@@ -37,8 +37,8 @@ func TestExampleConfig(t *testing.T) {
 	require.Equal(t, def.Log, cfg.Log)
 	require.Equal(t, def.API.StallAfter, cfg.API.StallAfter)
 	require.Equal(t, []APIToken{
-		{Name: "scoring-job", Token: "scoring-job-token-0123456789", Tenants: []string{AllTenants}},
-		{Name: "acme-analysts", Token: "acme-analysts-token-0123456789", Tenants: []string{"acme"}},
+		{Name: "scoring-job", Token: "scoring-job-token-0123456789", Tenants: []string{AllTenants}, Roles: DefaultRoles},
+		{Name: "acme-analysts", Token: "acme-analysts-token-0123456789", Tenants: []string{"acme"}, Roles: []Role{RoleRead, RoleRespond}},
 	}, cfg.API.Tokens)
 
 	// One tenant per auth method.

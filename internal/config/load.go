@@ -56,6 +56,7 @@ func parse(data []byte, env LookupEnv, dir string) (*Config, error) {
 		return nil, err
 	}
 	c.applyAuthDefaults()
+	c.applyTokenDefaults()
 	return c, nil
 }
 

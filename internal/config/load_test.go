@@ -152,8 +152,9 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 			API: API{
 				StallAfter: 30 * time.Minute,
 				Tokens: []APIToken{
-					{Name: "scoring-job", Token: "scoring-token-from-env-0123", Tenants: []string{AllTenants}},
-					{Name: "acme-analysts", Token: "acme-analysts-0123456789", Tenants: []string{"acme", "sim-1"}},
+					{Name: "scoring-job", Token: "scoring-token-from-env-0123", Tenants: []string{AllTenants}, Roles: []Role{RoleRead}},
+					{Name: "acme-analysts", Token: "acme-analysts-0123456789", Tenants: []string{"acme", "sim-1"},
+						Roles: []Role{RoleRead, RoleRespond, RolePrivacy, RoleAdmin}},
 				},
 			},
 			Score: func() score.Config {
@@ -267,6 +268,9 @@ func TestLoadBad(t *testing.T) {
 				"api.tokens[3].bogus: unknown key",
 				"api.tokens[3].tenants: expected a list of strings, got a scalar",
 				"api.tokens[4].token: environment variable RISKPIPE_UNSET_TOKEN is not set",
+				"api.tokens[5].roles[1]: must be one of read, respond, privacy, admin",
+				"api.tokens[5].roles[2]: duplicate of api.tokens[5].roles[0]",
+				"api.tokens[6].roles: expected a list of strings, got a scalar",
 			},
 		},
 		{

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto"
+	"slices"
 	"time"
 )
 
@@ -165,7 +166,35 @@ type APIToken struct {
 	// Tenants the token may read: configured tenant names, or ["*"] for
 	// every configured tenant.
 	Tenants []string `yaml:"tenants"`
+	// Roles are what the token may do in those tenants; default [read].
+	// Roles are independent: admin does not imply read.
+	Roles []Role `yaml:"roles"`
 }
+
+// Role is what an API token may do. The set is closed.
+type Role string
+
+const (
+	// RoleRead reads risk data: orgs, users, events, factors, activity.
+	RoleRead Role = "read"
+	// RoleRespond proposes, approves, rejects and reverts response actions.
+	RoleRespond Role = "respond"
+	// RolePrivacy answers privacy access and deletion requests.
+	RolePrivacy Role = "privacy"
+	// RoleAdmin manages contacts, notification history, test messages
+	// and configuration reloads.
+	RoleAdmin Role = "admin"
+)
+
+// Roles is every role, in the order the docs list them.
+var Roles = []Role{RoleRead, RoleRespond, RolePrivacy, RoleAdmin}
+
+// DefaultRoles are the roles of a token that lists none: what every token
+// could do before roles existed.
+var DefaultRoles = []Role{RoleRead}
+
+// HasRole reports whether the token holds r.
+func (t APIToken) HasRole(r Role) bool { return slices.Contains(t.Roles, r) }
 
 // Log configures slog.
 type Log struct {

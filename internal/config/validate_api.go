@@ -35,6 +35,27 @@ func (v *validator) api(a API, tenants []Tenant, path string) {
 			values[t.Token] = i
 		}
 		v.tokenTenants(t.Tenants, tenants, at("tenants"))
+		v.tokenRoles(t.Roles, at("roles"))
+	}
+}
+
+// tokenRoles checks that every role is known and listed once. An absent
+// or empty list means the default roles.
+func (v *validator) tokenRoles(list []Role, path string) {
+	if v.ps.has(path) {
+		return
+	}
+	seen := map[Role]int{}
+	for i, r := range list {
+		p := indexPath(path, i)
+		switch first, dup := seen[r]; {
+		case !slices.Contains(Roles, r):
+			v.ps.add(p, "must be one of read, respond, privacy, admin")
+		case dup:
+			v.ps.add(p, "duplicate of "+indexPath(path, first))
+		default:
+			seen[r] = i
+		}
 	}
 }
 
