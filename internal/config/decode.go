@@ -60,6 +60,9 @@ func (d *decoder) decode(root *yaml.Node) *Config {
 		"log": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{"format": d.str(&c.Log.Format), "level": d.str(&c.Log.Level)})
 		},
+		"reload": func(n *yaml.Node, p string) {
+			d.mapping(n, p, map[string]field{"watch": d.boolean(&c.Reload.Watch), "debounce": d.duration(&c.Reload.Debounce)})
+		},
 	})
 	if tenants != nil {
 		d.tenants(tenants, "tenants", &c)

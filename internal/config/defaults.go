@@ -37,6 +37,7 @@ func Default() Config {
 		Score:  score.DefaultConfig(),
 		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
+		Reload: Reload{Debounce: time.Second},
 	}
 }
 

@@ -166,6 +166,7 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 			}(),
 			Memory: Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
 			Log:    Log{Format: "json", Level: "debug"},
+			Reload: Reload{Watch: true, Debounce: 2 * time.Second},
 		}
 	},
 }
@@ -411,6 +412,7 @@ func TestDefault(t *testing.T) {
 		Score:  score.DefaultConfig(),
 		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
+		Reload: Reload{Debounce: time.Second},
 	}
 	require.Equal(t, want, Default())
 }

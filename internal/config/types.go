@@ -20,6 +20,19 @@ type Config struct {
 	// Memory bounds what all tenants together hold in memory.
 	Memory Memory `yaml:"memory"`
 	Log    Log    `yaml:"log"`
+	// Reload: how a running riskpipe takes up a changed file (SIGHUP and
+	// POST /-/reload always work).
+	Reload Reload `yaml:"reload"`
+}
+
+// Reload configures reloading the configuration while riskpipe runs.
+type Reload struct {
+	// Watch reloads when the config file changes (fsnotify), once it has
+	// been quiet for Debounce. Default false.
+	Watch bool `yaml:"watch"`
+	// Debounce is how long the file must stay unchanged after a change
+	// before it is reloaded (editors write in several steps). Default 1s.
+	Debounce time.Duration `yaml:"debounce"`
 }
 
 // Memory bounds riskpipe's memory across all tenants, so that it does not

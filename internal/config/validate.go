@@ -62,6 +62,9 @@ func validate(c *Config, m *meta, dir string, ps *problems) {
 	if c.Memory.GCPercent < 10 {
 		ps.add("memory.gc_percent", "must be at least 10")
 	}
+	if c.Reload.Debounce < 10*time.Millisecond || c.Reload.Debounce > time.Minute {
+		ps.add("reload.debounce", "must be between 10ms and 1m")
+	}
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		ps.add("log.format", "must be text or json")
 	}
