@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/app"
@@ -34,7 +36,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	log := newLogger(stderr, format, cfg.Log.Level)
 	applyMemory(cfg, os.LookupEnv, log)
-	a, err := app.New(app.Options{Config: cfg, Logger: log, Version: version})
+	// SIGHUP reloads the config file (so does POST /-/reload, and a change
+	// of the file with reload.watch).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	a, err := app.New(app.Options{Config: cfg, Logger: log, Version: version,
+		ConfigPath: *cfgPath, ReloadSignals: hup,
+		Reload: func() (*config.Config, error) { return config.Load(*cfgPath, os.LookupEnv) }})
 	if err != nil {
 		return err
 	}

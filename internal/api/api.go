@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -34,6 +35,13 @@ type Settings struct {
 	StallAfter time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time // default time.Now
+	// Started is when riskpipe started (default: Now at New), the
+	// reference of a tenant that never received an event; a reload
+	// rebuilds the API and keeps it.
+	Started time.Time
+	// Reload reloads riskpipe's configuration (POST /-/reload): it
+	// returns the HTTP status and the JSON answer. nil: 503.
+	Reload func(ctx context.Context) (int, any)
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.
@@ -74,7 +82,10 @@ func New(s Settings) (*API, error) {
 	if s.Statuses == nil {
 		s.Statuses = func() []poll.Status { return nil }
 	}
-	a := &API{s: s, db: "`" + s.Database + "`", log: s.Logger, started: s.Now()}
+	a := &API{s: s, db: "`" + s.Database + "`", log: s.Logger, started: s.Started}
+	if a.started.IsZero() {
+		a.started = s.Now()
+	}
 	for _, t := range s.Tenants {
 		a.orgs = append(a.orgs, orgInfo{name: t.Name, description: t.Description, enabled: t.IsEnabled()})
 	}

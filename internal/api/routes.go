@@ -121,6 +121,16 @@ func (a *API) routes() []route {
 				{name: "event_id", in: "path", typ: "string", required: true, description: "risk_events.event_id (Okta uuid, or sha256:...)."}},
 			response: Event{Raw: []byte("{}")},
 		}},
+		{method: "POST", pattern: "/-/reload", auth: true, role: config.RoleAdmin, handler: http.HandlerFunc(a.reload), doc: opDoc{
+			id: "reloadConfig", summary: "Reload the configuration file now, as SIGHUP does (role admin).",
+			description: "The new file is validated completely and compared with the running configuration first. " +
+				"Valid: it is applied by difference (added tenants start, removed or disabled ones drain and stop, " +
+				"changed ones restart their poller from the stored cursor, rotated credentials take effect on the next " +
+				"request, unchanged tenants are not interrupted) and the answer is 200. Invalid, or a change that needs " +
+				"a restart (clickhouse.*, http.*, memory.*, log.*, a tenant's base_url): 422 with every problem, and the " +
+				"running configuration stays. GET /-/reload (no token) shows the outcome of the last reload.",
+			response: ReloadAnswer{},
+		}},
 	}
 }
 

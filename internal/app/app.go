@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +49,14 @@ type Options struct {
 	// HeartbeatInterval is how often the pollers' statuses are written to
 	// poller_status (default DefaultHeartbeatInterval; tests shorten it).
 	HeartbeatInterval time.Duration
+	// Reload reads the configuration again for a reload (SIGHUP, POST
+	// /-/reload, the file watch); nil: reloading is not possible.
+	// ConfigPath is the file it reads, watched with reload.watch.
+	Reload     func() (*config.Config, error)
+	ConfigPath string
+	// ReloadSignals: each signal received reloads (riskpipe run sends
+	// SIGHUP here).
+	ReloadSignals <-chan os.Signal
 }
 
 // App is a running riskpipe.
@@ -56,8 +66,12 @@ type App struct {
 	reg *prometheus.Registry
 
 	mu      sync.Mutex
-	manager *poll.Manager
+	tenants *tenantSet
 	store   *store.Store
+
+	cur      atomic.Pointer[config.Config] // the configuration in force
+	reloader *reloader
+	apiH     atomic.Pointer[http.Handler] // rebuilt when a reload changes tokens or tenants
 }
 
 // New builds an App; it touches no network.
@@ -72,13 +86,25 @@ func New(o Options) (*App, error) {
 		o.Registry = prometheus.NewRegistry()
 		o.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	return &App{o: o, log: o.Logger, reg: o.Registry}, nil
+	a := &App{o: o, log: o.Logger, reg: o.Registry}
+	a.cur.Store(o.Config)
+	r, err := newReloader(a)
+	if err != nil {
+		return nil, err
+	}
+	a.reloader = r
+	return a, nil
 }
+
+// config is the configuration in force (the one of Options until a reload
+// replaces it).
+func (a *App) config() *config.Config { return a.cur.Load() }
 
 // Run runs until ctx is cancelled, then shuts down in order and returns nil,
 // or returns the error that prevented it from starting.
 func (a *App) Run(ctx context.Context) error {
 	cfg := a.o.Config
+	a.reloader.loaded(cfg.ClickHouse) // as written, before a managed server changes Addr
 
 	srv, err := a.ensureClickHouse(ctx)
 	if err != nil {
@@ -111,12 +137,12 @@ func (a *App) Run(ctx context.Context) error {
 		Registerer:   a.reg,
 		Logger:       a.log,
 	})
-	manager, clients, err := a.buildPollers(st, writer)
+	tenants, err := newTenantSet(a, st, writer)
 	if err != nil {
 		return err
 	}
 	a.mu.Lock()
-	a.manager = manager
+	a.tenants = tenants
 	a.mu.Unlock()
 	hb, err := newHeartbeat(a.reg, a.o.Version, st, a.Statuses, time.Now(), cfg.API.StallAfter, a.o.HeartbeatInterval, a.log)
 	if err != nil {
@@ -135,11 +161,14 @@ func (a *App) Run(ctx context.Context) error {
 
 	pollCtx, stopPollers := context.WithCancel(ctx)
 	pollDone := make(chan error, 1)
-	go func() { pollDone <- manager.Run(pollCtx) }()
+	go func() { pollDone <- tenants.Run(pollCtx) }()
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); hb.run(hbCtx) }()
-	a.log.Info("riskpipe running", "tenants", len(manager.Statuses()), "http", httpAddr, "version", a.o.Version)
+	reloadCtx, stopReloads := context.WithCancel(ctx)
+	reloadDone := make(chan struct{})
+	go func() { defer close(reloadDone); a.reloader.run(reloadCtx) }()
+	a.log.Info("riskpipe running", "tenants", cfg.EnabledTenants(), "http", httpAddr, "version", a.o.Version)
 	if a.o.Ready != nil {
 		a.o.Ready(httpAddr)
 	}
@@ -153,13 +182,10 @@ func (a *App) Run(ctx context.Context) error {
 
 	// Ordered shutdown: pollers, writer (drains), ClickHouse (deferred), HTTP.
 	a.log.Info("shutting down: stopping pollers")
+	stopReloads()
+	<-reloadDone
 	stopPollers()
-	<-pollDone
-	// The okta clients' keep-alive connections would otherwise outlive Run
-	// (with their transport goroutines) until the idle timeout.
-	for _, c := range clients {
-		c.CloseIdleConnections()
-	}
+	<-pollDone // (and the okta clients' idle connections closed)
 	stopHeartbeat()
 	<-hbDone
 	hb.final(ctx) // the pollers' last status, before the writer and ClickHouse close
@@ -253,62 +279,6 @@ func (a *App) openStore(ctx context.Context) (*store.Store, error) {
 	}
 }
 
-func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*okta.Client, error) {
-	pm, err := poll.NewMetrics(a.reg)
-	if err != nil {
-		return nil, nil, err
-	}
-	om, err := okta.NewMetrics(a.reg)
-	if err != nil {
-		return nil, nil, err
-	}
-	var (
-		pollers []*poll.Poller
-		clients []*okta.Client
-		// Page bodies in flight, all tenants together (memory.pages_in_flight).
-		buffers = okta.NewBuffers(a.o.Config.Memory.PagesInFlight)
-		tenants = max(a.o.Config.EnabledTenants(), 1)
-		// memory.attribution_mib, shared equally by the enabled tenants.
-		attributionShare = (a.o.Config.Memory.AttributionMiB << 20) / tenants
-		// Pages waiting behind a tenant's write in flight: 4 MiB of kept
-		// events shared by the tenants, so that one busy org puts up to 16
-		// pages into an insert and ten orgs together hold no more.
-		writeBytes = max(256<<10, (4<<20)/tenants)
-	)
-	for _, t := range a.o.Config.Tenants {
-		if !t.IsEnabled() {
-			a.log.Info("tenant disabled; not polling", "tenant", t.Name)
-			continue
-		}
-		client, err := NewOktaClient(t, a.o.Version, a.log, om, buffers)
-		if err != nil {
-			return nil, nil, fmt.Errorf("tenant %s: %w", t.Name, err)
-		}
-		clients = append(clients, client)
-		om.InitTenant(t.Name)
-		pm.InitTenant(t.Name)
-		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st.Conn(), st.Database(), attributionShare)
-		s := poll.Settings{
-			Tenant:    t.Name,
-			Interval:  t.Poll.Interval,
-			PageLimit: t.Poll.PageLimit,
-			Source:    client,
-			Sink:      w,
-			State:     st,
-			Classify:  proc.page,
-			Start:     proc.start,
-			Metrics:   pm,
-			Logger:    a.log,
-		}
-		s.WritePages, s.WriteBytes = 16, writeBytes
-		if a.o.TunePoller != nil {
-			a.o.TunePoller(&s)
-		}
-		pollers = append(pollers, poll.New(s))
-	}
-	return poll.NewManager(pollers...), clients, nil
-}
-
 // NewOktaClient builds the System Log client of one tenant. buffers, shared
 // by the tenants of one process, may be nil (see okta.Settings.Buffers).
 func NewOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Metrics, buffers *okta.Buffers) (*okta.Client, error) {
@@ -350,12 +320,12 @@ func (a *App) startHTTP() (*http.Server, string, <-chan error, error) {
 // Statuses returns the pollers' statuses (empty before Run built them).
 func (a *App) Statuses() []poll.Status {
 	a.mu.Lock()
-	m := a.manager
+	ts := a.tenants
 	a.mu.Unlock()
-	if m == nil {
+	if ts == nil {
 		return nil
 	}
-	return m.Statuses()
+	return ts.Statuses()
 }
 
 // Handler serves /metrics, /healthz, /readyz and the JSON API and dashboard
@@ -367,19 +337,31 @@ func (a *App) Handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
+	mux.HandleFunc("GET /-/reload", a.reloader.serveStatus)
+	if h, err := a.buildAPI(a.config()); err != nil {
+		a.log.Error("api disabled", "err", err)
+	} else if h != nil {
+		a.apiH.Store(&h)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { (*a.apiH.Load()).ServeHTTP(w, r) })
+	}
+	return mux
+}
+
+// buildAPI builds the JSON API and dashboard for cfg; nil before the store
+// is open.
+func (a *App) buildAPI(cfg *config.Config) (http.Handler, error) {
 	a.mu.Lock()
 	st := a.store
 	a.mu.Unlock()
-	if st != nil {
-		cfg := a.o.Config
-		ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
-			Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
-			Logger: a.log.With("component", "api")})
-		if err != nil {
-			a.log.Error("api disabled", "err", err)
-		} else {
-			mux.Handle("/", ap.Handler())
-		}
+	if st == nil {
+		return nil, nil
 	}
-	return mux
+	ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
+		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
+		Started: a.reloader.started, Reload: a.reloader.serveReload,
+		Logger: a.log.With("component", "api")})
+	if err != nil {
+		return nil, err
+	}
+	return ap.Handler(), nil
 }

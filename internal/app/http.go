@@ -26,5 +26,5 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "schema not current", http.StatusServiceUnavailable)
 		return
 	}
-	w.Write([]byte("ready\n"))
+	w.Write([]byte("ready\n" + a.reloader.readyNote()))
 }

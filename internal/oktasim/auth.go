@@ -59,15 +59,17 @@ type accessToken struct {
 
 // principal is who a resource request is authenticated as.
 type principal struct {
-	key  string // rate-limit key: "ssws:<n>", "client:<id>" or "anonymous"
-	ssws bool
+	key      string // rate-limit key: "ssws:<n>", "client:<id>" or "anonymous"
+	ssws     bool
+	token    string // the SSWS token (people: its owner's roles)
+	clientID string // the OAuth client
 }
 
 func newAuthServer(oo OrgOptions) (*authServer, error) {
 	a := &authServer{
 		apiTokens:     map[string]bool{},
 		clients:       map[string]*registeredClient{},
-		open:          len(oo.Tokens) == 0 && len(oo.Clients) == 0,
+		open:          len(oo.Tokens) == 0 && len(oo.Clients) == 0 && len(oo.TokenOwners) == 0,
 		tokenLifetime: oo.TokenLifetime,
 		nonceLifetime: oo.NonceLifetime,
 		nonceKey:      make([]byte, 32),
@@ -324,10 +326,16 @@ func (a *authServer) checkAssertion(assertion, formID, tokenURL string, now time
 	return c, cl.ID, ""
 }
 
-// authenticate checks a resource request's credentials. On failure it
+// authenticate checks a System Log request's credentials. On failure it
 // writes the answer (with the org bucket's rate-limit headers) and returns
 // false.
 func (o *Org) authenticate(w *recorder, r *http.Request, now time.Time) (principal, bool) {
+	return o.authenticateFor(w, r, now, scopeLogsRead)
+}
+
+// authenticateFor is authenticate for an endpoint whose OAuth scope is
+// scope.
+func (o *Org) authenticateFor(w *recorder, r *http.Request, now time.Time, scope string) (principal, bool) {
 	a := o.auth
 	if a.open {
 		return principal{key: "anonymous"}, true
@@ -351,14 +359,14 @@ func (o *Org) authenticate(w *recorder, r *http.Request, now time.Time) (princip
 	}
 	switch strings.ToLower(scheme) {
 	case "ssws":
-		if cred == "" || !a.apiTokens[cred] {
+		if cred == "" || !o.people.tokenValid(cred) {
 			return reject(http.StatusUnauthorized, "", "E0000011", "Invalid token provided")
 		}
 		if o.faults.drawKind(FaultUnauthorized) {
 			o.stats.fault(FaultUnauthorized)
 			return reject(http.StatusUnauthorized, "", "E0000011", "Invalid token provided")
 		}
-		return principal{key: "ssws:" + tokenKey(cred), ssws: true}, true
+		return principal{key: "ssws:" + tokenKey(cred), ssws: true, token: cred}, true
 	case "bearer", "dpop":
 		dpop := strings.EqualFold(scheme, "dpop")
 		challenge := "Bearer"
@@ -398,12 +406,12 @@ func (o *Org) authenticate(w *recorder, r *http.Request, now time.Time) (princip
 					"E0000011", "Invalid token provided")
 			}
 		}
-		if !slices.Contains(t.scopes, scopeLogsRead) {
+		if !slices.Contains(t.scopes, scope) {
 			return reject(http.StatusForbidden,
-				fmt.Sprintf(`%s realm="IdentityProvider", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", scope=%q`, challenge, scopeLogsRead),
+				fmt.Sprintf(`%s realm="IdentityProvider", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", scope=%q`, challenge, scope),
 				"E0000006", "You do not have permission to perform the requested action")
 		}
-		return principal{key: "client:" + t.clientID}, true
+		return principal{key: "client:" + t.clientID, clientID: t.clientID}, true
 	}
 	return reject(http.StatusUnauthorized, "", "E0000011", "Invalid token provided")
 }

@@ -45,7 +45,7 @@ func (o *Org) serveLogs(w *recorder, r *http.Request) {
 		return
 	}
 	p, ok := o.authenticate(w, r, now)
-	if !ok {
+	if !ok || !o.mayReadLog(w, p) {
 		return
 	}
 	if !o.limits.opts.Disabled {

@@ -44,6 +44,10 @@ type OrgOptions struct {
 	// Clients accepts unauthenticated requests (handy for curl and demos).
 	Tokens  []string
 	Clients []Client
+	// TokenOwners are more API tokens with the admin user who created
+	// each and its roles (principal.go); Tokens are owned by Super
+	// Administrators.
+	TokenOwners []TokenOwner
 
 	RateLimit RateLimitOptions
 
@@ -66,6 +70,10 @@ type Client struct {
 	RequireDPoP bool
 	// Scopes the client may request; default ["okta.logs.read"].
 	Scopes []string
+	// Roles are the admin role types assigned to the app; nil means
+	// [SUPER_ADMIN] (Okta's "Public client app admins" setting), an empty
+	// non-nil slice none.
+	Roles []string
 }
 
 // RateLimitOptions are an org's /api/v1/logs limits.
@@ -134,6 +142,11 @@ func (o OrgOptions) validate() error {
 	for i, t := range o.Tokens {
 		if t == "" {
 			errs = append(errs, fmt.Errorf("tokens[%d]: empty", i))
+		}
+	}
+	for i, t := range o.TokenOwners {
+		if t.Token == "" {
+			errs = append(errs, fmt.Errorf("token_owners[%d]: empty token", i))
 		}
 	}
 	return errors.Join(errs...)

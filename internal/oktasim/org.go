@@ -20,6 +20,7 @@ type Org struct {
 	limits *limiter
 	faults *faultSet
 	stats  orgStats
+	people *people // API-token owners and admin roles (principal.go)
 }
 
 func newOrg(s *Server, oo OrgOptions) (*Org, error) {
@@ -35,6 +36,7 @@ func newOrg(s *Server, oo OrgOptions) (*Org, error) {
 		auth:   auth,
 		limits: newLimiter(oo.RateLimit),
 		faults: newFaultSet(s.seed, oo.Name),
+		people: newPeople(oo),
 	}
 	start := oo.Start
 	if start.IsZero() {
