@@ -25,7 +25,7 @@ type reloadable struct {
 }
 
 func (r *reloadable) set(c *config.Config) { r.next.Store(c); r.err.Store(nil) }
-func (r *reloadable) fail(err error)      { r.err.Store(&err) }
+func (r *reloadable) fail(err error)       { r.err.Store(&err) }
 func (r *reloadable) load() (*config.Config, error) {
 	r.reads.Add(1)
 	if e := r.err.Load(); e != nil {
