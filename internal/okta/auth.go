@@ -40,6 +40,7 @@ type accessToken struct {
 	value  string
 	dpop   bool // token_type DPoP: sent as "DPoP <token>" with a proof
 	expiry time.Time
+	scopes []string // the token response's scope: what Okta granted
 }
 
 // tokenSource gets and caches access tokens with the client credentials
@@ -282,6 +283,7 @@ type tokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope"`
 }
 
 func (ts *tokenSource) parseToken(status int, body []byte, now time.Time) (accessToken, error) {
@@ -290,7 +292,7 @@ func (ts *tokenSource) parseToken(status int, body []byte, now time.Time) (acces
 		ts.metrics.token(ts.tenant, tokenInvalidAnswer)
 		return accessToken{}, &RetryableError{Status: status, Err: errors.New("token response without access_token")}
 	}
-	t := accessToken{value: tr.AccessToken}
+	t := accessToken{value: tr.AccessToken, scopes: strings.Fields(tr.Scope)}
 	switch {
 	case strings.EqualFold(tr.TokenType, "DPoP"):
 		if ts.dpop == nil || !ts.dpop.on() {

@@ -1,0 +1,213 @@
+// Package privilege is riskpipe's least-privilege model of Okta
+// credentials: what each feature needs (OAuth scopes, or the admin roles
+// of an API token's user), how to find out what a credential has (the
+// scopes of the token response; /api/v1/users/me and its roles; harmless
+// GETs where Okta does not say), and the verdict per feature: ok, missing,
+// excess or unknown, with the exact fix.
+//
+// Adding a feature is a Need in Needs and a line in Features.
+package privilege
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/riskpipe/riskpipe/internal/config"
+)
+
+// Feature is something riskpipe does in an org with its credential. The
+// set is closed.
+type Feature string
+
+const (
+	// FeatureSystemLog reads the System Log (every enabled tenant).
+	FeatureSystemLog Feature = "system_log"
+	// FeatureIdentity matches external identities to Okta users.
+	FeatureIdentity Feature = "identity_matching"
+	// FeatureResponse runs response actions (suspend, clear sessions,
+	// move to a restricted group).
+	FeatureResponse Feature = "response"
+)
+
+// Admin role types, as Okta names them (a role assignment's type).
+const (
+	RoleSuperAdmin    = "SUPER_ADMIN"
+	RoleOrgAdmin      = "ORG_ADMIN"
+	RoleReadOnlyAdmin = "READ_ONLY_ADMIN"
+	RoleReportAdmin   = "REPORT_ADMIN"
+	RoleUserAdmin     = "USER_ADMIN"
+	RoleHelpDeskAdmin = "HELP_DESK_ADMIN"
+)
+
+// roleNames are the names Okta's Admin Console shows.
+var roleNames = map[string]string{
+	RoleSuperAdmin:    "Super Administrator",
+	RoleOrgAdmin:      "Organization Administrator",
+	RoleReadOnlyAdmin: "Read-only Administrator",
+	RoleReportAdmin:   "Report Administrator",
+	RoleUserAdmin:     "Group Administrator",
+	RoleHelpDeskAdmin: "Help Desk Administrator",
+}
+
+func roleName(r string) string {
+	if n := roleNames[r]; n != "" {
+		return n
+	}
+	return r
+}
+
+// roleLevel orders roles by breadth: Super Administrator above
+// Organization Administrator above every narrower role.
+func roleLevel(r string) int {
+	switch r {
+	case RoleSuperAdmin:
+		return 3
+	case RoleOrgAdmin:
+		return 2
+	}
+	return 1
+}
+
+// Probe is a harmless request that proves a permission when Okta does not
+// say what a credential has: a GET with limit=1, never a write.
+type Probe struct {
+	Path  string // relative to the org's base URL, e.g. "api/v1/logs"
+	Query string // e.g. "limit=1"
+}
+
+func (p Probe) String() string { return "GET /" + p.Path + "?" + p.Query }
+
+// Need is what one feature needs from a credential.
+type Need struct {
+	Feature Feature
+	// What describes the feature in fixes ("reading the System Log").
+	What string
+	// Scopes an OAuth service app needs, every one of them.
+	Scopes []string
+	// Roles are the admin roles that are enough (any one); Least is the
+	// narrowest of them, the one fixes recommend.
+	Roles []string
+	Least string
+	// Probes prove the permission for a credential whose roles riskpipe
+	// may not read. Provable is false when they can only disprove it (a
+	// write cannot be proven by a GET): an API token whose roles are not
+	// readable is then "unknown" at best.
+	Probes   []Probe
+	Provable bool
+}
+
+// LogProbe is the System Log probe: one event.
+var LogProbe = Probe{Path: "api/v1/logs", Query: "limit=1"}
+
+// Needs is what every feature needs (see
+// ../shared/research/response-privacy-notify-facts.md §3 and the System
+// Log facts: Read-only and Report Administrators may read the log).
+var Needs = map[Feature]Need{
+	FeatureSystemLog: {
+		Feature: FeatureSystemLog, What: "reading the System Log",
+		Scopes:   []string{config.ScopeLogsRead},
+		Roles:    []string{RoleSuperAdmin, RoleOrgAdmin, RoleReadOnlyAdmin, RoleReportAdmin},
+		Least:    RoleReadOnlyAdmin,
+		Probes:   []Probe{LogProbe},
+		Provable: true,
+	},
+	FeatureIdentity: {
+		Feature: FeatureIdentity, What: "matching identities to Okta users",
+		Scopes:   []string{"okta.users.read"},
+		Roles:    []string{RoleSuperAdmin, RoleOrgAdmin, RoleReadOnlyAdmin, RoleUserAdmin, RoleHelpDeskAdmin},
+		Least:    RoleReadOnlyAdmin,
+		Probes:   []Probe{{Path: "api/v1/users", Query: "limit=1"}},
+		Provable: true,
+	},
+	FeatureResponse: {
+		Feature: FeatureResponse, What: "response actions (suspend users, clear sessions, restrict group membership)",
+		Scopes:   []string{"okta.users.manage", "okta.groups.manage", "okta.users.read"},
+		Roles:    []string{RoleSuperAdmin, RoleOrgAdmin},
+		Least:    RoleOrgAdmin,
+		Probes:   []Probe{{Path: "api/v1/users", Query: "limit=1"}},
+		Provable: false,
+	},
+}
+
+// Features returns the features enabled for t, system_log first. A
+// feature with its own config switch adds a line here, e.g.
+//
+//	if t.Response.Enabled { fs = append(fs, FeatureResponse) }
+func Features(t config.Tenant) []Feature {
+	fs := []Feature{FeatureSystemLog}
+	return fs
+}
+
+// Verdict is the outcome for one feature. The set is closed.
+type Verdict string
+
+const (
+	// VerdictOK: the credential has what the feature needs, and no more
+	// than the enabled features need.
+	VerdictOK Verdict = "ok"
+	// VerdictMissing: the feature cannot work; the fix says what to grant.
+	VerdictMissing Verdict = "missing"
+	// VerdictExcess: the feature works, but the credential may do more
+	// than every enabled feature together needs (a warning).
+	VerdictExcess Verdict = "excess"
+	// VerdictUnknown: Okta did not let riskpipe find out, and no harmless
+	// request could prove it (a warning).
+	VerdictUnknown Verdict = "unknown"
+)
+
+// Blocks reports whether the verdict keeps the feature from starting.
+func (v Verdict) Blocks() bool { return v == VerdictMissing }
+
+// Result is the verdict for one tenant and feature.
+type Result struct {
+	Tenant  string  `json:"tenant"`
+	Feature Feature `json:"feature"`
+	// Needed and Granted describe the scopes or roles in words.
+	Needed  string  `json:"needed"`
+	Granted string  `json:"granted"`
+	Verdict Verdict `json:"verdict"`
+	// Fix is what to change, empty when nothing needs to be.
+	Fix string `json:"fix,omitempty"`
+	// Evidence is how riskpipe found out (requests and answers).
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+func joinScopes(s []string) string {
+	if len(s) == 0 {
+		return "no scope"
+	}
+	return strings.Join(s, " ")
+}
+
+func roleList(rs []string) string {
+	if len(rs) == 0 {
+		return "no admin role"
+	}
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = roleName(r) + " (" + r + ")"
+	}
+	return strings.Join(names, ", ")
+}
+
+// neededRoles describes the roles of n in words.
+func neededRoles(n Need) string {
+	var names []string
+	for _, r := range n.Roles {
+		if roleLevel(r) == 1 || n.Least == r {
+			names = append(names, roleName(r))
+		}
+	}
+	return "an admin role allowing " + n.What + ": " + strings.Join(names, " or ")
+}
+
+// missingScopes returns the scopes of need not in have.
+func missingScopes(need, have []string) []string {
+	var out []string
+	for _, s := range need {
+		if !slices.Contains(have, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
