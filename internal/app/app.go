@@ -57,6 +57,10 @@ type Options struct {
 	// ReloadSignals: each signal received reloads (riskpipe run sends
 	// SIGHUP here).
 	ReloadSignals <-chan os.Signal
+	// PermissionRecheck is how often a tenant whose credential may not
+	// read the System Log is checked again (default
+	// DefaultPermissionRecheck; tests shorten it).
+	PermissionRecheck time.Duration
 }
 
 // App is a running riskpipe.

@@ -12,6 +12,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/privilege"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -33,8 +34,7 @@ type tenantSet struct {
 	mu      sync.Mutex
 	ctx     context.Context // Run's; nil before Run and after it returned
 	runners map[string]*tenantRunner
-	blocked map[string]poll.Status // enabled tenants not polled, and why
-	retired []*okta.Client         // replaced clients: their idle connections close at the end
+	retired []*okta.Client // replaced clients: their idle connections close at the end
 }
 
 // tenantRunner is one tenant's poller and what it was built from.
@@ -45,6 +45,10 @@ type tenantRunner struct {
 	poller *poll.Poller
 	cancel context.CancelFunc
 	done   chan struct{}
+	// perms are the last verdicts on the credential; blocked is the
+	// tenant's status while its poller waits for a missing permission.
+	perms   atomic.Pointer[[]privilege.Result]
+	blocked atomic.Pointer[poll.Status]
 }
 
 func newTenantSet(a *App, st *store.Store, w *store.Writer) (*tenantSet, error) {
@@ -56,13 +60,16 @@ func newTenantSet(a *App, st *store.Store, w *store.Writer) (*tenantSet, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &tenantSet{
+	s := &tenantSet{
 		a: a, st: st, w: w, pm: pm, om: om,
 		// Page bodies in flight, all tenants together (memory.pages_in_flight).
 		buffers: okta.NewBuffers(a.config().Memory.PagesInFlight),
 		runners: map[string]*tenantRunner{},
-		blocked: map[string]poll.Status{},
-	}, nil
+	}
+	if err := a.reg.Register(newPermissionCollector(s)); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Run starts a poller for every enabled tenant of the current config and
@@ -88,8 +95,12 @@ func (s *tenantSet) Run(ctx context.Context) error {
 	defer s.applying.Unlock()
 	s.mu.Lock()
 	s.ctx = nil
-	runners := s.runners
-	s.runners = map[string]*tenantRunner{}
+	// The runners stay: their last statuses are the shutdown's (the
+	// heartbeat writes them as stopped).
+	runners := make([]*tenantRunner, 0, len(s.runners))
+	for _, r := range s.runners {
+		runners = append(runners, r)
+	}
 	s.mu.Unlock()
 	// The pollers see ctx's end themselves; wait for all of them.
 	for _, r := range runners {
@@ -133,7 +144,6 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 				stop = append(stop, r)
 				delete(s.runners, td.Name)
 			}
-			delete(s.blocked, td.Name)
 		}
 	}
 	s.mu.Unlock()
@@ -218,8 +228,12 @@ func (s *tenantSet) startLocked(cfg *config.Config, t config.Tenant) error {
 	ctx, cancel := context.WithCancel(s.ctx)
 	r := &tenantRunner{cfg: t, src: src, sink: sink, poller: poll.New(ps), cancel: cancel, done: make(chan struct{})}
 	s.runners[t.Name] = r
+	key := tenantKey(cfg, t.Name)
 	go func() {
 		defer close(r.done)
+		if !s.permit(ctx, r, key) {
+			return
+		}
 		_ = r.poller.Run(ctx)
 	}()
 	return nil
@@ -246,12 +260,13 @@ func (r *tenantRunner) drain() {
 // Statuses returns every enabled tenant's status, sorted by tenant.
 func (s *tenantSet) Statuses() []poll.Status {
 	s.mu.Lock()
-	out := make([]poll.Status, 0, len(s.runners)+len(s.blocked))
+	out := make([]poll.Status, 0, len(s.runners))
 	for _, r := range s.runners {
+		if b := r.blocked.Load(); b != nil {
+			out = append(out, *b)
+			continue
+		}
 		out = append(out, r.poller.Status())
-	}
-	for _, st := range s.blocked {
-		out = append(out, st)
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Tenant < out[j].Tenant })

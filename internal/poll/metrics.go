@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
 		}, []string{"tenant"}),
 		fetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "riskpipe_poll_errors_total", Help: "Failed page fetches, by tenant and kind (rate_limited, auth, retryable, permanent, invalid_page).",
+			Name: "riskpipe_poll_errors_total", Help: "Failed page fetches, by tenant and kind (rate_limited, auth, forbidden, retryable, permanent, invalid_page).",
 		}, []string{"tenant", "kind"}),
 		writeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riskpipe_write_errors_total", Help: "Failed batch writes seen by pollers (the cursor did not advance).",

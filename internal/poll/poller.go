@@ -96,7 +96,7 @@ type Settings struct {
 // Status is a snapshot of a poller's health.
 type Status struct {
 	Tenant              string    `json:"tenant"`
-	State               string    `json:"state"` // starting | polling | caught_up | backing_off | auth_error | write_error
+	State               string    `json:"state"` // starting | polling | caught_up | backing_off | auth_error | permission_denied | write_error
 	IntegratedAt        time.Time `json:"integrated_at"`
 	LastPoll            time.Time `json:"last_poll"`
 	LastSuccess         time.Time `json:"last_success"`
@@ -107,6 +107,10 @@ type Status struct {
 	EventsPolled        uint64    `json:"events_polled"`
 	EventsKept          uint64    `json:"events_kept"`
 }
+
+// StatePermissionDenied is the state of a poller whose requests Okta
+// answers with 403: the credential may not read the System Log.
+const StatePermissionDenied = "permission_denied"
 
 // Poller tails one org's System Log.
 type Poller struct {
@@ -509,6 +513,13 @@ func (p *Poller) onFetchError(err error, retry, slow *backoff) time.Duration {
 			wait = time.Second
 		}
 		return wait
+	case okta.IsForbidden(err):
+		// The credential is valid but may not read the log (a role or
+		// scope removed in Okta): retried slowly, it recovers by itself
+		// when the permission returns.
+		p.s.Metrics.fetchError(p.s.Tenant, "forbidden")
+		p.fail(StatePermissionDenied, err)
+		return slow.next()
 	case okta.IsAuth(err):
 		p.s.Metrics.fetchError(p.s.Tenant, "auth")
 		p.fail("auth_error", err)

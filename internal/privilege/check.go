@@ -78,7 +78,7 @@ func (c *checker) apiToken(ctx context.Context, features []Feature) []Result {
 			r := c.result(f)
 			r.Evidence = []string{"GET /api/v1/users/me: " + err.Error()}
 			if okta.IsAuth(err) && !okta.IsForbidden(err) {
-				r.Verdict, r.Granted = VerdictMissing, "nothing: Okta refuses the API token"
+				r.Verdict, r.Granted, r.CredentialRefused = VerdictMissing, "nothing: Okta refuses the API token", true
 				r.Fix = fmt.Sprintf("create a new API token as a %s and set it in %s.auth.token", roleName(Needs[f].Least), c.key)
 			} else {
 				r.Verdict, r.Granted = VerdictUnknown, "unknown: the token's user could not be read"
@@ -266,6 +266,7 @@ func (c *checker) oauth(ctx context.Context, features []Feature) []Result {
 		case tokErr != nil && okta.IsAuth(tokErr):
 			r.Verdict = VerdictMissing
 			r.Granted = "service app " + client + ": nothing: the token endpoint refuses the app"
+			r.CredentialRefused = true
 			r.Fix = fmt.Sprintf("check %s.auth (client_id, key or secret) against the service app in Okta", c.key)
 		case tokErr != nil:
 			r.Verdict = VerdictUnknown

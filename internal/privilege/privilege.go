@@ -170,6 +170,10 @@ type Result struct {
 	Fix string `json:"fix,omitempty"`
 	// Evidence is how riskpipe found out (requests and answers).
 	Evidence []string `json:"evidence,omitempty"`
+	// CredentialRefused: Okta refused the credential itself (401,
+	// invalid_client), not a permission. riskpipe run leaves that to the
+	// poller, which reports and retries it as an authentication error.
+	CredentialRefused bool `json:"-"`
 }
 
 func joinScopes(s []string) string {
