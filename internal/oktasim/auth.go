@@ -224,7 +224,7 @@ func (o *Org) serveToken(w *recorder, r *http.Request) {
 		return
 	}
 	for _, s := range scopes {
-		if !slices.Contains(c.Scopes, s) {
+		if !slices.Contains(o.people.grantedScopes(c.ID, c.Scopes), s) {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_scope",
 				"The following scopes are not allowed for this client: "+s)
 			return

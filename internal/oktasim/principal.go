@@ -65,6 +65,7 @@ type people struct {
 	owners      map[string]*owner // by SSWS token
 	byID        map[string]*owner
 	clientRoles map[string][]string
+	grants      map[string][]string // SetClientScopes; absent: the Client's Scopes
 	revoked     map[string]bool
 }
 
@@ -74,7 +75,7 @@ type owner struct {
 }
 
 func newPeople(oo OrgOptions) *people {
-	p := &people{owners: map[string]*owner{}, byID: map[string]*owner{}, clientRoles: map[string][]string{}, revoked: map[string]bool{}}
+	p := &people{owners: map[string]*owner{}, byID: map[string]*owner{}, clientRoles: map[string][]string{}, grants: map[string][]string{}, revoked: map[string]bool{}}
 	for _, t := range oo.Tokens {
 		p.add(oo.Name, TokenOwner{Token: t})
 	}
@@ -171,6 +172,25 @@ func (o *Org) SetClientRoles(clientID string, roles ...string) {
 	o.people.mu.Lock()
 	defer o.people.mu.Unlock()
 	o.people.clientRoles[clientID] = append([]string{}, roles...)
+}
+
+// SetClientScopes replaces the scopes granted to a service app: token
+// requests from now on are checked against them (tokens already issued
+// keep theirs until they expire, as in Okta).
+func (o *Org) SetClientScopes(clientID string, scopes ...string) {
+	o.people.mu.Lock()
+	defer o.people.mu.Unlock()
+	o.people.grants[clientID] = append([]string{}, scopes...)
+}
+
+// grantedScopes are the scopes a client may request now.
+func (p *people) grantedScopes(clientID string, configured []string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if g, ok := p.grants[clientID]; ok {
+		return g
+	}
+	return configured
 }
 
 // mayReadLog answers 403 E0000006 and returns false when the principal's

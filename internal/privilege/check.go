@@ -221,12 +221,18 @@ func (c *checker) oauth(ctx context.Context, features []Feature) []Result {
 	// The token riskpipe actually requests: the configured scopes.
 	granted, tokErr := c.p.GrantedScopes(ctx)
 	refused := []string(nil) // configured scopes Okta does not grant
-	if tokErr != nil && okta.AuthCode(tokErr) == "invalid_scope" && c.o.Scoped != nil {
+	pinned := false // refused names exactly the scopes Okta does not grant
+	switch {
+	case tokErr == nil || okta.AuthCode(tokErr) != "invalid_scope":
+	case len(configured) == 1:
+		refused, pinned = configured, true
+	case c.o.Scoped != nil:
 		for _, s := range configured {
 			if ok, _ := c.grants(ctx, []string{s}); !ok {
 				refused = append(refused, s)
 			}
 		}
+		pinned = true
 	}
 	needed := []string{}
 	for _, f := range features {
@@ -245,7 +251,7 @@ func (c *checker) oauth(ctx context.Context, features []Feature) []Result {
 		case tokErr != nil && okta.AuthCode(tokErr) == "invalid_scope":
 			r.Verdict = VerdictMissing
 			r.Granted = "service app " + client + ": the token request is refused (invalid_scope)"
-			if c.o.Scoped != nil {
+			if pinned {
 				for _, s := range n.Scopes {
 					if slices.Contains(refused, s) {
 						notGranted = append(notGranted, s)
