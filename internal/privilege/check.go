@@ -221,7 +221,7 @@ func (c *checker) oauth(ctx context.Context, features []Feature) []Result {
 	// The token riskpipe actually requests: the configured scopes.
 	granted, tokErr := c.p.GrantedScopes(ctx)
 	refused := []string(nil) // configured scopes Okta does not grant
-	pinned := false // refused names exactly the scopes Okta does not grant
+	pinned := false          // refused names exactly the scopes Okta does not grant
 	switch {
 	case tokErr == nil || okta.AuthCode(tokErr) != "invalid_scope":
 	case len(configured) == 1:
