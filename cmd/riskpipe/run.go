@@ -79,59 +79,6 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", "--config FILE", stdout)
-	cfgPath := fs.String("config", "", "path to the YAML config (required)")
-	timeout := fs.Duration("timeout", 30*time.Second, "time allowed for each probe")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "config %s: ok (%d tenants)\n", *cfgPath, len(cfg.Tenants))
-	log := newLogger(io.Discard, "text", "error")
-	if os.Getenv("RISKPIPE_CHECK_VERBOSE") != "" {
-		log = newLogger(stderr, "text", "debug")
-	}
-	failed := 0
-	report := func(what string, err error) {
-		if err != nil {
-			failed++
-			fmt.Fprintf(stdout, "%-32s FAIL  %v\n", what, err)
-			return
-		}
-		fmt.Fprintf(stdout, "%-32s ok\n", what)
-	}
-
-	cctx, cancel := context.WithTimeout(ctx, *timeout)
-	st, err := store.Open(cctx, cfg.ClickHouse, log)
-	if err == nil {
-		var cur, known int
-		cur, known, err = st.SchemaVersion(cctx)
-		if err == nil && cur != known {
-			err = fmt.Errorf("schema at version %d, this riskpipe knows %d: run 'riskpipe migrate'", cur, known)
-		}
-		st.Close()
-	}
-	cancel()
-	report("clickhouse "+cfg.ClickHouse.Addr, err)
-
-	for _, t := range cfg.Tenants {
-		name := "tenant " + t.Name
-		if !t.IsEnabled() {
-			fmt.Fprintf(stdout, "%-32s skipped (disabled)\n", name)
-			continue
-		}
-		report(name, checkTenant(ctx, t, *timeout, log))
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d check(s) failed", failed)
-	}
-	return nil
-}
-
 // applyMemory sets the Go runtime's GC knobs from the memory block, unless
 // GOGC and GOMEMLIMIT are in the environment: gc_percent, and the soft
 // limit (config.Memory.SoftLimit) for the enabled tenants.
