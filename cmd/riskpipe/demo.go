@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -122,7 +124,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.API.Tokens = []config.APIToken{{Name: "demo", Token: config.Secret(token), Tenants: []string{config.AllTenants}}}
 	var dashboard string
 	applyMemory(&cfg, os.LookupEnv, log)
-	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, Ready: func(httpAddr string) {
+	// The configuration a hot reload reads (SIGHUP, POST /-/reload and
+	// reload.watch read the file instead).
+	var next atomic.Pointer[config.Config]
+	next.Store(&cfg)
+	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version,
+		Reload: func() (*config.Config, error) { return next.Load(), nil }, Ready: func(httpAddr string) {
 		fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
 		if httpAddr != "" {
 			dashboard = "http://" + httpAddr + "/#token=" + token
@@ -137,6 +144,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	go func() { done <- a.Run(ctx) }()
 	tick := time.NewTicker(*progress)
 	defer tick.Stop()
+	reloaded := false
 	for {
 		select {
 		case err := <-done:
@@ -146,8 +154,38 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return demoSummary(stdout, cfg, dashboard)
 		case <-tick.C:
 			printProgress(stdout, a.Statuses(), time.Since(start))
+			if !reloaded {
+				reloaded = true
+				demoReload(stdout, a, sim, cfg, &next)
+			}
 		}
 	}
+}
+
+// demoReload shows the credential checks riskpipe ran at start, then
+// rotates the first org's API token with a hot reload while it polls: the
+// org's poller is not restarted, the others are not touched.
+func demoReload(w io.Writer, a *app.App, sim *oktasim.Server, cfg config.Config, next *atomic.Pointer[config.Config]) {
+	fmt.Fprintln(w, "credentials (least privilege, as 'riskpipe check' reports them):")
+	for _, p := range a.Permissions() {
+		fmt.Fprintf(w, "  %-10s %-12s %-8s %s\n", p.Tenant, p.Feature, p.Verdict, p.Fix)
+	}
+	rotated := cfg
+	rotated.Tenants = slices.Clone(cfg.Tenants)
+	t := &rotated.Tenants[0]
+	if t.Auth.Method != config.AuthAPIToken {
+		return
+	}
+	tok := "sim-token-rotated-" + t.Name
+	sim.Org(t.Name).AddToken(tok, oktasim.TokenOwner{})
+	t.Auth.Token = config.Secret(tok)
+	next.Store(&rotated)
+	st := a.Reload(app.TriggerAPI)
+	if !st.Successful {
+		fmt.Fprintf(w, "hot reload refused: %s\n", st.Error)
+		return
+	}
+	fmt.Fprintf(w, "hot reload (as SIGHUP or POST /-/reload would): rotated the API token of %s without a restart: %s\n", t.Name, st.Changes)
 }
 
 func printProgress(w io.Writer, sts []poll.Status, elapsed time.Duration) {

@@ -45,6 +45,9 @@ func TestDemo(t *testing.T) {
 		// the login are the summary's business, not this test's).
 		require.Regexp(t, `(?m)^ +[a-z0-9.]+@`+org+`\.example\.com +\S`, section)
 	}
+	// The credential checks and a hot reload that rotates acme's token.
+	require.Regexp(t, `(?m)^  acme +system_log +excess +this API token belongs to a Super Administrator`, r.stdout)
+	require.Regexp(t, `(?m)^hot reload .*rotated the API token of acme without a restart: client: acme$`, r.stdout)
 	require.Contains(t, r.stdout, "where to look next:")
 	require.Contains(t, r.stdout, db+".risk_events FINAL")
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,4 +141,25 @@ func permissionSummary(rs []privilege.Result) string {
 		parts[i] = string(r.Feature) + "=" + string(r.Verdict)
 	}
 	return strings.Join(parts, " ")
+}
+
+// Permissions returns the last verdicts on every running tenant's
+// credential, by tenant then feature.
+func (a *App) Permissions() []privilege.Result {
+	a.mu.Lock()
+	ts := a.tenants
+	a.mu.Unlock()
+	if ts == nil {
+		return nil
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var out []privilege.Result
+	for _, r := range ts.runners {
+		if p := r.perms.Load(); p != nil {
+			out = append(out, *p...)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y privilege.Result) int { return strings.Compare(x.Tenant, y.Tenant) })
+	return out
 }
