@@ -130,12 +130,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	next.Store(&cfg)
 	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version,
 		Reload: func() (*config.Config, error) { return next.Load(), nil }, Ready: func(httpAddr string) {
-		fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
-		if httpAddr != "" {
-			dashboard = "http://" + httpAddr + "/#token=" + token
-			fmt.Fprintf(stdout, "dashboard: %s\nAPI:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", dashboard, token, httpAddr)
-		}
-	}})
+			fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
+			if httpAddr != "" {
+				dashboard = "http://" + httpAddr + "/#token=" + token
+				fmt.Fprintf(stdout, "dashboard: %s\nAPI:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", dashboard, token, httpAddr)
+			}
+		}})
 	if err != nil {
 		return err
 	}
