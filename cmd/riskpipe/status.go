@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/api"
+	"github.com/riskpipe/riskpipe/internal/app"
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/store"
@@ -45,6 +46,10 @@ type statusReport struct {
 	Now      time.Time   `json:"now"`
 	Database string      `json:"database"`
 	Orgs     []orgStatus `json:"orgs"`
+	// ConfigReload is the outcome of the last configuration reload of the
+	// riskpipe run at http.listen (GET /-/reload); absent when none
+	// answers.
+	ConfigReload *app.ReloadStatus `json:"config_reload,omitempty"`
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,12 +81,17 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "riskpipe status: %s\n", n)
 	}
+	rep.ConfigReload = readReloadStatus(ctx, cfg)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	return printStatus(stdout, rep)
+	if err := printStatus(stdout, rep); err != nil {
+		return err
+	}
+	printReloadStatus(stdout, rep.ConfigReload)
+	return nil
 }
 
 // readStatus reads every configured tenant's status from ClickHouse:

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/riskpipe/riskpipe/internal/chserver"
+	"github.com/riskpipe/riskpipe/internal/chtest"
+	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+)
+
+// testSIGHUPReload runs the real binary, then reloads its config file with
+// SIGHUP: an invalid file is refused (the log names every problem by key
+// path, `riskpipe status` says the reload was refused and why, the tenants
+// go on), then a valid file adding a tenant is applied without a restart.
+func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
+	fl := newFleet(t, simSettings{orgs: 3, scenario: scenario.ScenarioQuiet, seed: 13, eps: 20})
+	db := chtest.NewDatabase(t, srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	listen := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	dir := t.TempDir()
+	yaml := func(tenants []tenantSpec) string {
+		s := cfgSpec{addr: srv.Addr(), db: db, tenants: tenants}.yaml()
+		return strings.Replace(s, "listen: \"\"", fmt.Sprintf("listen: %q", listen), 1)
+	}
+	all := fl.tenants()
+	good := yaml(all[:2])
+	cfg := filepath.Join(dir, "riskpipe.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(good), 0o600))
+	// status reads its own copy: the running file will be broken.
+	statusCfg := filepath.Join(dir, "status.yaml")
+	require.NoError(t, os.WriteFile(statusCfg, []byte(good), 0o600))
+
+	p := startProc(t, bin, filepath.Join(dir, "run.log"), "run", "--config", cfg)
+	st := openStore(t, srv, db)
+	waitFor(t, time.Minute, "acme and globex integrated", func() (bool, string) {
+		if p.exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		}
+		s := pollStates(t, st)
+		return len(s) == 2, fmt.Sprintf("%d tenants in poll_state", len(s))
+	})
+	status := func() cliResult {
+		return runCLI(context.Background(), "status", "--config", statusCfg)
+	}
+
+	// An invalid file: two problems.
+	bad := strings.Replace(good, "interval: 1s", "interval: 10ms", 1) + "bogus: 1\n"
+	require.NoError(t, os.WriteFile(cfg, []byte(bad), 0o600))
+	p.signal(syscall.SIGHUP)
+	waitFor(t, time.Minute, "the refused reload in riskpipe status", func() (bool, string) {
+		r := status()
+		return strings.Contains(r.stdout, "REFUSED"), r.String()
+	})
+	r := status()
+	require.Contains(t, r.stdout, "config: the last reload (signal, ")
+	require.Contains(t, r.stdout, "  poll.interval: ")
+	require.Contains(t, r.stdout, "  bogus: ")
+	log, err := os.ReadFile(p.log)
+	require.NoError(t, err)
+	require.Regexp(t, `level=ERROR msg="config reload: the new configuration is invalid; keeping the running configuration" trigger=signal path=poll.interval`, string(log))
+	require.Regexp(t, `level=ERROR msg="config reload: the new configuration is invalid; keeping the running configuration" trigger=signal path=bogus`, string(log))
+	require.False(t, p.exited())
+
+	// A valid file with a third tenant.
+	require.NoError(t, os.WriteFile(cfg, []byte(yaml(all)), 0o600))
+	require.NoError(t, os.WriteFile(statusCfg, []byte(yaml(all)), 0o600))
+	p.signal(syscall.SIGHUP)
+	waitFor(t, time.Minute, "initech integrated after the reload", func() (bool, string) {
+		s := pollStates(t, st)
+		return len(s) == 3, fmt.Sprintf("%d tenants in poll_state", len(s))
+	})
+	waitFor(t, time.Minute, "riskpipe status shows the reload", func() (bool, string) {
+		r := status()
+		return strings.Contains(r.stdout, "(last reload: signal, added: initech)"), r.String()
+	})
+	p.signal(syscall.SIGTERM)
+	code, sig := p.wait(time.Minute)
+	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.tail(40))
+	requireNoRace(t, p.log)
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/riskpipe/riskpipe/internal/app"
+	"github.com/riskpipe/riskpipe/internal/config"
+)
+
+// readReloadStatus asks the riskpipe run serving cfg's http.listen for
+// the outcome of its last configuration reload (GET /-/reload); nil when
+// none answers (not running, or HTTP disabled).
+func readReloadStatus(ctx context.Context, cfg *config.Config) *app.ReloadStatus {
+	addr := cfg.HTTP.Listen
+	if addr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/-/reload", nil)
+	if err != nil {
+		return nil
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	var st app.ReloadStatus
+	if json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st) != nil {
+		return nil
+	}
+	return &st
+}
+
+// printReloadStatus prints the configuration line of `riskpipe status`.
+func printReloadStatus(w io.Writer, st *app.ReloadStatus) {
+	if st == nil {
+		return
+	}
+	loaded := st.LastSuccess.UTC().Format(time.DateTime)
+	if st.Successful {
+		fmt.Fprintf(w, "\nconfig: in force since %s UTC", loaded)
+		if !st.LastAttempt.IsZero() {
+			fmt.Fprintf(w, " (last reload: %s, %s)", st.Trigger, st.Changes)
+		}
+		fmt.Fprintln(w)
+		return
+	}
+	fmt.Fprintf(w, "\nconfig: the last reload (%s, %s UTC) was REFUSED; riskpipe runs the configuration loaded at %s UTC: %s\n",
+		st.Trigger, st.LastAttempt.UTC().Format(time.DateTime), loaded, st.Error)
+	for _, p := range st.Problems {
+		fmt.Fprintf(w, "  %s: %s\n", p.Path, p.Message)
+	}
+}
