@@ -13,7 +13,9 @@ type Org struct {
 	Description string `json:"description"`
 	Enabled     bool   `json:"enabled"`
 	// State is the poller's state (starting, polling, caught_up,
-	// backing_off, auth_error, write_error), "disabled" for a tenant that
+	// backing_off, auth_error, write_error; permission_missing: not polled
+	// because the credential may not read the System Log, last_error says
+	// what to grant; permission_denied: Okta answers 403), "disabled" for a tenant that
 	// is not polled, "unknown" when this process runs no poller for it.
 	State string `json:"state"`
 	// Stalled: enabled, and nothing received for longer than

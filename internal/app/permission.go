@@ -18,6 +18,10 @@ import (
 // what reading the System Log needs is checked again.
 const DefaultPermissionRecheck = time.Minute
 
+// permissionCheckTimeout bounds the check of a rotated credential during a
+// reload.
+const permissionCheckTimeout = 15 * time.Second
+
 // StatePermissionMissing is the state of a tenant that is not polled
 // because its credential lacks what reading the System Log needs (its
 // last_error says what to grant). A poller whose requests Okta refuses
@@ -37,10 +41,13 @@ func (s *tenantSet) permit(ctx context.Context, r *tenantRunner, key string) boo
 	if every <= 0 {
 		every = DefaultPermissionRecheck
 	}
-	t := r.cfg
-	features := privilege.Features(t)
 	logged := false
 	for {
+		// A reload may rotate the credential meanwhile (under s.mu).
+		s.mu.Lock()
+		t := r.cfg
+		s.mu.Unlock()
+		features := privilege.Features(t)
 		results := privilege.Check(ctx, t, key, features, r.src.current(), privilege.Options{})
 		if ctx.Err() != nil {
 			return false

@@ -156,10 +156,26 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 	wg.Wait()
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.ctx == nil {
+		s.mu.Unlock()
 		return errNotRunning
 	}
+	ctx := s.ctx
+	var rotated []*tenantRunner
+	defer func() {
+		s.mu.Unlock()
+		// A rotated credential is checked again (its roles or scopes; not
+		// under s.mu: requests to Okta). The poller runs on: a 403 with
+		// the new credential shows as permission_denied.
+		for _, r := range rotated {
+			cctx, cancel := context.WithTimeout(ctx, permissionCheckTimeout)
+			res := privilege.Check(cctx, r.cfg, tenantKey(next, r.cfg.Name), privilege.Features(r.cfg), r.src.current(), privilege.Options{})
+			cancel()
+			if ctx.Err() == nil {
+				r.perms.Store(&res)
+			}
+		}
+	}()
 
 	var errs []error
 	for _, td := range d.Tenants {
@@ -182,6 +198,7 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 			}
 			s.retired = append(s.retired, r.src.swap(c))
 			r.cfg = t
+			rotated = append(rotated, r)
 			s.a.log.Info("reload: tenant's okta client replaced; the next request uses it", "tenant", td.Name, "keys", td.Keys)
 		case config.TenantRemoved, config.TenantDisabled:
 			s.a.log.Info("reload: tenant stopped", "tenant", td.Name, "change", td.Change)

@@ -37,7 +37,7 @@ function health(ctx, list) {
 function stateBadge(o) {
   if (!o.enabled) return h('span', { class: 'badge' }, 'disabled');
   const parts = [];
-  const cls = { caught_up: 'ok', polling: 'ok', starting: 'warn', backing_off: 'warn', auth_error: 'bad', write_error: 'bad' }[o.state] || '';
+  const cls = { caught_up: 'ok', polling: 'ok', starting: 'warn', backing_off: 'warn', auth_error: 'bad', write_error: 'bad', permission_missing: 'bad', permission_denied: 'bad' }[o.state] || '';
   parts.push(h('span', { class: 'badge ' + cls }, o.state.replace('_', ' ')));
   if (o.stalled) parts.push(' ', h('span', { class: 'badge bad', title: 'no events for over ' + duration(o.stall_after_seconds) }, 'stalled'));
   return parts;
