@@ -60,7 +60,7 @@ func (s *tenantSet) permit(ctx context.Context, r *tenantRunner, key string) boo
 			}
 			if !logged && (res.Verdict == privilege.VerdictExcess || res.Verdict == privilege.VerdictMissing) {
 				s.a.log.Warn("tenant credential: "+string(res.Verdict), "tenant", t.Name, "feature", res.Feature,
-					"granted", res.Granted, "fix", res.Fix)
+					"granted", res.Granted, "fix", res.Fix, "evidence", strings.Join(res.Evidence, "; "))
 			}
 		}
 		logged = true
