@@ -152,6 +152,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	hb.stallAfterNow = func() time.Duration { return a.config().API.StallAfter }
 
 	// HTTP first (stopped last), so /metrics shows the whole shutdown.
 	httpSrv, httpAddr, httpErr, err := a.startHTTP()

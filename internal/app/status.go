@@ -42,6 +42,10 @@ type heartbeat struct {
 
 	mu      sync.Mutex
 	failing bool // the last write failed (log transitions only)
+
+	// stallAfterNow, when set, is api.stall_after of the configuration in
+	// force (a reload may change it).
+	stallAfterNow func() time.Duration
 }
 
 // newHeartbeat registers the status metrics: riskpipe_tenant_stalled,
@@ -106,7 +110,11 @@ func (h *heartbeat) beat(ctx context.Context, state string) {
 	sts := h.statuses()
 	rows := make([]store.PollerStatus, 0, len(sts))
 	for _, s := range sts {
-		stalled, _ := api.Stalled(s, h.started, now, h.stallAfter)
+		stallAfter := h.stallAfter
+		if h.stallAfterNow != nil {
+			stallAfter = h.stallAfterNow()
+		}
+		stalled, _ := api.Stalled(s, h.started, now, stallAfter)
 		h.stalled.WithLabelValues(s.Tenant).Set(boolFloat(stalled))
 		if state != "" {
 			s.State = state
