@@ -271,6 +271,28 @@ func (o *Org) serveUsersMe(w *recorder, r *http.Request) {
 // caller, the user itself included, gets 403 E0000006. OAuth callers also
 // need okta.roles.read.
 func (o *Org) serveUserRoles(w *recorder, r *http.Request) {
+	o.serveRoles(w, r, "User", func(id string) ([]string, bool) {
+		ow := o.people.byID[id]
+		if ow == nil {
+			return nil, false
+		}
+		return ow.roles, true
+	})
+}
+
+// serveClientRoles is GET /oauth2/v1/clients/{id}/roles: a service
+// app's admin roles, readable by Super Administrators (OAuth: with
+// okta.roles.read).
+func (o *Org) serveClientRoles(w *recorder, r *http.Request) {
+	o.serveRoles(w, r, "AppInstance", func(id string) ([]string, bool) {
+		roles, ok := o.people.clientRoles[id]
+		return roles, ok
+	})
+}
+
+// serveRoles answers a roles listing for a Super Administrator: the roles
+// of the principal lookup finds (under people.mu) by the path's last id.
+func (o *Org) serveRoles(w *recorder, r *http.Request, kind string, lookup func(id string) ([]string, bool)) {
 	if r.Method != http.MethodGet {
 		o.methodNotAllowed(w)
 		return
@@ -286,43 +308,11 @@ func (o *Org) serveUserRoles(w *recorder, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	o.people.mu.Lock()
-	ow := o.people.byID[id]
-	var roles []string
-	if ow != nil {
-		roles = slices.Clone(ow.roles)
-	}
-	o.people.mu.Unlock()
-	if ow == nil {
-		writeOktaError(w, o.srv.newID("oae", 22), http.StatusNotFound, "E0000007", "Not found: Resource not found: "+id+" (User)")
-		return
-	}
-	writeJSON(w, http.StatusOK, roleList(roles, now))
-}
-
-// serveClientRoles is GET /oauth2/v1/clients/{clientId}/roles: a service
-// app's admin roles, readable by Super Administrators (OAuth: with
-// okta.roles.read).
-func (o *Org) serveClientRoles(w *recorder, r *http.Request) {
-	if r.Method != http.MethodGet {
-		o.methodNotAllowed(w)
-		return
-	}
-	now := o.now()
-	p, ok := o.authenticateFor(w, r, now, scopeRolesRead)
-	if !ok {
-		return
-	}
-	if !slices.Contains(o.people.roles(p), RoleSuperAdmin) {
-		o.forbidden(w)
-		return
-	}
-	id := r.PathValue("client")
-	o.people.mu.Lock()
-	roles, found := o.people.clientRoles[id]
+	roles, found := lookup(id)
 	roles = slices.Clone(roles)
 	o.people.mu.Unlock()
 	if !found {
-		writeOktaError(w, o.srv.newID("oae", 22), http.StatusNotFound, "E0000007", "Not found: Resource not found: "+id+" (AppInstance)")
+		writeOktaError(w, o.srv.newID("oae", 22), http.StatusNotFound, "E0000007", "Not found: Resource not found: "+id+" ("+kind+")")
 		return
 	}
 	writeJSON(w, http.StatusOK, roleList(roles, now))

@@ -91,7 +91,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/o/{org}/oauth2/v1/token", s.orgHandler((*Org).serveToken))
 	m.HandleFunc("/o/{org}/api/v1/users/me", s.orgHandler((*Org).serveUsersMe))
 	m.HandleFunc("/o/{org}/api/v1/users/{id}/roles", s.orgHandler((*Org).serveUserRoles))
-	m.HandleFunc("/o/{org}/oauth2/v1/clients/{client}/roles", s.orgHandler((*Org).serveClientRoles))
+	m.HandleFunc("/o/{org}/oauth2/v1/clients/{id}/roles", s.orgHandler((*Org).serveClientRoles))
 	m.HandleFunc("/o/{org}/o/{again}/{rest...}", s.doubledPrefix)
 	m.HandleFunc("GET /_sim/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	m.HandleFunc("GET /_sim/orgs", s.controlListOrgs)
