@@ -325,18 +325,9 @@ func (c *Client) Fetch(ctx context.Context, pageURL string) (*Page, error) {
 		if err != nil {
 			return nil, err
 		}
-		if res.status == http.StatusUnauthorized && c.tokens != nil {
-			// (Only 2xx bodies lease a buffer: nothing to give back.)
-			// A new DPoP nonce, then a new token: each at most once.
-			if !nonceRetried && c.dpop != nil && nonceChallenge(res.header.Values("WWW-Authenticate"), res.header.Get("DPoP-Nonce")) {
-				nonceRetried = true
-				continue
-			}
-			if !tokenRetried {
-				tokenRetried = true
-				c.tokens.invalidate(res.sentToken)
-				continue
-			}
+		// (Only 2xx bodies lease a buffer: a 401 has nothing to give back.)
+		if c.retryUnauthorized(res, &nonceRetried, &tokenRetried) {
+			continue
 		}
 		p, err := c.page(u, res)
 		if err != nil && res.release != nil {
@@ -344,6 +335,25 @@ func (c *Client) Fetch(ctx context.Context, pageURL string) (*Page, error) {
 		}
 		return p, err
 	}
+}
+
+// retryUnauthorized reports whether a 401 answer to an OAuth request is
+// worth one more try: with a new DPoP nonce, then with a new token, each
+// at most once per request.
+func (c *Client) retryUnauthorized(res *response, nonceRetried, tokenRetried *bool) bool {
+	if res.status != http.StatusUnauthorized || c.tokens == nil {
+		return false
+	}
+	if !*nonceRetried && c.dpop != nil && nonceChallenge(res.header.Values("WWW-Authenticate"), res.header.Get("DPoP-Nonce")) {
+		*nonceRetried = true
+		return true
+	}
+	if !*tokenRetried {
+		*tokenRetried = true
+		c.tokens.invalidate(res.sentToken)
+		return true
+	}
+	return false
 }
 
 // response is one final answer, its body read.
@@ -475,32 +485,9 @@ func readBody(buf []byte, r io.Reader, size, limit int64) (b []byte, truncated b
 
 // page turns a final response into a Page or a typed error.
 func (c *Client) page(u *url.URL, res *response) (*Page, error) {
-	rl, present := parseRateLimit(res.header)
-	switch s := res.status; {
-	case ok2xx(s):
-	case s == http.StatusTooManyRequests:
-		until := retryAt(res.header, c.now())
-		c.limiter.block(until)
-		concurrency := present && rl.Limit == 0
-		c.metrics.limited(c.tenant, concurrency)
-		return nil, &RateLimitedError{Until: until, Concurrency: concurrency, Limit: rl.Limit, Remaining: rl.Remaining}
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
-		ae, _ := decodeAPIError(res.body, c.scrub)
-		if ae.Code == "" {
-			// A DPoP or Bearer rejection may only be in WWW-Authenticate.
-			for _, ch := range parseChallenges(res.header.Values("WWW-Authenticate")) {
-				if e := ch.Params["error"]; e != "" {
-					ae.Code, ae.Summary = e, c.scrub(ch.Params["error_description"])
-					break
-				}
-			}
-		}
-		return nil, &AuthError{Status: s, Code: ae.Code, Summary: ae.Summary}
-	case s >= 500:
-		return nil, &RetryableError{Status: s, Err: serverError(s, res.body, c.scrub)}
-	default:
-		ae, _ := decodeAPIError(res.body, c.scrub)
-		return nil, &PermanentError{Status: s, Code: ae.Code, Summary: ae.Summary, Causes: ae.Causes}
+	rl, _ := parseRateLimit(res.header)
+	if err := c.answerError(res); err != nil {
+		return nil, err
 	}
 
 	links := parseLinks(res.header.Values("Link"))

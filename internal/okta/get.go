@@ -28,16 +28,8 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, v any) 
 		if err != nil {
 			return err
 		}
-		if res.status == http.StatusUnauthorized && c.tokens != nil {
-			if !nonceRetried && c.dpop != nil && nonceChallenge(res.header.Values("WWW-Authenticate"), res.header.Get("DPoP-Nonce")) {
-				nonceRetried = true
-				continue
-			}
-			if !tokenRetried {
-				tokenRetried = true
-				c.tokens.invalidate(res.sentToken)
-				continue
-			}
+		if c.retryUnauthorized(res, &nonceRetried, &tokenRetried) {
+			continue
 		}
 		if err := c.answerError(res); err != nil {
 			return err
@@ -87,18 +79,23 @@ func (c *Client) getOnce(ctx context.Context, u *url.URL) (*response, error) {
 	return res, nil
 }
 
-// answerError is the typed error of a non-2xx answer (nil for a 2xx).
+// answerError is the typed error of a non-2xx answer (nil for a 2xx); a
+// 429 also blocks the limiter until Okta's reset.
 func (c *Client) answerError(res *response) error {
 	switch s := res.status; {
 	case ok2xx(s):
 		return nil
 	case s == http.StatusTooManyRequests:
+		rl, present := parseRateLimit(res.header)
 		until := retryAt(res.header, c.now())
 		c.limiter.block(until)
-		return &RateLimitedError{Until: until}
+		concurrency := present && rl.Limit == 0
+		c.metrics.limited(c.tenant, concurrency)
+		return &RateLimitedError{Until: until, Concurrency: concurrency, Limit: rl.Limit, Remaining: rl.Remaining}
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
 		ae, _ := decodeAPIError(res.body, c.scrub)
 		if ae.Code == "" {
+			// A DPoP or Bearer rejection may only be in WWW-Authenticate.
 			for _, ch := range parseChallenges(res.header.Values("WWW-Authenticate")) {
 				if e := ch.Params["error"]; e != "" {
 					ae.Code, ae.Summary = e, c.scrub(ch.Params["error_description"])
