@@ -170,3 +170,36 @@ func (a *App) Permissions() []privilege.Result {
 	slices.SortStableFunc(out, func(x, y privilege.Result) int { return strings.Compare(x.Tenant, y.Tenant) })
 	return out
 }
+
+// PermissionOK reports whether tenant's credential may be used for f: false
+// when the last check proved it lacks what f needs (a feature must not
+// start then), or when Okta refuses the log with 403 (system_log); true
+// when it has it or Okta does not say. A feature of its own (response,
+// identity matching) asks this before acting.
+func (a *App) PermissionOK(tenant string, f privilege.Feature) bool {
+	a.mu.Lock()
+	ts := a.tenants
+	a.mu.Unlock()
+	if ts == nil {
+		return false
+	}
+	ts.mu.Lock()
+	r := ts.runners[tenant]
+	ts.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	if f == privilege.FeatureSystemLog && r.poller.Status().State == poll.StatePermissionDenied {
+		return false
+	}
+	p := r.perms.Load()
+	if p == nil {
+		return false // not checked yet
+	}
+	for _, res := range *p {
+		if res.Feature == f {
+			return !res.Verdict.Blocks() || res.CredentialRefused
+		}
+	}
+	return false // not enabled for the tenant
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/privilege"
 )
 
 // A tenant whose credential lacks what reading the System Log needs is
@@ -39,6 +40,9 @@ func TestPermissionMissingAndRecovery(t *testing.T) {
 	eventually(t, waitFor, func() bool { st, _ = r.status("locked"); return st.State == StatePermissionMissing })
 	require.Contains(t, st.LastError, "grant okta.logs.read to the service app locked-app")
 	require.Zero(t, permOK("locked"))
+	require.False(t, r.app.PermissionOK("locked", privilege.FeatureSystemLog))
+	require.True(t, r.app.PermissionOK("fine", privilege.FeatureSystemLog))
+	require.False(t, r.app.PermissionOK("fine", privilege.FeatureResponse), "not enabled")
 	require.EqualValues(t, 1, permOK("fine"))
 	_, stored := h.state(t, "locked")
 	require.False(t, stored, "a tenant that never started is not integrated")
@@ -50,6 +54,7 @@ func TestPermissionMissingAndRecovery(t *testing.T) {
 	eventually(t, waitFor, func() bool { st, _ = r.status("denied"); return st.State == poll.StatePermissionDenied })
 	require.Contains(t, st.LastError, "E0000006")
 	require.Zero(t, permOK("denied"))
+	require.False(t, r.app.PermissionOK("denied", privilege.FeatureSystemLog))
 	require.EqualValues(t, 1, permOK("fine"))
 	keptFine := len(h.kept(t, "fine"))
 	eventually(t, waitFor, func() bool { return len(h.kept(t, "fine")) > keptFine }, "other tenants go on")
@@ -66,6 +71,7 @@ func TestPermissionMissingAndRecovery(t *testing.T) {
 	eventually(t, waitFor, func() bool { s, _ := r.status("locked"); return s.State != StatePermissionMissing })
 	require.EqualValues(t, 1, permOK("denied"))
 	require.EqualValues(t, 1, permOK("locked"))
+	require.True(t, r.app.PermissionOK("locked", privilege.FeatureSystemLog))
 
 	for _, o := range h.orgs {
 		o.org.SetRate(0)

@@ -79,7 +79,7 @@ func (c *checker) apiToken(ctx context.Context, features []Feature) []Result {
 			r.Evidence = []string{"GET /api/v1/users/me: " + err.Error()}
 			if okta.IsAuth(err) && !okta.IsForbidden(err) {
 				r.Verdict, r.Granted, r.CredentialRefused = VerdictMissing, "nothing: Okta refuses the API token", true
-				r.Fix = fmt.Sprintf("create a new API token as a %s and set it in %s.auth.token", roleName(Needs[f].Least), c.key)
+				r.Fix = fmt.Sprintf("create a new API token as %s and set it in %s.auth.token", withArticle(roleName(Needs[f].Least)), c.key)
 			} else {
 				r.Verdict, r.Granted = VerdictUnknown, "unknown: the token's user could not be read"
 			}
@@ -127,14 +127,14 @@ func (c *checker) apiToken(ctx context.Context, features []Feature) []Result {
 		case rolesErr == nil && len(held) == 0:
 			r.Verdict = VerdictMissing
 			r.Fix = fmt.Sprintf("the API token belongs to %s, a user without an admin role: assign the %s role to that user, "+
-				"or create the token as a %s and set it in %s.auth.token", who, roleName(n.Least), roleName(n.Least), c.key)
+				"or create the token as %s and set it in %s.auth.token", who, roleName(n.Least), withArticle(roleName(n.Least)), c.key)
 		default:
 			// Roles unknown, or none of the roles known to suffice: the
 			// probes decide.
 			c.probe(ctx, n, &r)
 			if r.Verdict == VerdictMissing {
 				r.Fix = fmt.Sprintf("the API token's user %s may not do %s: assign the %s role to that user, "+
-					"or create the token as a %s", who, n.What, roleName(n.Least), roleName(n.Least))
+					"or create the token as %s", who, n.What, roleName(n.Least), withArticle(roleName(n.Least)))
 			}
 		}
 		out = append(out, r)
@@ -175,8 +175,8 @@ func (c *checker) probe(ctx context.Context, n Need, r *Result) {
 		return
 	}
 	r.Verdict = VerdictUnknown
-	r.Fix = "reads are allowed, but " + n.What + " cannot be proven without a write: make sure the user is an " +
-		roleName(n.Least) + " (riskpipe can check it with the token of a Super Administrator, which may read roles)"
+	r.Fix = "reads are allowed, but " + n.What + " cannot be proven without a write: make sure the user is " +
+		withArticle(roleName(n.Least)) + " (riskpipe can check it with the token of a Super Administrator, which may read roles)"
 }
 
 // roleExcess turns ok into excess when the credential's broadest role is
@@ -202,8 +202,8 @@ func (c *checker) roleExcess(out []Result, held []string) {
 	for i := range out {
 		if out[i].Verdict == VerdictOK {
 			out[i].Verdict = VerdictExcess
-			out[i].Fix = fmt.Sprintf("this API token belongs to a %s; a %s's token is enough for %s",
-				roleName(top), roleName(least), strings.Join(whats, " and "))
+			out[i].Fix = fmt.Sprintf("this API token belongs to %s; %s's token is enough for %s",
+				withArticle(roleName(top)), withArticle(roleName(least)), strings.Join(whats, " and "))
 		}
 	}
 }
@@ -314,6 +314,14 @@ func (c *checker) grants(ctx context.Context, scopes []string) (bool, error) {
 	}
 	_, err = p.GrantedScopes(ctx)
 	return err == nil, err
+}
+
+// withArticle puts "a" or "an" before a role's name.
+func withArticle(name string) string {
+	if name != "" && strings.ContainsRune("AEIOU", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 func errText(err error, ok string) string {

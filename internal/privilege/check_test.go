@@ -108,7 +108,7 @@ func TestCheckVerdicts(t *testing.T) {
 			want: []want{{VerdictUnknown, "", "roles not readable"}}},
 		{name: "super admin token, response enabled", tenant: tokenTenant(base, "super"), features: withResponse, probe: true,
 			want: []want{
-				{VerdictExcess, "a Organization Administrator's token is enough for reading the System Log and response actions", ""},
+				{VerdictExcess, "this API token belongs to a Super Administrator; an Organization Administrator's token is enough for reading the System Log and response actions", ""},
 				{VerdictExcess, "Organization Administrator", ""},
 			}},
 		{name: "org admin token, response enabled", tenant: tokenTenant(base, "orgadmin"), features: withResponse, probe: true,
