@@ -21,7 +21,8 @@ import (
 // testSIGHUPReload runs the real binary, then reloads its config file with
 // SIGHUP: an invalid file is refused (the log names every problem by key
 // path, `riskpipe status` says the reload was refused and why, the tenants
-// go on), then a valid file adding a tenant is applied without a restart.
+// go on), then a valid file adding a tenant is applied without a restart;
+// then reload.watch is turned on and a change of the file alone is applied.
 func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	fl := newFleet(t, simSettings{orgs: 3, scenario: scenario.ScenarioQuiet, seed: 13, eps: 20})
 	db := chtest.NewDatabase(t, srv)
@@ -85,6 +86,23 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	waitFor(t, time.Minute, "riskpipe status shows the reload", func() (bool, string) {
 		r := status()
 		return strings.Contains(r.stdout, "(last reload: signal, added: initech)"), r.String()
+	})
+
+	// reload.watch on (with SIGHUP), then a change of the file alone
+	// reloads it: globex is disabled.
+	watched := yaml(all) + "reload:\n  watch: true\n  debounce: 100ms\n"
+	require.NoError(t, os.WriteFile(cfg, []byte(watched), 0o600))
+	p.signal(syscall.SIGHUP)
+	waitFor(t, time.Minute, "the watch on", func() (bool, string) {
+		r := status()
+		return strings.Contains(r.stdout, "(last reload: signal, changed: reload.watch, reload.debounce)"), r.String()
+	})
+	disabled := strings.Replace(watched, "  - name: \"globex\"\n", "  - name: \"globex\"\n    enabled: false\n", 1)
+	require.NotEqual(t, watched, disabled)
+	require.NoError(t, os.WriteFile(cfg, []byte(disabled), 0o600))
+	waitFor(t, time.Minute, "the watched change applied", func() (bool, string) {
+		r := status()
+		return strings.Contains(r.stdout, "(last reload: watch, disabled: globex)"), r.String()
 	})
 	p.signal(syscall.SIGTERM)
 	code, sig := p.wait(time.Minute)

@@ -38,6 +38,21 @@
 // principal with X-Rate-Limit-* headers; an in-flight limit; and faults on
 // demand ([Org.SetFault], or POST /_sim/orgs/{org}/faults).
 //
+// # Admin roles and scopes (principal.go)
+//
+// Each API token has the admin user who created it ([TokenOwner]: its
+// roles; Tokens are Super Administrators') and each service app its
+// admin roles and granted scopes. The System Log answers 403 E0000006 to
+// a principal without a role that may read it (Super, Organization,
+// Read-only or Report Administrator). GET /api/v1/users/me names a
+// token's user; GET /api/v1/users/{id}/roles and GET
+// /oauth2/v1/clients/{id}/roles list roles for Super Administrators only
+// (OAuth: with okta.roles.read), as Okta's role matrix makes listing
+// administrators theirs. The token endpoint grants only granted scopes
+// (400 invalid_scope). [Org.SetTokenRoles], [Org.SetClientRoles],
+// [Org.SetClientScopes], [Org.AddToken] and [Org.RevokeToken] change them
+// while the org runs.
+//
 // # Control API
 //
 // Under /_sim/ (no auth; it is a simulator):
