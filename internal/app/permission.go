@@ -70,8 +70,9 @@ func (s *tenantSet) permit(ctx context.Context, r *tenantRunner, key string) boo
 			}
 			return true
 		}
+		// The fix first: `riskpipe status` shortens long errors.
 		st := poll.Status{Tenant: t.Name, State: StatePermissionMissing,
-			LastError: fmt.Sprintf("%s not started: %s is missing: %s", blocking.Feature, blocking.Needed, blocking.Fix)}
+			LastError: fmt.Sprintf("%s (%s not started; it needs %s)", blocking.Fix, blocking.Feature, blocking.Needed)}
 		if prev := r.blocked.Load(); prev != nil {
 			st.ConsecutiveFailures = prev.ConsecutiveFailures
 		}

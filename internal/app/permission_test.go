@@ -29,7 +29,10 @@ func TestPermissionMissingAndRecovery(t *testing.T) {
 	locked.Auth = config.Auth{Method: config.AuthClientSecret, ClientID: "locked-app", ClientSecret: "locked-secret-0123",
 		Scopes: []string{config.ScopeLogsRead}, DPoP: config.DPoPNever}
 	cfg := h.config(locked, h.tenant("denied"), h.tenant("fine"))
-	r := h.start(t, cfg, nil, func(o *Options) { o.PermissionRecheck = 50 * time.Millisecond })
+	r := h.start(t, cfg, nil, func(o *Options) {
+		o.PermissionRecheck = 50 * time.Millisecond
+		o.HeartbeatInterval = 100 * time.Millisecond
+	})
 	permOK := func(tenant string) float64 {
 		return metric(t, r.reg, "riskpipe_tenant_permission_ok", map[string]string{"tenant": tenant, "feature": "system_log"})
 	}
@@ -38,7 +41,7 @@ func TestPermissionMissingAndRecovery(t *testing.T) {
 	// locked: the app is not granted okta.logs.read: not polled, and why.
 	var st poll.Status
 	eventually(t, waitFor, func() bool { st, _ = r.status("locked"); return st.State == StatePermissionMissing })
-	require.Contains(t, st.LastError, "grant okta.logs.read to the service app locked-app")
+	require.True(t, strings.HasPrefix(st.LastError, "grant okta.logs.read to the service app locked-app"), st.LastError)
 	require.Zero(t, permOK("locked"))
 	require.False(t, r.app.PermissionOK("locked", privilege.FeatureSystemLog))
 	require.True(t, r.app.PermissionOK("fine", privilege.FeatureSystemLog))
@@ -47,12 +50,24 @@ func TestPermissionMissingAndRecovery(t *testing.T) {
 	_, stored := h.state(t, "locked")
 	require.False(t, stored, "a tenant that never started is not integrated")
 	require.Zero(t, h.orgs["locked"].org.Stats().EventsServed, "nothing was read from the locked org")
+	// What `riskpipe status` reads: the heartbeat's row.
+	eventually(t, waitFor, func() bool {
+		rows, err := h.read.LoadPollerStatuses(t.Context())
+		require.NoError(t, err)
+		for _, row := range rows {
+			if row.Tenant == "locked" {
+				return row.State == StatePermissionMissing && strings.HasPrefix(row.LastError, "grant okta.logs.read to the service app locked-app")
+			}
+		}
+		return false
+	}, "poller_status says why locked is not polled")
 
 	// denied: its token's user loses every admin role in Okta.
 	eventually(t, waitFor, func() bool { return len(h.kept(t, "denied")) > 0 })
 	h.orgs["denied"].org.SetTokenRoles("token-denied")
 	eventually(t, waitFor, func() bool { st, _ = r.status("denied"); return st.State == poll.StatePermissionDenied })
 	require.Contains(t, st.LastError, "E0000006")
+	require.True(t, strings.HasPrefix(st.LastError, "Okta refuses this API token with 403: the user who created it has no admin role allowing reading the System Log any more; assign the Read-only Administrator role"), st.LastError)
 	require.Zero(t, permOK("denied"))
 	require.False(t, r.app.PermissionOK("denied", privilege.FeatureSystemLog))
 	require.EqualValues(t, 1, permOK("fine"))

@@ -283,7 +283,12 @@ func (s *tenantSet) Statuses() []poll.Status {
 			out = append(out, *b)
 			continue
 		}
-		out = append(out, r.poller.Status())
+		st := r.poller.Status()
+		if st.State == poll.StatePermissionDenied {
+			// Okta's 403 says what happened; the fix says what to do.
+			st.LastError = privilege.DeniedFix(r.cfg, privilege.FeatureSystemLog) + ": " + st.LastError
+		}
+		out = append(out, st)
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Tenant < out[j].Tenant })

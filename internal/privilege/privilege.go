@@ -215,3 +215,16 @@ func missingScopes(need, have []string) []string {
 	}
 	return out
 }
+
+// DeniedFix is what to do when Okta answers a feature's requests with
+// 403 while riskpipe runs (a role or grant removed in Okta): no request
+// is needed to say it.
+func DeniedFix(t config.Tenant, f Feature) string {
+	n := Needs[f]
+	if t.Auth.Method == config.AuthAPIToken {
+		return "Okta refuses this API token with 403: the user who created it has no admin role allowing " + n.What +
+			" any more; assign the " + roleName(n.Least) + " role to that user (riskpipe retries and recovers by itself)"
+	}
+	return "Okta refuses the service app " + t.Auth.ClientID + " with 403: make sure it is granted " + joinScopes(n.Scopes) +
+		" and has the " + roleName(n.Least) + " role (riskpipe retries and recovers by itself)"
+}
