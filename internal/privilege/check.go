@@ -182,6 +182,12 @@ func (c *checker) probe(ctx context.Context, n Need, r *Result) {
 // roleExcess turns ok into excess when the credential's broadest role is
 // broader than every enabled feature together needs.
 func (c *checker) roleExcess(out []Result, held []string) {
+	c.roleExcessFor(out, held, "this API token belongs to")
+}
+
+// roleExcessFor is roleExcess for a credential described by who ("this
+// API token belongs to", "the service app X is").
+func (c *checker) roleExcessFor(out []Result, held []string, who string) {
 	top := ""
 	for _, r := range held {
 		if top == "" || roleLevel(r) > roleLevel(top) {
@@ -202,8 +208,13 @@ func (c *checker) roleExcess(out []Result, held []string) {
 	for i := range out {
 		if out[i].Verdict == VerdictOK {
 			out[i].Verdict = VerdictExcess
-			out[i].Fix = fmt.Sprintf("this API token belongs to %s; %s's token is enough for %s",
-				withArticle(roleName(top)), withArticle(roleName(least)), strings.Join(whats, " and "))
+			if strings.HasPrefix(who, "this API token") {
+				out[i].Fix = fmt.Sprintf("%s %s; %s's token is enough for %s",
+					who, withArticle(roleName(top)), withArticle(roleName(least)), strings.Join(whats, " and "))
+			} else {
+				out[i].Fix = fmt.Sprintf("%s %s; the %s role is enough for %s: assign it instead",
+					who, withArticle(roleName(top)), roleName(least), strings.Join(whats, " and "))
+			}
 		}
 	}
 }
@@ -293,8 +304,37 @@ func (c *checker) oauth(ctx context.Context, features []Feature) []Result {
 		}
 		out = append(out, r)
 	}
-	// More scopes than the enabled features need.
-	if extra := missingScopes(configured, needed); len(extra) > 0 {
+	// The app's admin roles, where Okta lets it read them (okta.roles.read,
+	// and only Super Administrators may list roles).
+	if tokErr == nil && slices.Contains(granted, ScopeRolesRead) {
+		var assigned []struct {
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		}
+		err := c.p.Get(ctx, "oauth2/v1/clients/"+url.PathEscape(client)+"/roles", nil, &assigned)
+		ev := "GET /oauth2/v1/clients/{id}/roles: "
+		if err == nil {
+			var held []string
+			for _, a := range assigned {
+				if a.Status == "" || a.Status == "ACTIVE" {
+					held = append(held, a.Type)
+				}
+			}
+			ev += "200 " + strings.Join(held, " ")
+			for i := range out {
+				out[i].Granted += "; admin roles: " + roleList(held)
+			}
+			c.roleExcessFor(out, held, "the service app "+client+" is")
+		} else {
+			ev += err.Error()
+		}
+		for i := range out {
+			out[i].Evidence = append(out[i].Evidence, ev)
+		}
+	}
+	// More scopes than the enabled features need (okta.roles.read, which
+	// lets riskpipe check the app's roles, aside).
+	if extra := missingScopes(missingScopes(configured, []string{ScopeRolesRead}), needed); len(extra) > 0 {
 		for i := range out {
 			if out[i].Verdict == VerdictOK {
 				out[i].Verdict = VerdictExcess

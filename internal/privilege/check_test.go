@@ -37,6 +37,8 @@ func sim(t *testing.T) (base string) {
 				Roles: []string{oktasim.RoleReadOnlyAdmin}},
 			{ID: "users-app", Secret: "app-secret-0123", Scopes: []string{"okta.users.read"}, Roles: []string{oktasim.RoleReadOnlyAdmin}},
 			{ID: "roleless-app", Secret: "app-secret-0123", Scopes: []string{"okta.logs.read"}, Roles: []string{}},
+			{ID: "super-app", Secret: "app-secret-0123", Scopes: []string{"okta.logs.read", "okta.roles.read"}}, // SUPER_ADMIN
+			{ID: "ro-roles-app", Secret: "app-secret-0123", Scopes: []string{"okta.logs.read", "okta.roles.read"}, Roles: []string{oktasim.RoleReadOnlyAdmin}},
 		},
 	}}})
 	require.NoError(t, err)
@@ -133,6 +135,13 @@ func TestCheckVerdicts(t *testing.T) {
 			want: []want{{VerdictMissing, "asks for okta.users.manage, which the service app logs-app is not granted", ""}}},
 		{name: "oauth app without admin role", tenant: appTenant(base, "roleless-app", "okta.logs.read"), features: logs, probe: true,
 			want: []want{{VerdictMissing, "has okta.logs.read but no admin role allowing reading the System Log: assign the Read-only Administrator role to the app", ""}}},
+		{name: "oauth app that is a Super Administrator, roles readable", tenant: appTenant(base, "super-app", "okta.logs.read", "okta.roles.read"),
+			features: logs, probe: true,
+			want: []want{{VerdictExcess, "the service app super-app is a Super Administrator; the Read-only Administrator role is enough for reading the System Log: assign it instead",
+				"admin roles: Super Administrator (SUPER_ADMIN)"}}},
+		{name: "oauth app with okta.roles.read that may not list roles", tenant: appTenant(base, "ro-roles-app", "okta.logs.read", "okta.roles.read"),
+			features: logs, probe: true,
+			want: []want{{VerdictOK, "", "reading the System Log proven"}}},
 		{name: "oauth app with response enabled and log scopes only", tenant: appTenant(base, "logs-app", "okta.logs.read"), features: withResponse, probe: true,
 			want: []want{{VerdictOK, "", ""}, {VerdictMissing, "add okta.users.manage okta.groups.manage okta.users.read to tenants[0].auth.scopes", ""}}},
 	} {

@@ -96,6 +96,10 @@ type Need struct {
 	Provable bool
 }
 
+// ScopeRolesRead lets a service app read admin roles; riskpipe check uses
+// it, when granted, to read the app's own roles (no feature needs it).
+const ScopeRolesRead = "okta.roles.read"
+
 // LogProbe is the System Log probe: one event.
 var LogProbe = Probe{Path: "api/v1/logs", Query: "limit=1"}
 
