@@ -137,7 +137,9 @@ LIMIT %d, %d`, a.table("attack_factor_latest"), in(&args, orgs), col, order, off
 
 // lastSignalRows is userRows ordered by last_signal: the page of
 // attack_factor_latest joined with the newest published time of each
-// user's kept events. It reads every kept event of orgs.
+// user's kept events. It reads every kept event of orgs. Both subqueries
+// are named: ClickHouse since 20.x rejects joined subqueries without an
+// alias (joined_subquery_requires_alias, ALIAS_REQUIRED).
 func (a *API) lastSignalRows(ctx context.Context, orgs []string, order string, limit, offset int) ([]UserSummary, error) {
 	args := []any{}
 	latestIn := in(&args, orgs)
@@ -148,14 +150,14 @@ FROM
     SELECT tenant, user_id, user_login, score, percentile, level, signals, updated_at
     FROM %s FINAL
     WHERE tenant IN %s
-)
+) AS f
 ANY LEFT JOIN
 (
     SELECT tenant, user_id, max(published) AS last_signal
     FROM %s
     WHERE tenant IN %s AND user_id != ''
     GROUP BY tenant, user_id
-) USING (tenant, user_id)
+) AS s USING (tenant, user_id)
 ORDER BY last_signal %s, tenant, user_id
 LIMIT %d, %d`, a.table("attack_factor_latest"), latestIn, a.table("risk_events"), eventsIn, order, offset, limit)
 	return a.scanUsers(ctx, query, args)
