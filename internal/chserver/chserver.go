@@ -37,6 +37,10 @@ type Options struct {
 	// (default 15s).
 	StopTimeout time.Duration
 	Logger      *slog.Logger
+	// QueryLog turns on system.query_log with every query logged
+	// (log_queries), e.g. to capture the statements tests send
+	// (internal/chtest, RISKPIPE_SQL_CAPTURE).
+	QueryLog bool
 }
 
 // Server is a running clickhouse-server child process, or an external
@@ -185,7 +189,7 @@ func start(ctx context.Context, bin, dir string, o Options) (*Server, error) {
 		}
 	}
 	lay := newLayout(dir)
-	if err := lay.write(tcpPort, httpPort); err != nil {
+	if err := lay.write(tcpPort, httpPort, o.QueryLog); err != nil {
 		return nil, err
 	}
 	// The error log tells why this start fails, not an earlier one.

@@ -1,0 +1,196 @@
+package chcurrent
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// ReplayDB is the database every captured test database is renamed to.
+const ReplayDB = "rpcheck"
+
+// testDB matches the database names internal/chtest.NewDatabase makes
+// (rptest_<test name>_<8 hex>), quoted or not.
+var testDB = regexp.MustCompile(`rptest_[a-z0-9_]*_[0-9a-f]{8}`)
+
+// Normalize renames the per-test databases in q to ReplayDB, so that a
+// statement every test sends is one statement.
+func Normalize(q string) string {
+	return testDB.ReplaceAllString(strings.TrimSpace(q), ReplayDB)
+}
+
+// Kind sorts statements by how they are replayed.
+type Kind int
+
+const (
+	// KindRead returns rows: both engines' results are compared.
+	KindRead Kind = iota
+	// KindInsert is a native-format INSERT (PrepareBatch): its data never
+	// reached the query log, so it is replayed with rows of its table.
+	KindInsert
+	// KindOther changes schema or data: both engines must accept it.
+	KindOther
+)
+
+func (k Kind) String() string {
+	return [...]string{"read", "insert", "other"}[k]
+}
+
+var (
+	leadingComments = regexp.MustCompile(`^(\s*--[^\n]*\n)*\s*`)
+	nativeInsert    = regexp.MustCompile(`(?is)^INSERT\s+INTO\s+(\S+)\s*\(([^)]*)\)\s*FORMAT\s+Native\s*$`)
+)
+
+// Classify tells how q is replayed.
+func Classify(q string) Kind {
+	body := leadingComments.ReplaceAllString(q, "")
+	if nativeInsert.MatchString(body) {
+		return KindInsert
+	}
+	word := strings.ToUpper(strings.SplitN(strings.TrimLeft(body, "( \t\n"), " ", 2)[0])
+	word = strings.TrimRight(word, "\n\t")
+	switch word {
+	case "SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS":
+		return KindRead
+	}
+	return KindOther
+}
+
+// InsertTarget splits a native-format INSERT into its table and column
+// list.
+func InsertTarget(q string) (table, columns string, ok bool) {
+	m := nativeInsert.FindStringSubmatch(leadingComments.ReplaceAllString(q, ""))
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], strings.TrimSpace(m[2]), true
+}
+
+// IsSchema tells whether q builds the schema a scenario starts from.
+func IsSchema(q string) bool {
+	body := strings.ToUpper(leadingComments.ReplaceAllString(q, ""))
+	return strings.HasPrefix(body, "CREATE TABLE") || strings.HasPrefix(body, "CREATE VIEW") ||
+		strings.HasPrefix(body, "CREATE MATERIALIZED VIEW")
+}
+
+var destructiveRE = regexp.MustCompile(`(?i)^(DROP|TRUNCATE|DETACH|RENAME)\b|^ALTER\s+TABLE\s+\S+\s+(DROP|DELETE|DETACH)\b`)
+
+// destructive tells whether q removes a table or rows.
+func destructive(q string) bool {
+	return destructiveRE.MatchString(leadingComments.ReplaceAllString(q, ""))
+}
+
+// Entry is one distinct statement (after Normalize).
+type Entry struct {
+	SQL  string
+	Kind Kind
+	// Seen is how often the tests sent it; Failed how often 18.16 raised
+	// an exception for it then (a test may send a bad statement on purpose).
+	Seen, Failed int
+}
+
+// Scenario is one test database: the schema its tests created, its rows
+// when the test ended, and the distinct statements replayed against it.
+type Scenario struct {
+	Key     string   // capture directory and original database name
+	Schema  []string // normalised CREATE TABLE statements, in log order
+	Data    Database // may have no tables (dropped by its test)
+	Entries []*Entry // reads first, then the rest in log order
+}
+
+// Plan is the replay of a set of captures.
+type Plan struct {
+	Scenarios  []*Scenario
+	Entries    int // distinct statements
+	Statements int // statements sent by the tests
+}
+
+// NewPlan deduplicates the captured statements and gives each one the
+// scenario with the most rows among the test databases that sent it, so
+// that reads are compared on data rather than on empty tables. A statement
+// naming no test database runs in an empty scenario.
+func NewPlan(captures []Capture) *Plan {
+	var (
+		p       = &Plan{}
+		order   []string // distinct statements, first-seen order
+		entries = map[string]*Entry{}
+		occ     = map[string][]string{} // statement -> scenario keys
+		scens   = map[string]*Scenario{}
+		schemas = map[string]map[string]bool{}
+	)
+	scenario := func(c Capture, db string) *Scenario {
+		key := c.Dir + "|" + db
+		s := scens[key]
+		if s == nil {
+			s = &Scenario{Key: key, Data: c.Databases[db]}
+			if db == "" {
+				s.Data = Database{}
+			}
+			scens[key] = s
+			schemas[key] = map[string]bool{}
+		}
+		return s
+	}
+	for _, c := range captures {
+		for _, st := range c.Statements {
+			p.Statements++
+			db := testDB.FindString(st.Query)
+			s := scenario(c, db)
+			q := Normalize(st.Query)
+			if db != "" && IsSchema(q) && !schemas[s.Key][q] {
+				schemas[s.Key][q] = true
+				s.Schema = append(s.Schema, q)
+			}
+			e := entries[q]
+			if e == nil {
+				e = &Entry{SQL: q, Kind: Classify(q)}
+				entries[q] = e
+				order = append(order, q)
+			}
+			e.Seen++
+			if st.Exception != "" {
+				e.Failed++
+			}
+			occ[q] = append(occ[q], s.Key)
+		}
+	}
+	rows := func(key string) int {
+		n := 0
+		for _, t := range scens[key].Data.Tables {
+			n += t.NRows
+		}
+		return n
+	}
+	used := map[string]bool{}
+	var reads, rest = map[string][]*Entry{}, map[string][]*Entry{}
+	for _, q := range order {
+		best := occ[q][0]
+		for _, k := range occ[q][1:] {
+			if rows(k) > rows(best) {
+				best = k
+			}
+		}
+		e := entries[q]
+		if e.Kind == KindRead {
+			reads[best] = append(reads[best], e)
+		} else {
+			rest[best] = append(rest[best], e)
+		}
+		used[best] = true
+	}
+	keys := make([]string, 0, len(used))
+	for k := range used {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s := scens[k]
+		// Statements that remove tables or data go last, so that the
+		// others still find the scenario's tables.
+		sort.SliceStable(rest[k], func(i, j int) bool { return !destructive(rest[k][i].SQL) && destructive(rest[k][j].SQL) })
+		s.Entries = append(reads[k], rest[k]...)
+		p.Scenarios = append(p.Scenarios, s)
+	}
+	p.Entries = len(order)
+	return p
+}
