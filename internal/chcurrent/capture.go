@@ -174,7 +174,16 @@ func CaptureStatements(ctx context.Context, root, httpAddr string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, statementsFile), []byte(log), 0o640)
+	// Appended: a test binary may stop its server and start another.
+	f, err := os.OpenFile(filepath.Join(dir, statementsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(log); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // ReadCaptures reads every test binary's capture under root.
