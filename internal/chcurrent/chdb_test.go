@@ -82,6 +82,9 @@ func TestCurrentClickHouse(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("same result: %d reads; accepted by both: %d statements; rejected by both: %d; rejected by 18.16 only: %d; failures: %d",
 		rep.Compared, rep.Accepted, rep.BothReject, rep.OldRejects, len(rep.Failures))
+	for _, f := range rep.Rejected {
+		t.Logf("%s", f)
+	}
 	for _, f := range rep.Failures {
 		t.Errorf("%s", f)
 	}

@@ -66,10 +66,12 @@ func InsertTarget(q string) (table, columns string, ok bool) {
 	return m[1], strings.TrimSpace(m[2]), true
 }
 
-// IsSchema tells whether q builds the schema a scenario starts from.
+// IsSchema tells whether q builds the schema a scenario starts from (every
+// scenario replays its own, so they are not entries).
 func IsSchema(q string) bool {
 	body := strings.ToUpper(leadingComments.ReplaceAllString(q, ""))
-	return strings.HasPrefix(body, "CREATE TABLE") || strings.HasPrefix(body, "CREATE VIEW") ||
+	return strings.HasPrefix(body, "CREATE DATABASE") ||
+		strings.HasPrefix(body, "CREATE TABLE") || strings.HasPrefix(body, "CREATE VIEW") ||
 		strings.HasPrefix(body, "CREATE MATERIALIZED VIEW")
 }
 
@@ -93,7 +95,7 @@ type Entry struct {
 // when the test ended, and the distinct statements replayed against it.
 type Scenario struct {
 	Key     string   // capture directory and original database name
-	Schema  []string // normalised CREATE TABLE statements, in log order
+	Schema  []string // normalised CREATE DATABASE/TABLE statements, in log order
 	Data    Database // may have no tables (dropped by its test)
 	Entries []*Entry // reads first, then the rest in log order
 }
@@ -117,6 +119,9 @@ func NewPlan(captures []Capture) *Plan {
 		occ     = map[string][]string{} // statement -> scenario keys
 		scens   = map[string]*Scenario{}
 		schemas = map[string]map[string]bool{}
+		// schema statement -> the first scenario that ran it
+		schemaAt    = map[string]string{}
+		schemaOrder []string
 	)
 	scenario := func(c Capture, db string) *Scenario {
 		key := c.Dir + "|" + db
@@ -133,14 +138,22 @@ func NewPlan(captures []Capture) *Plan {
 	}
 	for _, c := range captures {
 		for _, st := range c.Statements {
-			p.Statements++
 			db := testDB.FindString(st.Query)
 			s := scenario(c, db)
 			q := Normalize(st.Query)
-			if db != "" && IsSchema(q) && !schemas[s.Key][q] {
-				schemas[s.Key][q] = true
-				s.Schema = append(s.Schema, q)
+			if db != "" && IsSchema(q) {
+				if !schemas[s.Key][q] {
+					schemas[s.Key][q] = true
+					s.Schema = append(s.Schema, q)
+				}
+				if _, ok := schemaAt[q]; !ok {
+					schemaAt[q] = s.Key
+					schemaOrder = append(schemaOrder, q)
+				}
+				p.Statements++
+				continue
 			}
+			p.Statements++
 			e := entries[q]
 			if e == nil {
 				e = &Entry{SQL: q, Kind: Classify(q)}
@@ -178,6 +191,17 @@ func NewPlan(captures []Capture) *Plan {
 		}
 		used[best] = true
 	}
+	// A schema statement is checked by every scenario that replays it:
+	// make sure one does.
+	for _, q := range schemaOrder {
+		covered := false
+		for k := range used {
+			covered = covered || schemas[k][q]
+		}
+		if !covered {
+			used[schemaAt[q]] = true
+		}
+	}
 	keys := make([]string, 0, len(used))
 	for k := range used {
 		keys = append(keys, k)
@@ -191,6 +215,6 @@ func NewPlan(captures []Capture) *Plan {
 		s.Entries = append(reads[k], rest[k]...)
 		p.Scenarios = append(p.Scenarios, s)
 	}
-	p.Entries = len(order)
+	p.Entries = len(order) + len(schemaOrder)
 	return p
 }

@@ -39,20 +39,20 @@ type Outcome struct {
 type Failure struct {
 	Scenario string
 	SQL      string
-	Kind     string // "rejected" or "differs" or "setup"
+	Kind     string // what went wrong
 	Old, Cur Outcome
 }
 
 func (f Failure) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s on the current engine: %s\n", f.Kind, f.SQL)
+	fmt.Fprintf(&b, "%s: %s\n", f.Kind, f.SQL)
 	if f.Old.Err != nil {
 		fmt.Fprintf(&b, "  18.16 error: %s\n", firstLine(f.Old.Err.Error()))
 	}
 	if f.Cur.Err != nil {
 		fmt.Fprintf(&b, "  current error: %s\n", firstLine(f.Cur.Err.Error()))
 	}
-	if f.Kind == "differs" {
+	if f.Old.Err == nil && f.Cur.Err == nil {
 		fmt.Fprintf(&b, "  18.16 result:\n%s  current result:\n%s", indent(f.Old.Result), indent(f.Cur.Result))
 	}
 	return b.String()
@@ -81,6 +81,8 @@ type Report struct {
 	// statements both engines reject (e.g. sent by a test on purpose, or
 	// after its table was dropped), and statements only 18.16 rejects.
 	Compared, Accepted, BothReject, OldRejects int
+	// Rejected lists the statements both engines reject, for the log.
+	Rejected []Failure
 }
 
 // Replay runs p on both engines.
@@ -114,12 +116,15 @@ func must(old, cur Engine, sql, curSQL, data string) error {
 }
 
 func replayScenario(old, cur Engine, s *Scenario, r *Report) error {
-	for _, q := range []string{"DROP DATABASE IF EXISTS " + db, "CREATE DATABASE " + db} {
-		if err := must(old, cur, q, q, ""); err != nil {
+	if err := must(old, cur, "DROP DATABASE IF EXISTS "+db, "DROP DATABASE IF EXISTS "+db, ""); err != nil {
+		return err
+	}
+	if len(s.Schema) == 0 || !strings.HasPrefix(strings.ToUpper(s.Schema[0]), "CREATE DATABASE") {
+		if err := must(old, cur, "CREATE DATABASE "+db, "CREATE DATABASE "+db, ""); err != nil {
 			return err
 		}
 	}
-	// The schema its test created: each statement is checked too.
+	// The schema its test created, which checks each of its statements.
 	for _, q := range s.Schema {
 		o, c := both(old, cur, q, "")
 		r.count(Failure{Scenario: s.Key, SQL: q, Old: o, Cur: c}, false)
@@ -158,7 +163,14 @@ func replayScenario(old, cur Engine, s *Scenario, r *Report) error {
 			return fmt.Errorf("load rows: %w", err)
 		}
 	}
+	merging := false
 	for _, e := range s.Entries {
+		if e.Kind != KindRead && !merging { // OPTIMIZE needs merges
+			if err := must(old, cur, "SYSTEM START MERGES", "SYSTEM START MERGES", ""); err != nil {
+				return err
+			}
+			merging = true
+		}
 		sql, data := e.SQL, ""
 		if e.Kind == KindInsert {
 			// The batch's rows are not in the log: insert the table's own
@@ -182,10 +194,12 @@ func replayScenario(old, cur Engine, s *Scenario, r *Report) error {
 func (r *Report) count(f Failure, read bool) {
 	switch {
 	case f.Old.Err == nil && f.Cur.Err != nil:
-		f.Kind = "rejected"
+		f.Kind = "rejected by the current engine"
 		r.Failures = append(r.Failures, f)
 	case f.Old.Err != nil && f.Cur.Err != nil:
 		r.BothReject++
+		f.Kind = "rejected by both"
+		r.Rejected = append(r.Rejected, f)
 	case f.Old.Err != nil:
 		r.OldRejects++
 	case !read:
@@ -193,7 +207,7 @@ func (r *Report) count(f Failure, read bool) {
 	case SameResult(f.SQL, f.Old.Result, f.Cur.Result):
 		r.Compared++
 	default:
-		f.Kind = "differs"
+		f.Kind = "result differs on the current engine"
 		r.Failures = append(r.Failures, f)
 	}
 }
