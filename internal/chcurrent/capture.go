@@ -165,8 +165,11 @@ func CaptureStatements(ctx context.Context, root, httpAddr string) error {
 		return fmt.Errorf("flush query log: %w", err)
 	}
 	// type: 2 QueryFinish, 3 ExceptionBeforeStart, 4 ExceptionWhileProcessing;
-	// interface 1 is the native protocol.
-	log, err := h.query(ctx, "SELECT query, exception FROM system.query_log WHERE interface = 1 AND type >= 2 FORMAT JSONEachRow", "")
+	// interface 1 is the native protocol. One thread reads the parts in
+	// the order they were written; event_time has whole seconds only, so
+	// the order within a second is approximate (NewPlan copes).
+	log, err := h.query(ctx, "SELECT query, exception FROM system.query_log WHERE interface = 1 AND type >= 2 "+
+		"SETTINGS max_threads = 1 FORMAT JSONEachRow", "")
 	if err != nil {
 		return fmt.Errorf("read query log: %w", err)
 	}

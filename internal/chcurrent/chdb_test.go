@@ -80,8 +80,9 @@ func TestCurrentClickHouse(t *testing.T) {
 
 	rep, err := Replay(old, cur, plan)
 	require.NoError(t, err)
-	t.Logf("same result: %d reads; accepted by both: %d statements; rejected by both: %d; rejected by 18.16 only: %d; failures: %d",
-		rep.Compared, rep.Accepted, rep.BothReject, rep.OldRejects, len(rep.Failures))
+	t.Logf("same result: %d reads; accepted by both: %d statements (schema once per scenario) and %d reads of server state; "+
+		"rejected by both: %d; rejected by 18.16 only: %d; failures: %d",
+		rep.Compared, rep.Accepted, rep.ServerState, rep.BothReject, rep.OldRejects, len(rep.Failures))
 	for _, f := range rep.Rejected {
 		t.Logf("%s", f)
 	}

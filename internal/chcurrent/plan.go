@@ -19,6 +19,42 @@ func Normalize(q string) string {
 	return testDB.ReplaceAllString(strings.TrimSpace(q), ReplayDB)
 }
 
+var createDatabase = regexp.MustCompile("(?i)^CREATE\\s+DATABASE\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?`?([A-Za-z_][A-Za-z0-9_]*)`?")
+
+// databases finds the test databases of one test binary: those chtest made
+// (rptest_...) and any other its tests created (riskbench_... of the bench
+// harness, for one), and renames them to ReplayDB.
+type databases struct{ re *regexp.Regexp }
+
+func newDatabases(c Capture) databases {
+	names := map[string]bool{}
+	for name := range c.Databases {
+		names[name] = true
+	}
+	for _, st := range c.Statements {
+		if m := createDatabase.FindStringSubmatch(leadingComments.ReplaceAllString(st.Query, "")); m != nil {
+			names[m[1]] = true
+		}
+	}
+	delete(names, "system")
+	delete(names, "default")
+	delete(names, ReplayDB)
+	alts := []string{testDB.String()}
+	for n := range names {
+		alts = append(alts, regexp.QuoteMeta(n))
+	}
+	sort.Slice(alts, func(i, j int) bool { return len(alts[i]) > len(alts[j]) || len(alts[i]) == len(alts[j]) && alts[i] < alts[j] })
+	return databases{re: regexp.MustCompile(`\b(?:` + strings.Join(alts, "|") + `)\b`)}
+}
+
+// find returns the first test database q names, or "".
+func (d databases) find(q string) string { return d.re.FindString(q) }
+
+// normalize renames q's test databases to ReplayDB.
+func (d databases) normalize(q string) string {
+	return d.re.ReplaceAllString(strings.TrimSpace(q), ReplayDB)
+}
+
 // Kind sorts statements by how they are replayed.
 type Kind int
 
@@ -97,7 +133,7 @@ type Scenario struct {
 	Key     string   // capture directory and original database name
 	Schema  []string // normalised CREATE DATABASE/TABLE statements, in log order
 	Data    Database // may have no tables (dropped by its test)
-	Entries []*Entry // reads first, then the rest in log order
+	Entries []*Entry // see NewPlan for the order
 }
 
 // Plan is the replay of a set of captures.
@@ -137,10 +173,11 @@ func NewPlan(captures []Capture) *Plan {
 		return s
 	}
 	for _, c := range captures {
+		dbs := newDatabases(c)
 		for _, st := range c.Statements {
-			db := testDB.FindString(st.Query)
+			db := dbs.find(st.Query)
 			s := scenario(c, db)
-			q := Normalize(st.Query)
+			q := dbs.normalize(st.Query)
 			if db != "" && IsSchema(q) {
 				if !schemas[s.Key][q] {
 					schemas[s.Key][q] = true
@@ -175,7 +212,7 @@ func NewPlan(captures []Capture) *Plan {
 		return n
 	}
 	used := map[string]bool{}
-	var reads, rest = map[string][]*Entry{}, map[string][]*Entry{}
+	var reads, rest, inOrder = map[string][]*Entry{}, map[string][]*Entry{}, map[string][]*Entry{}
 	for _, q := range order {
 		best := occ[q][0]
 		for _, k := range occ[q][1:] {
@@ -189,6 +226,7 @@ func NewPlan(captures []Capture) *Plan {
 		} else {
 			rest[best] = append(rest[best], e)
 		}
+		inOrder[best] = append(inOrder[best], e)
 		used[best] = true
 	}
 	// A schema statement is checked by every scenario that replays it:
@@ -202,6 +240,20 @@ func NewPlan(captures []Capture) *Plan {
 			used[schemaAt[q]] = true
 		}
 	}
+	// The log orders statements of one second only roughly: databases
+	// before their tables, a plain CREATE DATABASE before IF NOT EXISTS.
+	rank := func(q string) int {
+		switch m := createDatabase.FindStringSubmatchIndex(q); {
+		case m == nil:
+			return 2
+		case strings.Contains(strings.ToUpper(q[:m[1]]), "IF NOT EXISTS"):
+			return 1
+		}
+		return 0
+	}
+	for _, s := range scens {
+		sort.SliceStable(s.Schema, func(i, j int) bool { return rank(s.Schema[i]) < rank(s.Schema[j]) })
+	}
 	keys := make([]string, 0, len(used))
 	for k := range used {
 		keys = append(keys, k)
@@ -209,10 +261,18 @@ func NewPlan(captures []Capture) *Plan {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s := scens[k]
-		// Statements that remove tables or data go last, so that the
-		// others still find the scenario's tables.
-		sort.SliceStable(rest[k], func(i, j int) bool { return !destructive(rest[k][i].SQL) && destructive(rest[k][j].SQL) })
-		s.Entries = append(reads[k], rest[k]...)
+		// Reads first on the rows its test left, when there are any;
+		// otherwise in log order (the bench harness generates its rows with
+		// INSERT ... SELECT). Statements that remove tables or data go last,
+		// so that the others still find the scenario's tables.
+		if rows(k) > 0 {
+			s.Entries = append(reads[k], rest[k]...)
+		} else {
+			s.Entries = inOrder[k]
+		}
+		sort.SliceStable(s.Entries, func(i, j int) bool {
+			return !destructive(s.Entries[i].SQL) && destructive(s.Entries[j].SQL)
+		})
 		p.Scenarios = append(p.Scenarios, s)
 	}
 	p.Entries = len(order) + len(schemaOrder)

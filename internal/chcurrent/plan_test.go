@@ -74,8 +74,9 @@ func TestNewPlan(t *testing.T) {
 	captures := []Capture{{
 		Dir: "api.test-1",
 		Statements: []Statement{
+			{Query: create}, // the log orders one second's statements roughly
+			{Query: "CREATE DATABASE IF NOT EXISTS `rptest_a_00000001`"},
 			{Query: "CREATE DATABASE `rptest_a_00000001`"},
-			{Query: create},
 			{Query: "DROP TABLE `rptest_a_00000001`.t"},
 			{Query: "INSERT INTO `rptest_a_00000001`.t (a) FORMAT Native"},
 			{Query: "SELECT a FROM `rptest_a_00000001`.t"},
@@ -91,8 +92,8 @@ func TestNewPlan(t *testing.T) {
 		},
 	}}
 	p := NewPlan(captures)
-	require.Equal(t, 10, p.Statements)
-	require.Equal(t, 7, p.Entries, "2 schema statements, 5 others")
+	require.Equal(t, 11, p.Statements)
+	require.Equal(t, 8, p.Entries, "3 schema statements, 5 others")
 	byKey := map[string]*Scenario{}
 	for _, s := range p.Scenarios {
 		byKey[s.Key] = s
@@ -107,11 +108,44 @@ func TestNewPlan(t *testing.T) {
 	a, b := byKey["api.test-1|rptest_a_00000001"], byKey["api.test-1|rptest_b_00000002"]
 	require.NotNil(t, a)
 	require.NotNil(t, b)
-	require.Equal(t, []string{"CREATE DATABASE `rpcheck`", Normalize(create)}, a.Schema)
+	require.Equal(t, []string{"CREATE DATABASE `rpcheck`", "CREATE DATABASE IF NOT EXISTS `rpcheck`", Normalize(create)}, a.Schema)
 	require.Equal(t, []string{"INSERT INTO `rpcheck`.t (a) FORMAT Native", "DROP TABLE `rpcheck`.t"}, sqls(a),
 		"the drop after the insert")
 	require.Equal(t, []string{"SELECT a FROM `rpcheck`.t", "SELECT nope FROM `rpcheck`.t"}, sqls(b),
 		"the read runs where there are more rows")
 	require.Equal(t, 1, b.Entries[1].Failed)
 	require.Contains(t, p.Scenarios, byKey["api.test-1|"], "SELECT 1 names no database")
+}
+
+// A database the tests create themselves is renamed too, and without
+// dumped rows its statements keep their log order (the rows come from an
+// INSERT ... SELECT).
+func TestNewPlanOwnDatabase(t *testing.T) {
+	p := NewPlan([]Capture{{
+		Dir: "bench.test-2",
+		Statements: []Statement{
+			{Query: "CREATE DATABASE IF NOT EXISTS riskbench_2_17c722"},
+			{Query: "CREATE TABLE IF NOT EXISTS riskbench_2_17c722.t (a UInt64) ENGINE = MergeTree ORDER BY a"},
+			{Query: "INSERT INTO riskbench_2_17c722.t (a) SELECT number FROM system.numbers LIMIT 10"},
+			{Query: "SELECT count() FROM riskbench_2_17c722.t"},
+			{Query: "DROP DATABASE IF EXISTS riskbench_2_17c722"},
+			{Query: "SELECT count() FROM riskbench_2_17c722_old.t"},
+		},
+	}})
+	require.Len(t, p.Scenarios, 2)
+	s := p.Scenarios[1]
+	require.Equal(t, "bench.test-2|riskbench_2_17c722", s.Key)
+	require.Equal(t, []string{"CREATE DATABASE IF NOT EXISTS rpcheck",
+		"CREATE TABLE IF NOT EXISTS rpcheck.t (a UInt64) ENGINE = MergeTree ORDER BY a"}, s.Schema)
+	var got []string
+	for _, e := range s.Entries {
+		got = append(got, e.SQL)
+	}
+	require.Equal(t, []string{
+		"INSERT INTO rpcheck.t (a) SELECT number FROM system.numbers LIMIT 10",
+		"SELECT count() FROM rpcheck.t",
+		"DROP DATABASE IF EXISTS rpcheck",
+	}, got)
+	require.Equal(t, "SELECT count() FROM riskbench_2_17c722_old.t", p.Scenarios[0].Entries[0].SQL,
+		"only whole names are renamed")
 }
