@@ -43,7 +43,9 @@ func newDatabases(c Capture) databases {
 	for n := range names {
 		alts = append(alts, regexp.QuoteMeta(n))
 	}
-	sort.Slice(alts, func(i, j int) bool { return len(alts[i]) > len(alts[j]) || len(alts[i]) == len(alts[j]) && alts[i] < alts[j] })
+	sort.Slice(alts, func(i, j int) bool {
+		return len(alts[i]) > len(alts[j]) || len(alts[i]) == len(alts[j]) && alts[i] < alts[j]
+	})
 	return databases{re: regexp.MustCompile(`\b(?:` + strings.Join(alts, "|") + `)\b`)}
 }
 
