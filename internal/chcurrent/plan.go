@@ -1,7 +1,9 @@
 package chcurrent
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -256,12 +258,7 @@ func NewPlan(captures []Capture) *Plan {
 	for _, s := range scens {
 		sort.SliceStable(s.Schema, func(i, j int) bool { return rank(s.Schema[i]) < rank(s.Schema[j]) })
 	}
-	keys := make([]string, 0, len(used))
-	for k := range used {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(used)) {
 		s := scens[k]
 		// Reads first on the rows its test left, when there are any;
 		// otherwise in log order (the bench harness generates its rows with
