@@ -138,7 +138,11 @@ func CaptureDatabase(ctx context.Context, root, httpAddr, db string) error {
 		}
 		t.Create = strings.TrimSpace(t.Create)
 		if !strings.Contains(t.Engine, "View") {
-			if t.Rows, err = h.query(ctx, fmt.Sprintf("SELECT * FROM %s LIMIT %d FORMAT TabSeparated", name, MaxDumpRows), ""); err != nil {
+			cols, err := textColumns(ctx, h, name, nil)
+			if err != nil {
+				return err
+			}
+			if t.Rows, err = h.query(ctx, fmt.Sprintf("SELECT %s FROM %s LIMIT %d FORMAT TabSeparated", cols, name, MaxDumpRows), ""); err != nil {
 				return fmt.Errorf("dump %s: %w", name, err)
 			}
 			t.NRows = strings.Count(t.Rows, "\n")
@@ -154,6 +158,47 @@ func CaptureDatabase(ctx context.Context, root, httpAddr, db string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, db+".json"), b, 0o640)
+}
+
+// textColumns returns the select list that prints table's columns (only
+// those in want, in that order, when want is not empty; else every column
+// an INSERT takes) as text both versions read back the same. A DateTime is
+// printed as its Unix time in 10 digits: ClickHouse 26.5 reads the text
+// 0000-00-00 00:00:00, which 18.16 prints for the zero DateTime, as
+// 2026-01-01 00:00:00 (measured), and takes a Unix time only in exactly
+// 10 digits.
+func textColumns(ctx context.Context, h *httpClient, table string, want []string) (string, error) {
+	desc, err := h.query(ctx, "DESCRIBE TABLE "+table+" FORMAT TabSeparated", "")
+	if err != nil {
+		return "", fmt.Errorf("describe %s: %w", table, err)
+	}
+	types := map[string]string{}
+	var all []string
+	for _, line := range strings.Split(strings.TrimRight(desc, "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 2 {
+			continue
+		}
+		name := f[0] // riskpipe's column names need no TSV unescaping
+		types[name] = f[1]
+		if len(f) < 3 || (f[2] != "MATERIALIZED" && f[2] != "ALIAS") {
+			all = append(all, name)
+		}
+	}
+	if len(want) == 0 {
+		want = all
+	}
+	exprs := make([]string, len(want))
+	for i, c := range want {
+		typ := types[strings.Trim(c, "`")]
+		q := quoteIdent(strings.Trim(c, "`"))
+		if typ == "DateTime" || strings.HasPrefix(typ, "DateTime(") {
+			exprs[i] = "substring(toString(toUInt32(" + q + ") + 10000000000), 2)"
+		} else {
+			exprs[i] = q
+		}
+	}
+	return strings.Join(exprs, ", "), nil
 }
 
 // CaptureStatements writes the statements the server's native-protocol
