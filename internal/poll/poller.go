@@ -478,10 +478,15 @@ func (p *Poller) start(ctx context.Context, st store.PollState) bool {
 	}
 }
 
-// write hands bs to the sink until they are confirmed or ctx ends.
+// write hands bs to the sink until they are confirmed or ctx ends. Rows
+// ClickHouse rejects are isolated and dead-lettered (isolate).
 func (p *Poller) write(ctx context.Context, bs []store.Batch, retry *backoff) bool {
 	for {
 		err := p.s.Sink.Write(ctx, bs...)
+		if store.IsRowError(err) && ctx.Err() == nil {
+			// Retrying would fail the same way for ever (isolate.go).
+			err = p.isolate(ctx, retry, bs, err)
+		}
 		if err == nil {
 			retry.reset()
 			return true

@@ -353,9 +353,9 @@ func (w *Writer) flush(ctx context.Context, reqs []*request, trigger string) err
 	// deadline expire on its own gives every watchdog WriteTimeout to see
 	// its exit signal first; AfterFunc (after the deadline, so the error
 	// stays DeadlineExceeded) only releases the timer.
-	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
+	flushCtx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
 	time.AfterFunc(w.opts.WriteTimeout+time.Second, cancel)
-	rows, err := w.write(ctx, f)
+	rows, err := w.write(flushCtx, f)
 
 	w.metrics.flushes.WithLabelValues(trigger).Inc()
 	w.metrics.latency.Observe(time.Since(start).Seconds())
@@ -368,6 +368,17 @@ func (w *Writer) flush(ctx context.Context, reqs []*request, trigger string) err
 		w.metrics.errors.WithLabelValues(kind).Inc()
 		// Returned to every caller, who logs it; debug only here.
 		w.logger.Debug("clickhouse flush failed", "batches", len(live), "trigger", trigger, "err", err)
+	}
+	if IsRowError(err) && len(live) > 1 {
+		// Rows ClickHouse rejects fail their whole insert: one caller's
+		// bad rows must not fail the other callers' batches coalesced
+		// with them. Write each caller's batches on their own (rows the
+		// first insert wrote dedup), so that only the caller whose rows
+		// are rejected gets the error (and isolates them: poll).
+		for _, r := range live {
+			_ = w.flush(ctx, []*request{r}, "isolate")
+		}
+		return err
 	}
 	w.ack(live, err)
 	return err
@@ -432,6 +443,10 @@ func (w *Writer) insert(ctx context.Context, t table, f *flush) (int, error) {
 	err := t.rows(f, add)
 	if prepareErr != nil {
 		return 0, prepareErr // not about the row that triggered it
+	}
+	if err != nil {
+		// The driver could not convert a row's value for its column.
+		err = &PermanentError{Err: err, Rows: true}
 	}
 	if b == nil {
 		return 0, err
