@@ -3,7 +3,8 @@
 // state.
 //
 // Everything here runs on Debian's ClickHouse 18.16 and on current
-// versions: the native protocol only, every insert a PrepareBatch with an
+// versions: the native protocol only, every insert a PrepareBatch (through
+// sendBatch, send.go, which keeps cancellations away from Send) with an
 // explicit column list, tables named with their database (the connection
 // has no default database, so Migrate can create it).
 //
