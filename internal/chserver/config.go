@@ -69,6 +69,10 @@ const configTemplate = `<?xml version="1.0"?>
     <mark_cache_size>67108864</mark_cache_size>
     <uncompressed_cache_size>67108864</uncompressed_cache_size>
     <max_server_memory_usage>2147483648</max_server_memory_usage>
+    <!-- This start's marker: readiness is checked against it (Server.waitReady). -->
+    <macros>
+        <riskpipe_server>%[10]s</riskpipe_server>
+    </macros>
 </yandex>
 `
 
@@ -108,8 +112,9 @@ const usersXML = `<?xml version="1.0"?>
 </yandex>
 `
 
-// write creates the directories and writes config.xml and users.xml.
-func (l layout) write(tcpPort, httpPort int) error {
+// write creates the directories and writes config.xml and users.xml;
+// marker is the value of the server's riskpipe_server macro.
+func (l layout) write(tcpPort, httpPort int, marker string) error {
 	for _, d := range []string{l.dir, l.data, l.tmp, l.userFiles, l.formats, l.logDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
@@ -122,7 +127,7 @@ func (l layout) write(tcpPort, httpPort int) error {
 	}
 	cfg := fmt.Sprintf(configTemplate,
 		esc(l.log), esc(l.errLog), tcpPort, httpPort,
-		esc(l.data), esc(l.tmp), esc(l.userFiles), esc(l.formats), esc(l.usersFile))
+		esc(l.data), esc(l.tmp), esc(l.userFiles), esc(l.formats), esc(l.usersFile), esc(marker))
 	if err := os.WriteFile(l.configFile, []byte(cfg), 0o640); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
