@@ -47,6 +47,17 @@ type Options struct {
 	// HeartbeatInterval is how often the pollers' statuses are written to
 	// poller_status (default DefaultHeartbeatInterval; tests shorten it).
 	HeartbeatInterval time.Duration
+	// Clock is the time source of the pollers and the okta clients: their
+	// backoffs, rate-limit waits and poll intervals (nil: the real one).
+	// Tests inject a fake one so that minute-long waits take no real time.
+	Clock Clock
+}
+
+// Clock tells the time and waits. Sleep returns ctx's error when ctx ends
+// before d has passed.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
 }
 
 // App is a running riskpipe.
@@ -328,7 +339,7 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 			a.log.Info("tenant disabled; not polling", "tenant", t.Name)
 			continue
 		}
-		client, err := NewOktaClient(t, a.o.Version, a.log, om, buffers)
+		client, err := newOktaClient(t, a.o.Version, a.log, om, buffers, a.o.Clock)
 		if err != nil {
 			return nil, nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
@@ -349,6 +360,9 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 			Logger:    a.log,
 		}
 		s.WritePages, s.WriteBytes = 16, writeBytes
+		if c := a.o.Clock; c != nil {
+			s.Now, s.Sleep = c.Now, c.Sleep
+		}
 		if a.o.TunePoller != nil {
 			a.o.TunePoller(&s)
 		}
@@ -360,7 +374,12 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 // NewOktaClient builds the System Log client of one tenant. buffers, shared
 // by the tenants of one process, may be nil (see okta.Settings.Buffers).
 func NewOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Metrics, buffers *okta.Buffers) (*okta.Client, error) {
-	return okta.New(okta.Settings{
+	return newOktaClient(t, version, log, m, buffers, nil)
+}
+
+// newOktaClient is NewOktaClient on clock (nil: the real one).
+func newOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Metrics, buffers *okta.Buffers, clock Clock) (*okta.Client, error) {
+	s := okta.Settings{
 		Tenant:         t.Name,
 		BaseURL:        t.BaseURL,
 		Auth:           t.Auth,
@@ -370,7 +389,11 @@ func NewOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Me
 		Metrics:        m,
 		UserAgent:      "riskpipe/" + version,
 		Buffers:        buffers,
-	})
+	}
+	if clock != nil {
+		s.Now, s.Sleep = clock.Now, clock.Sleep
+	}
+	return okta.New(s)
 }
 
 func (a *App) startHTTP() (*http.Server, string, <-chan error, error) {

@@ -162,7 +162,7 @@ func (p *Poller) writeRetrying(ctx context.Context, retry *backoff, bs ...store.
 		}
 		p.s.Metrics.writeError(p.s.Tenant)
 		p.fail("write_error", fmt.Errorf("write batch: %w", err))
-		if !sleep(ctx.Done(), retry.next()) {
+		if !p.sleep(ctx, retry.next()) {
 			return ctx.Err()
 		}
 	}
