@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -95,12 +96,31 @@ func New(s Settings) (*API, error) {
 // /readyz: the more specific patterns of those win.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
+	allowed := map[string][]string{} // pattern → its methods
+	var patterns []string
 	for _, rt := range a.routes() {
 		h := rt.handler
 		if rt.auth {
 			h = a.authenticated(rt.needs(), h)
 		}
 		mux.Handle(rt.method+" "+rt.pattern, h)
+		if _, ok := allowed[rt.pattern]; !ok {
+			patterns = append(patterns, rt.pattern)
+		}
+		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
+	}
+	// Another method on an endpoint is 405 naming the allowed ones (the
+	// methodless pattern matches what the method's own does not).
+	for _, p := range patterns {
+		methods := allowed[p]
+		if slices.Contains(methods, http.MethodGet) {
+			methods = append(methods, http.MethodHead) // GET patterns serve HEAD
+		}
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use "+allow)
+		})
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
