@@ -14,6 +14,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // DefaultStallAfter is used when Settings.StallAfter is zero.
@@ -35,6 +36,10 @@ type Settings struct {
 	StallAfter time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time // default time.Now
+	// Score is the attack-factor model (config score): its half-life,
+	// population window and bands bring stored factors to the time of
+	// reading (readtime.go). Zero fields take score's defaults.
+	Score score.Config
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.
@@ -71,6 +76,15 @@ func New(s Settings) (*API, error) {
 	}
 	if s.Now == nil {
 		s.Now = time.Now
+	}
+	if s.Score.HalfLife <= 0 {
+		s.Score.HalfLife = score.DefaultHalfLife
+	}
+	if s.Score.PopulationWindow <= 0 {
+		s.Score.PopulationWindow = score.DefaultPopulationWindow
+	}
+	if s.Score.Bands == (score.Bands{}) {
+		s.Score.Bands = score.DefaultBands()
 	}
 	if s.Statuses == nil {
 		s.Statuses = func() []poll.Status { return nil }

@@ -130,7 +130,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	defer st.Close()
 	ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
-		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
+		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
 		Logger: a.log.With("component", "api")})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
