@@ -408,6 +408,13 @@ func (a *App) startHTTP() (*http.Server, string, <-chan error, error) {
 			return nil, "", nil, fmt.Errorf("http.listen: %w", err)
 		}
 	}
+	listen := a.o.Config.HTTP.Listen
+	if a.o.Listener != nil {
+		listen = ln.Addr().String()
+	}
+	for _, w := range exposureWarnings(listen, len(a.o.Config.API.Tokens)) {
+		a.log.Warn(w)
+	}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() {
