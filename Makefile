@@ -8,7 +8,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/riskpipe
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build test bench bench-quick bench-go chaos demo deps ensure-clickhouse ensure-chromium fmt vet clean
+.PHONY: all build test bench bench-quick bench-go chaos demo deps ensure-clickhouse ensure-chromium ensure-golangci-lint fmt vet lint clean
 
 all: build
 
@@ -38,6 +38,22 @@ build:
 vet:
 	$(GO) vet ./...
 
+# The lint gate (.golangci.yml: errcheck, govet, staticcheck, depguard for
+# the layer rules of docs/CONTRIBUTING.md and docs/architecture.md,
+# goimports). The pinned golangci-lint is installed with `go install` from
+# the Go module proxy when missing.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT = $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)/golangci-lint
+
+ensure-golangci-lint:
+	@if ! $(GOLANGCI_LINT) version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%) "; then \
+		echo ">> installing golangci-lint $(GOLANGCI_LINT_VERSION)"; \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
+
+lint: ensure-golangci-lint
+	$(GOLANGCI_LINT) run ./...
+
 fmt:
 	gofmt -l -w cmd internal schema
 
@@ -49,7 +65,7 @@ fmt:
 PURE_PKGS := ./internal/config/... ./internal/event/... ./internal/classify/... ./internal/score/... ./internal/oktasim/scenario/... ./schema/...
 RACE_PKGS  = $(shell $(GO) list ./... | grep -v -e /internal/config -e /internal/event -e /internal/classify -e /internal/score -e /internal/oktasim/scenario -e /schema)
 
-test: deps vet
+test: deps vet lint
 	@test -z "$$(gofmt -l cmd internal schema)" || { echo "gofmt needed:"; gofmt -l cmd internal schema; exit 1; }
 	$(GO) test -count=1 -timeout 20m $(PURE_PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)

@@ -198,7 +198,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.notReady("shutting down")
 	a.log.Info("shutting down: stopping pollers")
 	stopPollers()
-	<-pollDone
+	if err := <-pollDone; err != nil {
+		a.log.Warn("pollers stopped with error", "err", err)
+	}
 	// The okta clients' keep-alive connections would otherwise outlive Run
 	// (with their transport goroutines) until the idle timeout.
 	for _, c := range clients {
