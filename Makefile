@@ -8,7 +8,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/riskpipe
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build test bench bench-quick bench-go chaos demo deps ensure-clickhouse ensure-chromium fmt vet clean
+.PHONY: all build test bench bench-quick bench-go chaos demo deps ensure-clickhouse ensure-chromium ensure-golangci-lint fmt vet lint clean
 .PHONY: ensure-chdb test-current replay-current
 
 all: build
@@ -39,6 +39,22 @@ build:
 vet:
 	$(GO) vet ./...
 
+# The lint gate (.golangci.yml: errcheck, govet, staticcheck, depguard for
+# the layer rules of docs/CONTRIBUTING.md and docs/architecture.md,
+# goimports). The pinned golangci-lint is installed with `go install` from
+# the Go module proxy when missing.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT = $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)/golangci-lint
+
+ensure-golangci-lint:
+	@if ! $(GOLANGCI_LINT) version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%) "; then \
+		echo ">> installing golangci-lint $(GOLANGCI_LINT_VERSION)"; \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
+
+lint: ensure-golangci-lint
+	$(GOLANGCI_LINT) run ./...
+
 fmt:
 	gofmt -l -w cmd internal schema
 
@@ -52,7 +68,7 @@ RACE_PKGS  = $(shell $(GO) list ./... | grep -v -e /internal/config -e /internal
 
 # The race run also captures every statement the tests send to ClickHouse
 # 18.16 (SQL_CAPTURE); replay-current then checks them on ClickHouse 26.5.
-test: deps vet ensure-chdb
+test: deps vet lint ensure-chdb
 	@test -z "$$(gofmt -l cmd internal schema)" || { echo "gofmt needed:"; gofmt -l cmd internal schema; exit 1; }
 	$(GO) test -count=1 -timeout 20m $(PURE_PKGS)
 	rm -rf $(SQL_CAPTURE) && mkdir -p $(SQL_CAPTURE)

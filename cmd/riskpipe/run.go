@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,7 +39,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return a.Run(ctx)
+	if err := a.Run(ctx); err != nil {
+		if errors.Is(err, app.ErrInvalidConfig) {
+			return usageError{err}
+		}
+		return err
+	}
+	return nil
 }
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,6 +88,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := cfg.RequireTenants(); err != nil {
+		return usageError{err} // as `run` would
+	}
 	fmt.Fprintf(stdout, "config %s: ok (%d tenants)\n", *cfgPath, len(cfg.Tenants))
 	log := newLogger(io.Discard, "text", "error")
 	if os.Getenv("RISKPIPE_CHECK_VERBOSE") != "" {
@@ -98,16 +108,27 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	cctx, cancel := context.WithTimeout(ctx, *timeout)
 	st, err := store.Open(cctx, cfg.ClickHouse, log)
+	var note string
 	if err == nil {
 		var cur, known int
 		cur, known, err = st.SchemaVersion(cctx)
-		if err == nil && cur != known {
-			err = fmt.Errorf("schema at version %d, this riskpipe knows %d: run 'riskpipe migrate'", cur, known)
+		switch {
+		case err != nil:
+		case cur > known:
+			err = &store.SchemaTooNewError{Database: cfg.ClickHouse.Database, Current: cur, Known: known}
+		case cur < known:
+			// Not a failure: `run` migrates at start, as `migrate` does.
+			note = fmt.Sprintf("(database %s at schema version %d of %d: 'riskpipe run' migrates it at start)",
+				cfg.ClickHouse.Database, cur, known)
 		}
 		st.Close()
 	}
 	cancel()
-	report("clickhouse "+cfg.ClickHouse.Addr, err)
+	if err == nil && note != "" {
+		fmt.Fprintf(stdout, "%-32s ok  %s\n", "clickhouse "+cfg.ClickHouse.Addr, note)
+	} else {
+		report("clickhouse "+cfg.ClickHouse.Addr, err)
+	}
 
 	for _, t := range cfg.Tenants {
 		name := "tenant " + t.Name

@@ -69,7 +69,11 @@ const configTemplate = `<?xml version="1.0"?>
     <mark_cache_size>67108864</mark_cache_size>
     <uncompressed_cache_size>67108864</uncompressed_cache_size>
     <max_server_memory_usage>2147483648</max_server_memory_usage>
-%[10]s</yandex>
+    <!-- This start's marker: readiness is checked against it (Server.waitReady). -->
+    <macros>
+        <riskpipe_server>%[10]s</riskpipe_server>
+    </macros>
+%[11]s</yandex>
 `
 
 // queryLogConfig turns on system.query_log (Options.QueryLog); the users'
@@ -118,8 +122,9 @@ const usersXML = `<?xml version="1.0"?>
 </yandex>
 `
 
-// write creates the directories and writes config.xml and users.xml.
-func (l layout) write(tcpPort, httpPort int, queryLog bool) error {
+// write creates the directories and writes config.xml and users.xml;
+// marker is the value of the server's riskpipe_server macro.
+func (l layout) write(tcpPort, httpPort int, marker string, queryLog bool) error {
 	for _, d := range []string{l.dir, l.data, l.tmp, l.userFiles, l.formats, l.logDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
@@ -136,7 +141,7 @@ func (l layout) write(tcpPort, httpPort int, queryLog bool) error {
 	}
 	cfg := fmt.Sprintf(configTemplate,
 		esc(l.log), esc(l.errLog), tcpPort, httpPort,
-		esc(l.data), esc(l.tmp), esc(l.userFiles), esc(l.formats), esc(l.usersFile), logCfg)
+		esc(l.data), esc(l.tmp), esc(l.userFiles), esc(l.formats), esc(l.usersFile), esc(marker), logCfg)
 	if err := os.WriteFile(l.configFile, []byte(cfg), 0o640); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
