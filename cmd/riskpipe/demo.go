@@ -74,7 +74,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("simulator listen: %w", err)
 	}
 	simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	go simSrv.Serve(simLn)
+	go func() { _ = simSrv.Serve(simLn) }()
 	defer simSrv.Close()
 	simBase := "http://" + simLn.Addr().String()
 
@@ -109,7 +109,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if chSrv != nil {
 		fmt.Fprintf(stdout, "started a private ClickHouse at %s (data in %s)\n", chSrv.Addr(), *dataDir)
-		defer chSrv.Stop()
+		defer func() { _ = chSrv.Stop() }()
 	}
 	cfg.ClickHouse.Managed = false
 

@@ -60,7 +60,8 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
+	// status reads ClickHouse only: no API token or Okta credential needed.
+	cfg, err := loadConfigWithoutCredentials(*cfgPath)
 	if err != nil {
 		return err
 	}

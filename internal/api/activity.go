@@ -43,7 +43,7 @@ func (a *API) activity(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	from, err := timeParam(r, "from", to.Add(-7*24*time.Hour))
+	from, err := timeParam(r, "from", notBeforeMinTime(to.Add(-7*24*time.Hour)))
 	if err != nil {
 		return nil, err
 	}

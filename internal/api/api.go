@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // DefaultStallAfter is used when Settings.StallAfter is zero.
@@ -42,6 +44,10 @@ type Settings struct {
 	// Reload reloads riskpipe's configuration (POST /-/reload): it
 	// returns the HTTP status and the JSON answer. nil: 503.
 	Reload func(ctx context.Context) (int, any)
+	// Score is the attack-factor model (config score): its half-life,
+	// population window and bands bring stored factors to the time of
+	// reading (readtime.go). Zero fields take score's defaults.
+	Score score.Config
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.
@@ -79,6 +85,15 @@ func New(s Settings) (*API, error) {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.Score.HalfLife <= 0 {
+		s.Score.HalfLife = score.DefaultHalfLife
+	}
+	if s.Score.PopulationWindow <= 0 {
+		s.Score.PopulationWindow = score.DefaultPopulationWindow
+	}
+	if s.Score.Bands == (score.Bands{}) {
+		s.Score.Bands = score.DefaultBands()
+	}
 	if s.Statuses == nil {
 		s.Statuses = func() []poll.Status { return nil }
 	}
@@ -106,12 +121,31 @@ func New(s Settings) (*API, error) {
 // /readyz: the more specific patterns of those win.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
+	allowed := map[string][]string{} // pattern → its methods
+	var patterns []string
 	for _, rt := range a.routes() {
 		h := rt.handler
 		if rt.auth {
 			h = a.authenticated(rt.needs(), h)
 		}
 		mux.Handle(rt.method+" "+rt.pattern, h)
+		if _, ok := allowed[rt.pattern]; !ok {
+			patterns = append(patterns, rt.pattern)
+		}
+		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
+	}
+	// Another method on an endpoint is 405 naming the allowed ones (the
+	// methodless pattern matches what the method's own does not).
+	for _, p := range patterns {
+		methods := allowed[p]
+		if slices.Contains(methods, http.MethodGet) {
+			methods = append(methods, http.MethodHead) // GET patterns serve HEAD
+		}
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use "+allow)
+		})
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")

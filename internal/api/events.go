@@ -107,7 +107,7 @@ func parseEventQuery(r *http.Request, now time.Time) (eventQuery, error) {
 	if q.to, err = timeParam(r, "to", now); err != nil {
 		return q, err
 	}
-	if q.from, err = timeParam(r, "from", q.to.Add(-24*time.Hour)); err != nil {
+	if q.from, err = timeParam(r, "from", notBeforeMinTime(q.to.Add(-24*time.Hour))); err != nil {
 		return q, err
 	}
 	if !q.from.Before(q.to) {
@@ -116,14 +116,10 @@ func parseEventQuery(r *http.Request, now time.Time) (eventQuery, error) {
 	if q.limit, err = intParam(r, "limit", 100, 1, 1000); err != nil {
 		return q, err
 	}
-	vals := r.URL.Query()
-	for _, c := range vals["category"] {
-		for _, s := range strings.Split(c, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				q.categories = append(q.categories, s)
-			}
-		}
+	if q.categories, err = enumListParam(r, "category", categories); err != nil {
+		return q, err
 	}
+	vals := r.URL.Query()
 	q.userID = vals.Get("user_id")
 	q.raw = vals.Get("raw") == "true" || vals.Get("raw") == "1"
 	err = decodeCursor(vals.Get("after"), "after", &q.after)

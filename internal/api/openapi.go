@@ -14,7 +14,7 @@ import (
 
 func (a *API) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(a.openAPI())
+	_, _ = w.Write(a.openAPI())
 }
 
 // openAPI renders the document (indented, keys sorted).

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,19 +77,51 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// timeParam parses ?name= as RFC 3339 (or Unix seconds); absent: def.
+// minTime and maxTime bound the times the API accepts: what a ClickHouse
+// DateTime holds (Unix seconds as UInt32), where every time riskpipe
+// stores lives. Outside, a time is a mistake (a year typed wrong), or
+// overflows the nanoseconds Go and the driver compute with after 2262.
+var (
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Unix(math.MaxUint32, 0).UTC()
+)
+
+// timeParam parses ?name= as RFC 3339 (or Unix seconds) from minTime to
+// maxTime; absent: def.
 func timeParam(r *http.Request, name string, def time.Time) (time.Time, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
 		return def, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		n, nerr := strconv.ParseInt(s, 10, 64)
+		if nerr != nil {
+			return time.Time{}, badRequest("%s must be an RFC 3339 time (2026-03-14T09:26:53Z) or Unix seconds", name)
+		}
+		if n < minTime.Unix() || n > maxTime.Unix() {
+			return time.Time{}, outOfRange(name)
+		}
+		t = time.Unix(n, 0)
 	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
+	if t.Before(minTime) || t.After(maxTime) {
+		return time.Time{}, outOfRange(name)
 	}
-	return time.Time{}, badRequest("%s must be an RFC 3339 time (2026-03-14T09:26:53Z) or Unix seconds", name)
+	return t.UTC(), nil
+}
+
+func outOfRange(name string) error {
+	return badRequest("%s must be from %s to %s (Unix seconds 0 to %d)", name,
+		minTime.Format(time.RFC3339), maxTime.Format(time.RFC3339), maxTime.Unix())
+}
+
+// notBeforeMinTime is t, or minTime when t is earlier (a default derived
+// from another time, such as to minus a day).
+func notBeforeMinTime(t time.Time) time.Time {
+	if t.Before(minTime) {
+		return minTime
+	}
+	return t
 }
 
 // enumParam returns ?name= if it is one of allowed; absent: allowed[0].
@@ -95,12 +130,32 @@ func enumParam(r *http.Request, name string, allowed ...string) (string, error) 
 	if s == "" {
 		return allowed[0], nil
 	}
-	for _, v := range allowed {
-		if s == v {
-			return s, nil
+	if !slices.Contains(allowed, s) {
+		return "", notAllowed(name, s, allowed)
+	}
+	return s, nil
+}
+
+// enumListParam returns the values of ?name= (repeated, or
+// comma-separated), each one of allowed; absent: nil.
+func enumListParam(r *http.Request, name string, allowed []string) ([]string, error) {
+	var out []string
+	for _, v := range r.URL.Query()[name] {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			if !slices.Contains(allowed, s) {
+				return nil, notAllowed(name, s, allowed)
+			}
+			out = append(out, s)
 		}
 	}
-	return "", badRequest("%s must be one of %v", name, allowed)
+	return out, nil
+}
+
+func notAllowed(name, value string, allowed []string) error {
+	return badRequest("%s %q is not one of %s", name, value, strings.Join(allowed, ", "))
 }
 
 // timePtr is t, or nil for the zero time (JSON null).

@@ -54,7 +54,8 @@ func (a *API) routes() []route {
 		{method: "GET", pattern: "/api/v1/users", auth: true, handler: a.handle(a.topUsers), doc: opDoc{
 			id: "listUsers", summary: "The users with an attack factor in the orgs named (default all the token may read), most attacked first.",
 			description: "Paged with limit and offset; ties are broken by (tenant, user_id), so pages of an unchanged table " +
-				"neither overlap nor leave gaps. total counts every user of these orgs with a factor.",
+				"neither overlap nor leave gaps. total counts every user of these orgs with a factor. score, percentile " +
+				"and level are as of the request (decayed from updated_at, ranked in the org now: docs/attack-factor.md).",
 			params: []param{orgsParam,
 				{name: "sort", in: "query", typ: "string", enum: sortKeys, def: "score", description: "Sort key."},
 				{name: "order", in: "query", typ: "string", enum: []string{"desc", "asc"}, def: "desc", description: "Sort order."},

@@ -38,13 +38,24 @@ func (a *API) getUser(r *http.Request) (any, error) {
 	ctx := r.Context()
 	d := UserDetail{Tenant: org, UserID: id, Signals: map[string]uint64{}, Events: []Event{}}
 
-	latest, err := a.queryFactors(ctx, fmt.Sprintf("SELECT %s FROM %s FINAL WHERE tenant = ? AND user_id = ? LIMIT 1",
-		factorColumns, a.table("attack_factor_latest")), org, id)
+	// The current factor as of now, ranked in the org now (readtime.go);
+	// updated_at stays when the factor last changed.
+	now := a.s.Now()
+	latest, err := a.queryFactors(ctx, fmt.Sprintf(`SELECT tenant, user_id, user_login, updated_at, %s AS score_now,
+    percentile, level, signals, cause_event_id, cause_category, explanation
+FROM %s FINAL WHERE tenant = ? AND user_id = ? LIMIT 1`, a.scoreNowSQL(now), a.table("attack_factor_latest")), org, id)
 	if err != nil {
 		return nil, err
 	}
 	if len(latest) > 0 {
-		d.Current = &latest[0]
+		cur := &latest[0]
+		ranks, err := a.rankings(ctx, []string{org}, now)
+		if err != nil {
+			return nil, err
+		}
+		cur.Percentile = ranks[org].Percentile(cur.Score)
+		cur.Level = a.s.Score.Bands.Level(cur.Score)
+		d.Current = cur
 		d.UserLogin = d.Current.UserLogin
 	}
 	// Replayed rows are identical: one per (updated_at, cause_event_id).

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // UserSummary is one row of the most attacked users.
@@ -45,10 +48,12 @@ type UserPage struct {
 	Users  []UserSummary `json:"users"`
 }
 
-// sortColumns maps ?sort= to the ORDER BY expression.
+// sortColumns maps ?sort= to the ORDER BY expression. score_now is the
+// score at the time of reading (readtime.go); percentile orders like it
+// within an org (userRows).
 var sortColumns = map[string]string{
-	"score":       "score",
-	"percentile":  "percentile",
+	"score":       "score_now",
+	"percentile":  "score_now",
 	"signals":     "signals",
 	"last_signal": "last_signal",
 	"updated_at":  "updated_at",
@@ -93,7 +98,18 @@ func (a *API) topUsers(r *http.Request) (any, error) {
 	if page.Total, err = a.countUsers(ctx, orgs); err != nil {
 		return nil, err
 	}
-	if page.Users, err = a.userRows(ctx, orgs, sortColumns[sort], order, limit, offset); err != nil {
+	now := a.s.Now()
+	ranks, err := a.rankings(ctx, orgs, now)
+	if err != nil {
+		return nil, err
+	}
+	if sort == "percentile" && len(orgs) > 1 {
+		page.Users, err = a.percentileRows(ctx, orgs, order, limit, offset, now, ranks)
+	} else {
+		page.Users, err = a.userRows(ctx, orgs, sortColumns[sort], order, limit, offset, now)
+		a.rank(page.Users, ranks)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := a.addSignals(ctx, page.Users, sort != "last_signal"); err != nil {
@@ -122,40 +138,81 @@ func (a *API) countUsers(ctx context.Context, orgs []string) (uint64, error) {
 // from risk_events over all of the orgs' users (lastSignalRows). Any other
 // order reads attack_factor_latest alone, and addSignals fills LastSignal
 // for the users of the page only.
-func (a *API) userRows(ctx context.Context, orgs []string, col, order string, limit, offset int) ([]UserSummary, error) {
+func (a *API) userRows(ctx context.Context, orgs []string, col, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
 	if col == sortColumns["last_signal"] {
-		return a.lastSignalRows(ctx, orgs, order, limit, offset)
+		return a.lastSignalRows(ctx, orgs, order, limit, offset, now)
 	}
 	args := []any{}
-	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, score, percentile, level, signals, updated_at, toDateTime(0)
+	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, %s AS score_now, percentile, level, signals, updated_at, toDateTime(0)
 FROM %s FINAL
 WHERE tenant IN %s
 ORDER BY %s %s, tenant, user_id
-LIMIT %d, %d`, a.table("attack_factor_latest"), in(&args, orgs), col, order, offset, limit)
+LIMIT %d, %d`, a.scoreNowSQL(now), a.table("attack_factor_latest"), in(&args, orgs), col, order, offset, limit)
 	return a.scanUsers(ctx, query, args)
+}
+
+// percentileRows is userRows ordered by percentile over several orgs,
+// where percentile and score orders differ: each org's first offset+limit
+// users by score are its first by percentile, and merging them gives the
+// page.
+func (a *API) percentileRows(ctx context.Context, orgs []string, order string, limit, offset int, now time.Time,
+	ranks map[string]score.Ranking) ([]UserSummary, error) {
+	args := []any{}
+	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, %s AS score_now, percentile, level, signals, updated_at, toDateTime(0)
+FROM %s FINAL
+WHERE tenant IN %s
+ORDER BY score_now %s, tenant, user_id
+LIMIT %d BY tenant`, a.scoreNowSQL(now), a.table("attack_factor_latest"), in(&args, orgs), order, offset+limit)
+	users, err := a.scanUsers(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	a.rank(users, ranks)
+	slices.SortFunc(users, func(x, y UserSummary) int {
+		c := cmp.Compare(x.Percentile, y.Percentile)
+		if order == "desc" {
+			c = -c
+		}
+		return cmp.Or(c, cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.UserID, y.UserID))
+	})
+	if offset >= len(users) {
+		return []UserSummary{}, nil
+	}
+	return users[offset:min(len(users), offset+limit)], nil
+}
+
+// rank sets each user's percentile and level from their score now.
+func (a *API) rank(users []UserSummary, ranks map[string]score.Ranking) {
+	for i := range users {
+		u := &users[i]
+		u.Percentile = ranks[u.Tenant].Percentile(u.Score)
+		u.Level = a.s.Score.Bands.Level(u.Score)
+	}
 }
 
 // lastSignalRows is userRows ordered by last_signal: the page of
 // attack_factor_latest joined with the newest published time of each
-// user's kept events. It reads every kept event of orgs.
-func (a *API) lastSignalRows(ctx context.Context, orgs []string, order string, limit, offset int) ([]UserSummary, error) {
+// user's kept events. It reads every kept event of orgs. Both subqueries
+// are named: ClickHouse since 20.x rejects joined subqueries without an
+// alias (joined_subquery_requires_alias, ALIAS_REQUIRED).
+func (a *API) lastSignalRows(ctx context.Context, orgs []string, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
 	args := []any{}
 	latestIn := in(&args, orgs)
 	eventsIn := in(&args, orgs)
-	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, score, percentile, level, signals, updated_at, last_signal
+	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, score_now, percentile, level, signals, updated_at, last_signal
 FROM
 (
-    SELECT tenant, user_id, user_login, score, percentile, level, signals, updated_at
+    SELECT tenant, user_id, user_login, `+a.scoreNowSQL(now)+` AS score_now, percentile, level, signals, updated_at
     FROM %s FINAL
     WHERE tenant IN %s
-)
+) AS f
 ANY LEFT JOIN
 (
     SELECT tenant, user_id, max(published) AS last_signal
     FROM %s
     WHERE tenant IN %s AND user_id != ''
     GROUP BY tenant, user_id
-) USING (tenant, user_id)
+) AS s USING (tenant, user_id)
 ORDER BY last_signal %s, tenant, user_id
 LIMIT %d, %d`, a.table("attack_factor_latest"), latestIn, a.table("risk_events"), eventsIn, order, offset, limit)
 	return a.scanUsers(ctx, query, args)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // fixtureEnv is an env holding the whole fixture: events and factors.
@@ -21,6 +23,12 @@ func fixtureEnv(t *testing.T) *env {
 func TestTopUsers(t *testing.T) {
 	e := fixtureEnv(t)
 	latest := latestOf(fixtureUpdates())
+	// Scores as of the request (the clock's now0): decayed from updated_at.
+	cfg := score.DefaultConfig()
+	for i, u := range latest {
+		latest[i].Score = cfg.ScoreAt(u.Score, u.UpdatedAt, now0)
+		latest[i].Level = cfg.Bands.Level(latest[i].Score)
+	}
 	byScore := func(orgs ...string) []string {
 		var us []FactorUpdate
 		for _, u := range latest {
@@ -76,14 +84,14 @@ func TestTopUsers(t *testing.T) {
 	require.Equal(t, alice.id, a.UserID)
 	require.Equal(t, alice.login, a.UserLogin)
 	want := latest[0]
-	require.Equal(t, want.Score, a.Score)
+	require.InDelta(t, want.Score, a.Score, 0.011, "the score as of now")
 	require.Equal(t, want.Level, a.Level)
 	require.Equal(t, uint32(6), a.SignalCount)
 	require.Equal(t, map[string]uint64{"leaked_credentials": 1, "threat_insight": 2, "high_risk": 1, "user_risk": 1, "entity_risk": 1}, a.Signals)
 	require.Equal(t, fixtureEvent(5, fixtureSignals[5]).Published.Truncate(1e9), *a.LastSignal)
 	require.Len(t, a.History, 3, "the newest 3")
 	require.True(t, a.History[0].UpdatedAt.Before(a.History[2].UpdatedAt), "oldest first")
-	require.Equal(t, want.Score, a.History[2].Score)
+	require.Equal(t, latestOf(fixtureUpdates())[0].Score, a.History[2].Score, "history holds the scores as written")
 
 	for _, q := range []string{"sort=bogus", "order=up", "limit=0", "limit=501", "offset=-1", "history=501"} {
 		status, _ := e.get("/api/v1/users?"+q, tokenAll)

@@ -1,7 +1,7 @@
 // Package app wires riskpipe together from its configuration and owns the
-// process lifecycle: start ClickHouse access and the writer, then the HTTP
-// server, then the pollers; on shutdown stop the pollers first, then flush
-// the writer, close ClickHouse and stop HTTP last.
+// process lifecycle: start the HTTP server (health first), then ClickHouse
+// access and the writer, then the pollers; on shutdown answer /readyz 503,
+// stop the pollers, flush the writer, close ClickHouse and stop HTTP last.
 package app
 
 import (
@@ -61,6 +61,17 @@ type Options struct {
 	// read the System Log is checked again (default
 	// DefaultPermissionRecheck; tests shorten it).
 	PermissionRecheck time.Duration
+	// Clock is the time source of the pollers and the okta clients: their
+	// backoffs, rate-limit waits and poll intervals (nil: the real one).
+	// Tests inject a fake one so that minute-long waits take no real time.
+	Clock Clock
+}
+
+// Clock tells the time and waits. Sleep returns ctx's error when ctx ends
+// before d has passed.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
 }
 
 // App is a running riskpipe.
@@ -69,13 +80,14 @@ type App struct {
 	log *slog.Logger
 	reg *prometheus.Registry
 
-	mu      sync.Mutex
-	tenants *tenantSet
-	store   *store.Store
+	mu             sync.Mutex
+	tenants        *tenantSet
+	store          *store.Store
+	notReadyReason string // why /readyz answers 503; "" once running
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloader *reloader
-	apiH     atomic.Pointer[http.Handler] // rebuilt when a reload changes tokens or tenants
+	apiH     atomic.Pointer[http.Handler] // nil until Run built it; rebuilt when a reload changes tokens or tenants
 }
 
 // New builds an App; it touches no network.
@@ -104,11 +116,30 @@ func New(o Options) (*App, error) {
 // replaces it).
 func (a *App) config() *config.Config { return a.cur.Load() }
 
+// ErrInvalidConfig wraps the errors of Run that a configuration causes and
+// that the config's validation cannot see (`riskpipe run` exits 2).
+var ErrInvalidConfig = errors.New("invalid configuration")
+
 // Run runs until ctx is cancelled, then shuts down in order and returns nil,
 // or returns the error that prevented it from starting.
+//
+// Start: HTTP first (/healthz, /metrics, and /readyz answering 503 with
+// the reason until ready), then the managed ClickHouse if any, the API
+// (an error is ErrInvalidConfig), waiting for ClickHouse, the migrations,
+// the writer, the pollers and the heartbeat; then /readyz answers 200.
+// Shutdown: /readyz answers 503 at once, then the pollers stop, their last
+// status is written, the writer drains, ClickHouse is closed and HTTP
+// stops last, so /metrics and /healthz see the whole shutdown.
 func (a *App) Run(ctx context.Context) error {
 	cfg := a.o.Config
 	a.reloader.loaded(cfg.ClickHouse) // as written, before a managed server changes Addr
+	a.notReady("starting")
+
+	httpSrv, httpAddr, httpErr, err := a.startHTTP()
+	if err != nil {
+		return err
+	}
+	defer a.stopHTTP(httpSrv) // last: the deferred calls below run before it
 
 	srv, err := a.ensureClickHouse(ctx)
 	if err != nil {
@@ -122,18 +153,22 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 
-	st, err := a.openStore(ctx)
+	st, err := store.New(cfg.ClickHouse, a.log)
 	if err != nil {
-		return startErr(ctx, err)
+		return fmt.Errorf("%w: clickhouse: %w", ErrInvalidConfig, err)
 	}
+	defer st.Close()
 	a.mu.Lock()
 	a.store = st
 	a.mu.Unlock()
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return startErr(ctx, fmt.Errorf("migrate: %w", err))
+	h, err := a.buildAPI(a.config())
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
+	a.apiH.Store(&h)
 
+	// Built (metrics registered, nothing started) before the wait, so
+	// that what the config gets wrong fails at once.
 	writer := store.NewWriter(st, store.WriterOptions{
 		MaxRows:      cfg.ClickHouse.BatchMaxRows,
 		MaxWait:      cfg.ClickHouse.BatchMaxWait,
@@ -154,12 +189,15 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	hb.stallAfterNow = func() time.Duration { return a.config().API.StallAfter }
 
-	// HTTP first (stopped last), so /metrics shows the whole shutdown.
-	httpSrv, httpAddr, httpErr, err := a.startHTTP()
-	if err != nil {
-		return err
+	if err := a.waitForClickHouse(ctx, st); err != nil {
+		return startErr(ctx, err)
+	}
+	a.notReady("migrating the clickhouse schema")
+	if err := st.Migrate(ctx); err != nil {
+		return startErr(ctx, fmt.Errorf("migrate: %w", err))
 	}
 
+	hb.started = time.Now() // the pollers' start, for the stall rule
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(writerCtx) }()
@@ -173,6 +211,7 @@ func (a *App) Run(ctx context.Context) error {
 	reloadCtx, stopReloads := context.WithCancel(ctx)
 	reloadDone := make(chan struct{})
 	go func() { defer close(reloadDone); a.reloader.run(reloadCtx) }()
+	a.notReady("")
 	a.log.Info("riskpipe running", "tenants", cfg.EnabledTenants(), "http", httpAddr, "version", a.o.Version)
 	if a.o.Ready != nil {
 		a.o.Ready(httpAddr)
@@ -185,12 +224,16 @@ func (a *App) Run(ctx context.Context) error {
 		runErr = fmt.Errorf("http server: %w", err)
 	}
 
-	// Ordered shutdown: pollers, writer (drains), ClickHouse (deferred), HTTP.
+	// Ordered shutdown: not ready, pollers, their last status, writer
+	// (drains), ClickHouse, managed ClickHouse, HTTP (the deferred calls).
+	a.notReady("shutting down")
 	a.log.Info("shutting down: stopping pollers")
 	stopReloads()
 	<-reloadDone
 	stopPollers()
-	<-pollDone // (and the okta clients' idle connections closed)
+	if err := <-pollDone; err != nil { // (and the okta clients' idle connections closed)
+		a.log.Warn("pollers stopped with error", "err", err)
+	}
 	stopHeartbeat()
 	<-hbDone
 	hb.final(ctx) // the pollers' last status, before the writer and ClickHouse close
@@ -199,13 +242,50 @@ func (a *App) Run(ctx context.Context) error {
 	if err := <-writerDone; err != nil && !errors.Is(err, context.Canceled) {
 		a.log.Warn("writer stopped with error", "err", err)
 	}
-	if httpSrv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = httpSrv.Shutdown(sctx)
-	}
 	a.log.Info("riskpipe stopped")
 	return runErr
+}
+
+// notReady sets why /readyz answers 503 ("" once running: it then checks
+// ClickHouse and the schema at each request).
+func (a *App) notReady(reason string) {
+	a.mu.Lock()
+	a.notReadyReason = reason
+	a.mu.Unlock()
+}
+
+// waitForClickHouse pings until ClickHouse answers, retrying while it is
+// down: a service that starts before its database should wait for it, not
+// crash-loop. /readyz says why it is not ready meanwhile.
+func (a *App) waitForClickHouse(ctx context.Context, st *store.Store) error {
+	wait := time.Second
+	for {
+		err := st.Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		if !store.IsRetryable(err) {
+			return fmt.Errorf("open clickhouse: %w", err)
+		}
+		a.notReady("waiting for clickhouse: " + err.Error())
+		a.log.Warn("clickhouse not reachable; retrying", "addr", a.o.Config.ClickHouse.Addr, "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// stopHTTP shuts the HTTP server down (the last step of a shutdown).
+func (a *App) stopHTTP(srv *http.Server) {
+	if srv == nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
 }
 
 // startErr is what Run returns when starting failed with err: nil when ctx
@@ -262,32 +342,15 @@ func reachable(addr string) bool {
 	return true
 }
 
-// openStore connects to ClickHouse, retrying while it is down: a service
-// that starts before its database should wait for it, not crash-loop.
-func (a *App) openStore(ctx context.Context) (*store.Store, error) {
-	wait := time.Second
-	for {
-		st, err := store.Open(ctx, a.o.Config.ClickHouse, a.log)
-		if err == nil {
-			return st, nil
-		}
-		if !store.IsRetryable(err) {
-			return nil, fmt.Errorf("open clickhouse: %w", err)
-		}
-		a.log.Warn("clickhouse not reachable; retrying", "addr", a.o.Config.ClickHouse.Addr, "err", err, "in", wait)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 30*time.Second)
-	}
-}
-
 // NewOktaClient builds the System Log client of one tenant. buffers, shared
 // by the tenants of one process, may be nil (see okta.Settings.Buffers).
 func NewOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Metrics, buffers *okta.Buffers) (*okta.Client, error) {
-	return okta.New(okta.Settings{
+	return newOktaClient(t, version, log, m, buffers, nil)
+}
+
+// newOktaClient is NewOktaClient on clock (nil: the real one).
+func newOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Metrics, buffers *okta.Buffers, clock Clock) (*okta.Client, error) {
+	s := okta.Settings{
 		Tenant:         t.Name,
 		BaseURL:        t.BaseURL,
 		Auth:           t.Auth,
@@ -297,7 +360,11 @@ func NewOktaClient(t config.Tenant, version string, log *slog.Logger, m *okta.Me
 		Metrics:        m,
 		UserAgent:      "riskpipe/" + version,
 		Buffers:        buffers,
-	})
+	}
+	if clock != nil {
+		s.Now, s.Sleep = clock.Now, clock.Sleep
+	}
+	return okta.New(s)
 }
 
 func (a *App) startHTTP() (*http.Server, string, <-chan error, error) {
@@ -311,6 +378,13 @@ func (a *App) startHTTP() (*http.Server, string, <-chan error, error) {
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("http.listen: %w", err)
 		}
+	}
+	listen := a.o.Config.HTTP.Listen
+	if a.o.Listener != nil {
+		listen = ln.Addr().String()
+	}
+	for _, w := range exposureWarnings(listen, len(a.o.Config.API.Tokens)) {
+		a.log.Warn(w)
 	}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -333,22 +407,26 @@ func (a *App) Statuses() []poll.Status {
 	return ts.Statuses()
 }
 
-// Handler serves /metrics, /healthz, /readyz and the JSON API and dashboard
-// (internal/api; the pollers' statuses are in GET /api/v1/orgs).
+// Handler serves /metrics, /healthz, /readyz and, once Run built it, the
+// JSON API and dashboard (internal/api; the pollers' statuses are in GET
+// /api/v1/orgs). Before that, every other path answers 503.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
+		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.HandleFunc("GET /-/reload", a.reloader.serveStatus)
-	if h, err := a.buildAPI(a.config()); err != nil {
-		a.log.Error("api disabled", "err", err)
-	} else if h != nil {
-		a.apiH.Store(&h)
-		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { (*a.apiH.Load()).ServeHTTP(w, r) })
-	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h := a.apiH.Load()
+		if h == nil {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	})
 	return mux
 }
 
@@ -362,7 +440,7 @@ func (a *App) buildAPI(cfg *config.Config) (http.Handler, error) {
 		return nil, nil
 	}
 	ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
-		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
+		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
 		Started: a.reloader.started, Reload: a.reloader.serveReload,
 		Logger: a.log.With("component", "api")})
 	if err != nil {

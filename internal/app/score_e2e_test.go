@@ -247,7 +247,7 @@ func (h *harness) storeCursor(t *testing.T, st store.PollState) {
 	err := w.Write(ctx, store.Batch{Tenant: st.Tenant, State: &st})
 	cancel()
 	require.NoError(t, err)
-	<-done
+	require.NoError(t, <-done)
 	got, ok := h.state(t, st.Tenant)
 	require.True(t, ok)
 	require.Equal(t, st.Cursor, got.Cursor)

@@ -96,7 +96,9 @@ func (h *heartbeat) run(ctx context.Context) {
 }
 
 // final writes the statuses once more after the pollers stopped, with
-// state "stopped", before the writer and ClickHouse close.
+// state "stopped", before the writer and ClickHouse close. Cancelling ctx
+// when it returns is safe: the store never lets a cancellation reach an
+// insert's Send (store/send.go).
 func (h *heartbeat) final(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)
 	defer cancel()

@@ -239,6 +239,9 @@ func (s *tenantSet) startLocked(cfg *config.Config, t config.Tenant) error {
 	// events shared by the tenants, so that one busy org puts up to 16
 	// pages into an insert and ten orgs together hold no more.
 	ps.WritePages, ps.WriteBytes = 16, max(256<<10, (4<<20)/tenants)
+	if c := s.a.o.Clock; c != nil {
+		ps.Now, ps.Sleep = c.Now, c.Sleep
+	}
 	if s.a.o.TunePoller != nil {
 		s.a.o.TunePoller(&ps)
 	}
@@ -257,7 +260,7 @@ func (s *tenantSet) startLocked(cfg *config.Config, t config.Tenant) error {
 }
 
 func (s *tenantSet) newClient(t config.Tenant) (*okta.Client, error) {
-	c, err := NewOktaClient(t, s.a.o.Version, s.a.log, s.om, s.buffers)
+	c, err := newOktaClient(t, s.a.o.Version, s.a.log, s.om, s.buffers, s.a.o.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 	}

@@ -8,6 +8,8 @@ package chserver
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +39,10 @@ type Options struct {
 	// (default 15s).
 	StopTimeout time.Duration
 	Logger      *slog.Logger
+	// QueryLog turns on system.query_log with every query logged
+	// (log_queries), e.g. to capture the statements tests send
+	// (internal/chtest, RISKPIPE_SQL_CAPTURE).
+	QueryLog bool
 }
 
 // Server is a running clickhouse-server child process, or an external
@@ -48,6 +54,7 @@ type Server struct {
 	logger         *slog.Logger
 	stopTimeout    time.Duration
 	lay            layout
+	marker         string // this start's riskpipe_server macro
 
 	proc *os.Process   // nil for an attached server
 	done chan struct{} // closed when the process has exited
@@ -184,8 +191,12 @@ func start(ctx context.Context, bin, dir string, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	// A port picked by freePort may be bound by another server started
+	// at the same time (or an older one still running): the marker tells
+	// this start's server from any other answering on the port.
+	marker := newMarker()
 	lay := newLayout(dir)
-	if err := lay.write(tcpPort, httpPort); err != nil {
+	if err := lay.write(tcpPort, httpPort, marker, o.QueryLog); err != nil {
 		return nil, err
 	}
 	// The error log tells why this start fails, not an earlier one.
@@ -211,6 +222,7 @@ func start(ctx context.Context, bin, dir string, o Options) (*Server, error) {
 		logger:      o.Logger,
 		stopTimeout: o.StopTimeout,
 		lay:         lay,
+		marker:      marker,
 		done:        make(chan struct{}),
 	}
 
@@ -251,7 +263,10 @@ func start(ctx context.Context, bin, dir string, o Options) (*Server, error) {
 	return s, nil
 }
 
-// waitReady polls `SELECT 1` until it answers, the process exits or ctx ends.
+// waitReady polls the server's marker until the server started here
+// answers with it, the process exits or ctx ends. Any other answer on the
+// port (another server that holds it) is not readiness: this process then
+// fails to bind and exits, and Start retries with new ports.
 func (s *Server) waitReady(ctx context.Context) error {
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr:         []string{s.addr},
@@ -272,11 +287,14 @@ func (s *Server) waitReady(ctx context.Context) error {
 		default:
 		}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		var one uint8
-		last = conn.QueryRow(pctx, "SELECT 1").Scan(&one)
+		var marker string
+		last = conn.QueryRow(pctx, "SELECT substitution FROM system.macros WHERE macro = 'riskpipe_server'").Scan(&marker)
 		cancel()
-		if last == nil && one == 1 {
+		if last == nil && marker == s.marker {
 			return nil
+		}
+		if last == nil {
+			last = fmt.Errorf("another clickhouse server answers on %s (marker %q, not this start's)", s.addr, marker)
 		}
 		select {
 		case <-ctx.Done():
@@ -286,6 +304,13 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// newMarker is a random value naming one start of a server.
+func newMarker() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Addr is the native protocol address, 127.0.0.1:port.

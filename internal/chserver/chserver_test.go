@@ -204,3 +204,24 @@ func helperProcess(dir string) {
 	fmt.Printf("pid %d\n", s.PID())
 	time.Sleep(time.Hour) // killed by the test
 }
+
+// A server whose port is held by another ClickHouse server fails to start;
+// it is not taken for ready because the other one answers on the port.
+func TestStartOnAnotherServersPort(t *testing.T) {
+	requireBinary(t)
+	other := startServer(t, chserver.Options{})
+	_, port, err := net.SplitHostPort(other.Addr())
+	require.NoError(t, err)
+	p, err := strconv.Atoi(port)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := chserver.Start(ctx, chserver.Options{DataDir: t.TempDir(), TCPPort: p})
+	if err == nil {
+		_ = s.Stop()
+		t.Fatalf("started on %s, the port of another server (pid %d, not %d)", s.Addr(), other.PID(), s.PID())
+	}
+	require.Contains(t, err.Error(), "Address already in use")
+	require.Equal(t, "1", query(t, other.Addr(), "SELECT toString(1)"), "the other server is untouched")
+}

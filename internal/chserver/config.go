@@ -43,7 +43,7 @@ func newLayout(dir string) layout {
 // ClickHouse 18.16 knows (an unknown setting in a users.xml profile stops
 // 18.16). The root element is <yandex>, which current versions accept too.
 // Listening is restricted to 127.0.0.1; there is no interserver port and
-// no system log table.
+// no system log table, unless Options.QueryLog asks for system.query_log.
 const configTemplate = `<?xml version="1.0"?>
 <!-- Written by riskpipe (internal/chserver); rewritten at every start. -->
 <yandex>
@@ -69,7 +69,21 @@ const configTemplate = `<?xml version="1.0"?>
     <mark_cache_size>67108864</mark_cache_size>
     <uncompressed_cache_size>67108864</uncompressed_cache_size>
     <max_server_memory_usage>2147483648</max_server_memory_usage>
-</yandex>
+    <!-- This start's marker: readiness is checked against it (Server.waitReady). -->
+    <macros>
+        <riskpipe_server>%[10]s</riskpipe_server>
+    </macros>
+%[11]s</yandex>
+`
+
+// queryLogConfig turns on system.query_log (Options.QueryLog); the users'
+// profile then sets log_queries. Both are known to 18.16.
+const queryLogConfig = `    <query_log>
+        <database>system</database>
+        <table>query_log</table>
+        <partition_by>toYYYYMM(event_date)</partition_by>
+        <flush_interval_milliseconds>7500</flush_interval_milliseconds>
+    </query_log>
 `
 
 const usersXML = `<?xml version="1.0"?>
@@ -80,7 +94,7 @@ const usersXML = `<?xml version="1.0"?>
             <max_memory_usage>1000000000</max_memory_usage>
             <!-- Idle connections notice a shutdown within this many seconds (default 10). -->
             <poll_interval>1</poll_interval>
-        </default>
+%s        </default>
     </profiles>
     <users>
         <default>
@@ -108,8 +122,9 @@ const usersXML = `<?xml version="1.0"?>
 </yandex>
 `
 
-// write creates the directories and writes config.xml and users.xml.
-func (l layout) write(tcpPort, httpPort int) error {
+// write creates the directories and writes config.xml and users.xml;
+// marker is the value of the server's riskpipe_server macro.
+func (l layout) write(tcpPort, httpPort int, marker string, queryLog bool) error {
 	for _, d := range []string{l.dir, l.data, l.tmp, l.userFiles, l.formats, l.logDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
@@ -120,13 +135,17 @@ func (l layout) write(tcpPort, httpPort int) error {
 		_ = xml.EscapeText(&b, []byte(s))
 		return b.String()
 	}
+	logCfg, logProfile := "", ""
+	if queryLog {
+		logCfg, logProfile = queryLogConfig, "            <log_queries>1</log_queries>\n"
+	}
 	cfg := fmt.Sprintf(configTemplate,
 		esc(l.log), esc(l.errLog), tcpPort, httpPort,
-		esc(l.data), esc(l.tmp), esc(l.userFiles), esc(l.formats), esc(l.usersFile))
+		esc(l.data), esc(l.tmp), esc(l.userFiles), esc(l.formats), esc(l.usersFile), esc(marker), logCfg)
 	if err := os.WriteFile(l.configFile, []byte(cfg), 0o640); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
-	if err := os.WriteFile(l.usersFile, []byte(usersXML), 0o640); err != nil {
+	if err := os.WriteFile(l.usersFile, []byte(fmt.Sprintf(usersXML, logProfile)), 0o640); err != nil {
 		return fmt.Errorf("write users: %w", err)
 	}
 	return nil

@@ -13,6 +13,10 @@
 // Without a ClickHouse binary a test is skipped, or fails when CI=true.
 // RISKPIPE_CLICKHOUSE_ADDR=host:port uses that server instead (e.g. a
 // current ClickHouse); RISKPIPE_CLICKHOUSE_BINARY names the binary to start.
+//
+// RISKPIPE_SQL_CAPTURE=dir records, for the current-ClickHouse check
+// (internal/chcurrent), every statement the tests send and each test
+// database's tables and rows before it is dropped (`make test` sets it).
 package chtest
 
 import (
@@ -85,7 +89,8 @@ func start() (*chserver.Server, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return chserver.Start(ctx, chserver.Options{Binary: bin}) // temporary DataDir, removed by Stop
+	// temporary DataDir, removed by Stop
+	return chserver.Start(ctx, chserver.Options{Binary: bin, QueryLog: captureDir() != ""})
 }
 
 // Unavailable skips tb because no ClickHouse binary exists, or fails it
@@ -107,7 +112,11 @@ func Stop() error {
 	if shared == nil {
 		return nil
 	}
+	cerr := captureStatements(shared)
 	err := shared.Stop()
+	if err == nil {
+		err = cerr
+	}
 	shared, started, startErr = nil, false, nil
 	return err
 }
@@ -159,6 +168,9 @@ func NewDatabase(tb testing.TB, srv *chserver.Server) string {
 		defer conn.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		if err := captureDatabase(ctx, srv, db); err != nil {
+			tb.Errorf("chtest: %v", err)
+		}
 		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"`"); err != nil {
 			tb.Errorf("chtest: drop database %s: %v", db, err)
 		}

@@ -1,10 +1,11 @@
 package config
 
 import (
-	"github.com/riskpipe/riskpipe/internal/score"
 	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // ScopeLogsRead is the OAuth scope the System Log API needs, and the

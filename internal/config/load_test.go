@@ -2,13 +2,14 @@ package config
 
 import (
 	"crypto"
-	"github.com/riskpipe/riskpipe/internal/score"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/score"
 
 	"github.com/stretchr/testify/require"
 )

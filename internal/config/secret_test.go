@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"testing"
 
@@ -60,7 +61,11 @@ tenants:
 		}
 	}
 	// What fmt would print of the private keys' fields.
-	for _, n := range []interface{ Text(int) string }{k.rsa.D, k.rsa.Primes[0], k.rsa.Primes[1], k.ec.D} {
+	ecD, err := k.ec.Bytes()
+	if err != nil {
+		panic(err)
+	}
+	for _, n := range []interface{ Text(int) string }{k.rsa.D, k.rsa.Primes[0], k.rsa.Primes[1], new(big.Int).SetBytes(ecD)} {
 		forbidden = append(forbidden, n.Text(10), n.Text(16))
 	}
 	return cfg, forbidden

@@ -322,7 +322,7 @@ func (f *fakeOkta) freshJTI(jti string) bool {
 // verifyProof checks a DPoP proof (RFC 9449 §4.3) and returns the key's
 // thumbprint. nonceWrong is set when everything but the nonce is right.
 func (f *fakeOkta) verifyProof(proof, htm, wantHTU, nonce, token string, now time.Time) (jkt string, nonceWrong bool, err error) {
-	jws, err := jose.ParseSigned(proof, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(proof, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return "", false, fmt.Errorf("parse proof: %w", err)
 	}

@@ -31,7 +31,12 @@ const (
 	// rate.
 	limiterBurst = 1
 	// defaultRateLimitWait is the wait after a 429 whose headers do not say
-	// when the window resets.
+	// when the window resets: the window itself. Okta documents no
+	// Retry-After for the management API, only X-Rate-Limit-Reset, and
+	// that "counters typically reset every 60 seconds, though they aren't
+	// necessarily synchronized with wall clock minutes"
+	// (developer.okta.com/docs/reference/rate-limits/): a minute from the
+	// 429 is the latest the window can reset.
 	defaultRateLimitWait = 60 * time.Second
 	// minRateLimitWait and maxRateLimitWait bound the wait after a 429: at
 	// least a second (a reset "now" on a skewed clock must not turn into a

@@ -81,6 +81,13 @@ func (m *Metrics) writeError(tenant string) {
 	m.writeErrors.WithLabelValues(tenant).Inc()
 }
 
+func (m *Metrics) deadLetters(tenant string, n int) {
+	if m == nil {
+		return
+	}
+	m.deadLettered.WithLabelValues(tenant).Add(float64(n))
+}
+
 func (m *Metrics) observePage(tenant string, polled int, out Outcome, now time.Time) {
 	if m == nil {
 		return

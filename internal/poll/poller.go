@@ -76,7 +76,11 @@ type Settings struct {
 	Start     StartFunc // optional
 	Metrics   *Metrics  // optional
 	Logger    *slog.Logger
-	Now       func() time.Time
+	// Now and Sleep are the clock (default: the real one); Sleep returns
+	// ctx's error when ctx ends first. Tests inject a fake one so that
+	// long waits take no real time.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 	// MaxStartDelay caps the jittered start offset (default: Interval).
 	MaxStartDelay time.Duration
 	// InvalidPageRetries is how often a page whose body is not a JSON array
@@ -132,6 +136,14 @@ func New(s Settings) *Poller {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.Sleep == nil {
+		s.Sleep = func(ctx context.Context, d time.Duration) error {
+			if !sleep(ctx.Done(), d) {
+				return ctx.Err()
+			}
+			return nil
+		}
+	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -179,6 +191,14 @@ func (p *Poller) update(f func(*Status)) {
 	p.mu.Unlock()
 }
 
+// sleep waits d on the poller's clock; false when ctx ended first.
+func (p *Poller) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	return p.s.Sleep(ctx, d) == nil
+}
+
 // startOffset spreads tenants' first polls over the interval,
 // deterministically per tenant (Prometheus' scrape offset).
 func (p *Poller) startOffset() time.Duration {
@@ -199,8 +219,7 @@ func (p *Poller) startOffset() time.Duration {
 // flight; and a single busy org puts many pages in each ClickHouse insert
 // instead of paying an insert per page.
 func (p *Poller) Run(ctx context.Context) error {
-	done := ctx.Done()
-	if !sleep(done, p.startOffset()) {
+	if !p.sleep(ctx, p.startOffset()) {
 		return nil
 	}
 	st, ok := p.initState(ctx)
@@ -253,7 +272,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			if !settle() || ctx.Err() != nil {
 				return nil
 			}
-			if !sleep(done, p.onFetchError(err, &retry, &slow)) {
+			if !p.sleep(ctx, p.onFetchError(err, &retry, &slow)) {
 				return nil
 			}
 			continue
@@ -272,7 +291,7 @@ func (p *Poller) Run(ctx context.Context) error {
 				}
 				p.fail("backing_off", fmt.Errorf("invalid page body: %w", page.Invalid))
 				p.s.Metrics.fetchError(p.s.Tenant, "invalid_page")
-				if !sleep(done, retry.next()) {
+				if !p.sleep(ctx, retry.next()) {
 					return nil
 				}
 				continue
@@ -336,7 +355,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			// would most likely return next to nothing.
 			wait = p.s.Interval
 		}
-		if !sleep(done, wait) {
+		if !p.sleep(ctx, wait) {
 			return nil
 		}
 		roundStart = p.s.Now()
@@ -451,7 +470,7 @@ func (p *Poller) initState(ctx context.Context) (store.PollState, bool) {
 			return store.PollState{}, false
 		}
 		p.fail("write_error", fmt.Errorf("load poll state: %w", err))
-		if !sleep(ctx.Done(), retry.next()) {
+		if !p.sleep(ctx, retry.next()) {
 			return store.PollState{}, false
 		}
 	}
@@ -476,16 +495,21 @@ func (p *Poller) start(ctx context.Context, st store.PollState) bool {
 			return false
 		}
 		p.fail("write_error", fmt.Errorf("start: %w", err))
-		if !sleep(ctx.Done(), retry.next()) {
+		if !p.sleep(ctx, retry.next()) {
 			return false
 		}
 	}
 }
 
-// write hands bs to the sink until they are confirmed or ctx ends.
+// write hands bs to the sink until they are confirmed or ctx ends. Rows
+// ClickHouse rejects are isolated and dead-lettered (isolate).
 func (p *Poller) write(ctx context.Context, bs []store.Batch, retry *backoff) bool {
 	for {
 		err := p.s.Sink.Write(ctx, bs...)
+		if store.IsRowError(err) && ctx.Err() == nil {
+			// Retrying would fail the same way for ever (isolate.go).
+			err = p.isolate(ctx, retry, bs, err)
+		}
 		if err == nil {
 			retry.reset()
 			return true
@@ -495,7 +519,7 @@ func (p *Poller) write(ctx context.Context, bs []store.Batch, retry *backoff) bo
 		}
 		p.s.Metrics.writeError(p.s.Tenant)
 		p.fail("write_error", fmt.Errorf("write batch: %w", err))
-		if !sleep(ctx.Done(), retry.next()) {
+		if !p.sleep(ctx, retry.next()) {
 			return false
 		}
 	}

@@ -26,7 +26,14 @@ func (e *RetryableError) Unwrap() error { return e.Err }
 // PermanentError is a failure that repeats for the same input: the schema
 // does not match (unknown table or column, type mismatch), a syntax error,
 // rejected credentials, a value the driver cannot convert.
-type PermanentError struct{ Err error }
+type PermanentError struct {
+	Err error
+	// Rows: the failure is about the values of some rows (a value the
+	// driver cannot convert or ClickHouse cannot parse, a violated
+	// constraint), not about the schema, the query or access. Writing the
+	// rows apart isolates the offending ones (IsRowError).
+	Rows bool
+}
 
 func (e *PermanentError) Error() string { return e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
@@ -61,6 +68,13 @@ func IsRetryable(err error) bool {
 	return retryable(err)
 }
 
+// IsRowError reports whether err is a *PermanentError caused by the values
+// of some rows: the rest of the batch can be written without them.
+func IsRowError(err error) bool {
+	var pe *PermanentError
+	return errors.As(err, &pe) && pe.Rows
+}
+
 // classify wraps err in *RetryableError or *PermanentError (once).
 func classify(err error) error {
 	if err == nil {
@@ -74,7 +88,8 @@ func classify(err error) error {
 	if retryable(err) {
 		return &RetryableError{Err: err}
 	}
-	return &PermanentError{Err: err}
+	var ex *clickhouse.Exception
+	return &PermanentError{Err: err, Rows: errors.As(err, &ex) && rowCodes[ex.Code]}
 }
 
 func retryable(err error) bool {
@@ -140,6 +155,24 @@ var permanentCodes = map[int32]bool{
 	195: true, // IP_ADDRESS_NOT_ALLOWED
 	215: true, // NOT_AN_AGGREGATE
 	386: true, // NO_COMMON_TYPE
+	395: true, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO
+	469: true, // VIOLATED_CONSTRAINT (CHECK constraints, ClickHouse 19.14+)
 	497: true, // ACCESS_DENIED
 	516: true, // AUTHENTICATION_FAILED
+}
+
+// rowCodes are the permanent codes that name a bad value in the data sent,
+// not a wrong schema, query or user: the other rows of the batch can be
+// written without the offending ones.
+var rowCodes = map[int32]bool{
+	6:   true, // CANNOT_PARSE_TEXT
+	26:  true, // CANNOT_PARSE_QUOTED_STRING
+	27:  true, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+	38:  true, // CANNOT_PARSE_DATE
+	41:  true, // CANNOT_PARSE_DATETIME
+	69:  true, // ARGUMENT_OUT_OF_BOUND
+	70:  true, // CANNOT_CONVERT_TYPE
+	117: true, // INCORRECT_DATA
+	395: true, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO
+	469: true, // VIOLATED_CONSTRAINT
 }

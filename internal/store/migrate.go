@@ -141,15 +141,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func (s *Store) recordMigration(ctx context.Context, m Migration) error {
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("schema_migrations")+" (version, name, applied_at)")
+	sc, err := sendContext(ctx, s.cfg.WriteTimeout)
+	if err == nil {
+		_, err = s.sendBatch(sc, "INSERT INTO "+s.table("schema_migrations")+" (version, name, applied_at)",
+			func(add func(...any) error) error { return add(uint32(m.Version), m.Name, time.Now()) })
+	}
 	if err != nil {
-		return classify(fmt.Errorf("record migration %s: %w", m.Name, err))
-	}
-	defer b.Close()
-	if err := b.Append(uint32(m.Version), m.Name, time.Now()); err != nil {
-		return classify(fmt.Errorf("record migration %s: %w", m.Name, err))
-	}
-	if err := b.Send(); err != nil {
 		return classify(fmt.Errorf("record migration %s: %w", m.Name, err))
 	}
 	return nil

@@ -61,25 +61,28 @@ func (s *Store) WriteStatuses(ctx context.Context, statuses []PollerStatus) erro
 	if len(statuses) == 0 {
 		return nil
 	}
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("poller_status")+" ("+strings.Join(pollerStatusColumns, ", ")+")")
+	sc, err := sendContext(ctx, s.cfg.WriteTimeout)
 	if err != nil {
 		return classify(fmt.Errorf("write poller status: %w", err))
 	}
-	defer b.Close()
 	now := time.Now().UTC()
-	for _, st := range statuses {
-		updated := st.UpdatedAt
-		if updated.IsZero() {
-			updated = now
-		}
-		if err := b.Append(st.Tenant, st.State, dateTime(st.IntegratedAt), dateTime(st.LastPoll), dateTime(st.LastSuccess),
-			dateTime(st.LastCursorAdvance), dateTime(st.NewestPublished), st.LastError,
-			uint32(max(0, st.ConsecutiveFailures)), st.EventsPolled, st.EventsKept, dateTime(st.StartedAt),
-			dateTime(updated), nextStatusVersion(now)); err != nil {
-			return classify(fmt.Errorf("write poller status of %s: %w", st.Tenant, err))
-		}
-	}
-	if err := b.Send(); err != nil {
+	_, err = s.sendBatch(sc, "INSERT INTO "+s.table("poller_status")+" ("+strings.Join(pollerStatusColumns, ", ")+")",
+		func(add func(...any) error) error {
+			for _, st := range statuses {
+				updated := st.UpdatedAt
+				if updated.IsZero() {
+					updated = now
+				}
+				if err := add(st.Tenant, st.State, dateTime(st.IntegratedAt), dateTime(st.LastPoll), dateTime(st.LastSuccess),
+					dateTime(st.LastCursorAdvance), dateTime(st.NewestPublished), st.LastError,
+					uint32(max(0, st.ConsecutiveFailures)), st.EventsPolled, st.EventsKept, dateTime(st.StartedAt),
+					dateTime(updated), nextStatusVersion(now)); err != nil {
+					return fmt.Errorf("of %s: %w", st.Tenant, err)
+				}
+			}
+			return nil
+		})
+	if err != nil {
 		return classify(fmt.Errorf("write poller status: %w", err))
 	}
 	return nil

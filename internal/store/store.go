@@ -3,7 +3,8 @@
 // state.
 //
 // Everything here runs on Debian's ClickHouse 18.16 and on current
-// versions: the native protocol only, every insert a PrepareBatch with an
+// versions: the native protocol only, every insert a PrepareBatch (through
+// sendBatch, send.go, which keeps cancellations away from Send) with an
 // explicit column list, tables named with their database (the connection
 // has no default database, so Migrate can create it).
 //
@@ -61,6 +62,20 @@ type Store struct {
 // rejected credentials a *PermanentError. The database need not exist
 // yet (Migrate creates it).
 func Open(ctx context.Context, cfg config.ClickHouse, logger *slog.Logger) (*Store, error) {
+	s, err := New(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New builds the connection pool without connecting (Open connects and
+// pings): a bad configuration is a *PermanentError.
+func New(cfg config.ClickHouse, logger *slog.Logger) (*Store, error) {
 	cfg = withDefaults(cfg)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -89,14 +104,7 @@ func Open(ctx context.Context, cfg config.ClickHouse, logger *slog.Logger) (*Sto
 	if err != nil {
 		return nil, &PermanentError{Err: fmt.Errorf("clickhouse options: %w", err)}
 	}
-	s := &Store{conn: conn, cfg: cfg, db: "`" + cfg.Database + "`", logger: logger}
-	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
-	defer cancel()
-	if err := conn.Ping(pctx); err != nil {
-		_ = conn.Close()
-		return nil, classify(fmt.Errorf("ping clickhouse %s: %w", cfg.Addr, err))
-	}
-	return s, nil
+	return &Store{conn: conn, cfg: cfg, db: "`" + cfg.Database + "`", logger: logger}, nil
 }
 
 func withDefaults(c config.ClickHouse) config.ClickHouse {
@@ -131,13 +139,15 @@ func (s *Store) Database() string { return s.cfg.Database }
 // tables with the database (Database()); the pool has no default one.
 func (s *Store) Conn() driver.Conn { return s.conn }
 
-// Ping checks the server answers.
+// Ping checks the server answers (within the dial timeout).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	if err := s.conn.Ping(ctx); err != nil {
-		return classify(fmt.Errorf("ping clickhouse: %w", err))
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	defer cancel()
+	if err := s.conn.Ping(pctx); err != nil {
+		return classify(fmt.Errorf("ping clickhouse %s: %w", s.cfg.Addr, err))
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/riskpipe/riskpipe/internal/event"
@@ -344,18 +343,13 @@ func (w *Writer) flush(ctx context.Context, reqs []*request, trigger string) err
 		batches = append(batches, r.batches...)
 	}
 	f := &flush{batches: batches, now: start.UTC().Truncate(time.Second), base: w.nextVersions(start, len(batches))}
-	// The flush's deadline is never cancelled early: clickhouse-go's
-	// batch.Send starts a watchdog goroutine that closes the batch's TCP
-	// connection when the ctx is done, and if that goroutine first runs
-	// after Send returned AND the ctx was cancelled, its select may pick the
-	// cancellation and close a connection already back in the pool, in use
-	// by the next insert ("use of closed network connection"). Letting the
-	// deadline expire on its own gives every watchdog WriteTimeout to see
-	// its exit signal first; AfterFunc (after the deadline, so the error
-	// stays DeadlineExceeded) only releases the timer.
-	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
-	time.AfterFunc(w.opts.WriteTimeout+time.Second, cancel)
-	rows, err := w.write(ctx, f)
+	// The flush's inserts share one deadline, never cancelled early
+	// (sendContext, send.go).
+	sc, err := sendContext(ctx, w.opts.WriteTimeout)
+	var rows int
+	if err == nil {
+		rows, err = w.write(sc, f)
+	}
 
 	w.metrics.flushes.WithLabelValues(trigger).Inc()
 	w.metrics.latency.Observe(time.Since(start).Seconds())
@@ -368,6 +362,17 @@ func (w *Writer) flush(ctx context.Context, reqs []*request, trigger string) err
 		w.metrics.errors.WithLabelValues(kind).Inc()
 		// Returned to every caller, who logs it; debug only here.
 		w.logger.Debug("clickhouse flush failed", "batches", len(live), "trigger", trigger, "err", err)
+	}
+	if IsRowError(err) && len(live) > 1 {
+		// Rows ClickHouse rejects fail their whole insert: one caller's
+		// bad rows must not fail the other callers' batches coalesced
+		// with them. Write each caller's batches on their own (rows the
+		// first insert wrote dedup), so that only the caller whose rows
+		// are rejected gets the error (and isolates them: poll).
+		for _, r := range live {
+			_ = w.flush(ctx, []*request{r}, "isolate")
+		}
+		return err
 	}
 	w.ack(live, err)
 	return err
@@ -393,7 +398,7 @@ func (w *Writer) nextVersions(now time.Time, n int) uint64 {
 
 // write inserts every row table, then the poll states. It returns the rows
 // written and a *RetryableError or *PermanentError.
-func (w *Writer) write(ctx context.Context, f *flush) (int, error) {
+func (w *Writer) write(ctx sendCtx, f *flush) (int, error) {
 	if err := w.store.checkOpen(); err != nil {
 		return 0, err
 	}
@@ -414,35 +419,13 @@ func (w *Writer) write(ctx context.Context, f *flush) (int, error) {
 }
 
 // insert sends t's rows of f in one batch; a table without rows is skipped.
-func (w *Writer) insert(ctx context.Context, t table, f *flush) (int, error) {
-	var (
-		b          driver.Batch
-		n          int
-		prepareErr error
-	)
-	add := func(values ...any) error {
-		if b == nil {
-			if b, prepareErr = w.store.conn.PrepareBatch(ctx, t.insertSQL(w.store.db)); prepareErr != nil {
-				return prepareErr
-			}
-		}
-		n++
-		return b.Append(values...)
-	}
-	err := t.rows(f, add)
-	if prepareErr != nil {
-		return 0, prepareErr // not about the row that triggered it
-	}
-	if b == nil {
-		return 0, err
-	}
-	defer b.Close()
+func (w *Writer) insert(ctx sendCtx, t table, f *flush) (int, error) {
+	n, err := w.store.sendBatch(ctx, t.insertSQL(w.store.db), func(add func(...any) error) error { return t.rows(f, add) })
 	if err != nil {
 		return 0, err
 	}
-	if err := b.Send(); err != nil {
-		return 0, err
+	if n > 0 {
+		w.metrics.rows.WithLabelValues(t.name).Add(float64(n))
 	}
-	w.metrics.rows.WithLabelValues(t.name).Add(float64(n))
 	return n, nil
 }

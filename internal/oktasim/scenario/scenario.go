@@ -41,10 +41,11 @@ package scenario
 import (
 	"errors"
 	"fmt"
-	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/oktasim"
 )
 
 // Event is one System Log event as the API returns it.
