@@ -557,10 +557,15 @@ func TestFetchContextEnds(t *testing.T) {
 	})
 	t.Run("deadline is not an attempt timeout", func(t *testing.T) {
 		f := newFakeOkta(t, "")
-		f.logs = func(w http.ResponseWriter, r *http.Request, _ int) { <-r.Context().Done() }
+		arrived := make(chan struct{}, 1)
+		f.logs = func(w http.ResponseWriter, r *http.Request, _ int) {
+			arrived <- struct{}{}
+			<-r.Context().Done()
+		}
 		c := newTestClient(t, f, func(s *Settings) { s.RequestTimeout = time.Minute })
-		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-		defer cancel()
+		// The caller's deadline passes once the request is at Okta, however
+		// slowly the machine gets it there (a 50 ms timer did not, under load).
+		ctx := newDeadlineAfter(t.Context(), arrived)
 		_, err := c.Fetch(ctx, c.PollURL(f.clock.Now(), 10))
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.False(t, IsRetryable(err))
@@ -618,4 +623,35 @@ func TestFetchConnectionRefused(t *testing.T) {
 	require.True(t, ok, "%T %v", err, err)
 	require.Zero(t, re.Status)
 	require.Equal(t, 3.0, counterValue(t, m.requests, "acme", "error"), "MaxRetries+1 attempts")
+}
+
+// deadlineAfter is a context whose deadline passes when a value arrives on
+// a channel: a deadline that expires at a known step rather than after a
+// time.
+type deadlineAfter struct {
+	context.Context
+	done chan struct{}
+}
+
+func newDeadlineAfter(parent context.Context, at <-chan struct{}) *deadlineAfter {
+	c := &deadlineAfter{Context: parent, done: make(chan struct{})}
+	go func() {
+		select {
+		case <-at:
+		case <-parent.Done():
+		}
+		close(c.done)
+	}()
+	return c
+}
+
+func (c *deadlineAfter) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
+func (c *deadlineAfter) Done() <-chan struct{}       { return c.done }
+func (c *deadlineAfter) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
