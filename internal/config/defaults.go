@@ -37,6 +37,14 @@ func Default() Config {
 		Score:  score.DefaultConfig(),
 		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
+		Notify: Notify{
+			SMTP:                SMTP{Port: 587, TLS: SMTPStartTLS},
+			GroupInterval:       5 * time.Minute,
+			MaxPerHour:          20,
+			CriticalIncident:    CriticalIncident{CriticalUsers: 5, Within: time.Hour},
+			OperationalAfter:    30 * time.Minute,
+			ContactsReviewEvery: 180 * 24 * time.Hour,
+		},
 	}
 }
 

@@ -20,6 +20,10 @@ type Config struct {
 	// Memory bounds what all tenants together hold in memory.
 	Memory Memory `yaml:"memory"`
 	Log    Log    `yaml:"log"`
+	// Notify: channels and rules of notifications (notify.go).
+	Notify Notify `yaml:"notify"`
+	// Contacts are added to every tenant's own contacts.
+	Contacts Contacts `yaml:"contacts"`
 }
 
 // Memory bounds riskpipe's memory across all tenants, so that it does not
@@ -89,6 +93,9 @@ type Tenant struct {
 	Poll Poll `yaml:"poll"`
 	// Enabled defaults to true; a disabled tenant is validated but not polled.
 	Enabled *bool `yaml:"enabled"`
+	// Contacts are the effective contacts: the top-level contacts followed
+	// by the tenant's own (after Load).
+	Contacts Contacts `yaml:"contacts"`
 }
 
 // IsEnabled reports whether the tenant is polled.
