@@ -107,8 +107,9 @@ func newMailbox(t *testing.T) *mailbox {
 	mb.srv.Domain = "localhost"
 	mb.srv.AllowInsecureAuth = true
 	mb.srv.ReadTimeout, mb.srv.WriteTimeout = 10*time.Second, 10*time.Second
-	go func() { _ = mb.srv.Serve(ln) }()
-	t.Cleanup(func() { mb.srv.Close() })
+	done := make(chan struct{})
+	go func() { defer close(done); _ = mb.srv.Serve(ln) }()
+	t.Cleanup(func() { mb.srv.Close(); ln.Close(); <-done }) // Close may run before Serve registered ln
 	return mb
 }
 

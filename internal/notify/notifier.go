@@ -292,6 +292,7 @@ func contactChanges(old, cur config.Contacts) []string {
 func (n *Notifier) Run(ctx context.Context) error {
 	t := time.NewTicker(n.s.Tick)
 	defer t.Stop()
+	defer n.d.http.CloseIdleConnections()
 	for {
 		select {
 		case <-ctx.Done():
@@ -338,8 +339,8 @@ func (n *Notifier) Step(ctx context.Context) {
 	if err := n.store(ctx); err != nil {
 		n.log.Warn("cannot write notifications; will retry", "err", err)
 	}
-	n.deliver(ctx, now)
 	n.digests(ctx, now)
+	n.deliver(ctx, now)
 	n.m.pending.Set(float64(len(n.pending)))
 }
 
@@ -468,6 +469,7 @@ func (n *Notifier) deliver(ctx context.Context, now time.Time) {
 		if limited(dv.row.Kind) && len(n.sent[rc]) >= n.cfg.Notify.MaxPerHour {
 			dv.row.Status, dv.stored = StatusFolded, false
 			n.folded[rc] = append(n.folded[rc], dv)
+			n.pending = slices.DeleteFunc(n.pending, func(x *delivery) bool { return x == dv })
 			n.m.count(dv.row.Tenant, dv.row.Kind, dv.row.Channel, StatusFolded)
 			continue
 		}
@@ -495,6 +497,9 @@ func (n *Notifier) deliver(ctx context.Context, now time.Time) {
 		if err := n.store(ctx); err != nil {
 			n.log.Warn("cannot write notification outcome; will retry", "err", err)
 		}
+	}
+	if err := n.store(ctx); err != nil { // folded rows
+		n.log.Warn("cannot write folded notifications; will retry", "err", err)
 	}
 }
 

@@ -127,7 +127,7 @@ func (s *Store) List(ctx context.Context, tenant string, limit int) ([]Row, erro
 // open returns the rows still to deliver (pending) or to fold (folded and
 // not yet in a sent digest).
 func (s *Store) open(ctx context.Context) ([]Row, error) {
-	return s.query(ctx, "WHERE status IN ('pending', 'folded') ORDER BY created_at, notification_id, recipient")
+	return s.query(ctx, "WHERE status = 'pending' OR (status = 'folded' AND toUInt32(sent_at) = 0) ORDER BY created_at, notification_id, recipient")
 }
 
 // keys returns the dedup keys of every notification created since.
