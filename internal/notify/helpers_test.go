@@ -76,6 +76,7 @@ func (s *mailSession) Data(r io.Reader) error {
 	}
 	return nil
 }
+
 // textPart returns the decoded text/plain part of a message.
 func textPart(m *mail.Message) string {
 	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
@@ -193,7 +194,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time           { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // env is one test's ClickHouse, SMTP server, webhook and config.
