@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/poll"
 )
 
@@ -34,6 +35,9 @@ type Settings struct {
 	StallAfter time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time // default time.Now
+	// Notify serves contacts and notification history (nil: those
+	// endpoints answer 503).
+	Notify *notify.Admin
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

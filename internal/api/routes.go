@@ -41,7 +41,7 @@ var (
 )
 
 func (a *API) routes() []route {
-	return []route{
+	return append([]route{
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: http.HandlerFunc(a.serveOpenAPI), doc: opDoc{
 			id: "openapi", summary: "This OpenAPI document (no token needed).",
 		}},
@@ -121,7 +121,7 @@ func (a *API) routes() []route {
 				{name: "event_id", in: "path", typ: "string", required: true, description: "risk_events.event_id (Okta uuid, or sha256:...)."}},
 			response: Event{Raw: []byte("{}")},
 		}},
-	}
+	}, a.notifyRoutes()...)
 }
 
 // needs is the role a route requires: its own, or read.

@@ -22,6 +22,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/okta"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/store"
@@ -47,6 +48,8 @@ type Options struct {
 	// HeartbeatInterval is how often the pollers' statuses are written to
 	// poller_status (default DefaultHeartbeatInterval; tests shorten it).
 	HeartbeatInterval time.Duration
+	// NotifyNow is the notifier's clock (nil: time.Now).
+	NotifyNow func() time.Time
 }
 
 // App is a running riskpipe.
@@ -111,7 +114,15 @@ func (a *App) Run(ctx context.Context) error {
 		Registerer:   a.reg,
 		Logger:       a.log,
 	})
-	manager, clients, err := a.buildPollers(st, writer)
+	notifier, err := a.newNotifier(ctx, st)
+	if err != nil {
+		return startErr(ctx, err)
+	}
+	var sink poll.Sink = writer
+	if notifier != nil {
+		sink = notifySink{next: writer, n: notifier}
+	}
+	manager, clients, err := a.buildPollers(st, sink)
 	if err != nil {
 		return err
 	}
@@ -136,6 +147,14 @@ func (a *App) Run(ctx context.Context) error {
 	pollCtx, stopPollers := context.WithCancel(ctx)
 	pollDone := make(chan error, 1)
 	go func() { pollDone <- manager.Run(pollCtx) }()
+	notifyCtx, stopNotifier := context.WithCancel(ctx)
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		if notifier != nil {
+			_ = notifier.Run(notifyCtx)
+		}
+	}()
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); hb.run(hbCtx) }()
@@ -160,6 +179,8 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range clients {
 		c.CloseIdleConnections()
 	}
+	stopNotifier() // undelivered messages stay pending in ClickHouse for the next start
+	<-notifyDone
 	stopHeartbeat()
 	<-hbDone
 	hb.final(ctx) // the pollers' last status, before the writer and ClickHouse close
@@ -253,7 +274,7 @@ func (a *App) openStore(ctx context.Context) (*store.Store, error) {
 	}
 }
 
-func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*okta.Client, error) {
+func (a *App) buildPollers(st *store.Store, w poll.Sink) (*poll.Manager, []*okta.Client, error) {
 	pm, err := poll.NewMetrics(a.reg)
 	if err != nil {
 		return nil, nil, err
@@ -374,6 +395,7 @@ func (a *App) Handler() http.Handler {
 		cfg := a.o.Config
 		ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
 			Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
+			Notify: notify.NewAdmin(cfg, notify.NewStore(st.Conn(), st.Database()), nil),
 			Logger: a.log.With("component", "api")})
 		if err != nil {
 			a.log.Error("api disabled", "err", err)

@@ -180,6 +180,10 @@ func (a *Admin) History(ctx context.Context, tenant string, limit int) ([]Row, e
 	if rows == nil {
 		rows = []Row{}
 	}
+	now := a.now()
+	for i := range rows {
+		rows[i].Stalled = rows[i].Status == StatusPending && now.Sub(rows[i].CreatedAt) > StalledAfter
+	}
 	return rows, err
 }
 

@@ -30,7 +30,13 @@ type Row struct {
 	NextAttemptAt  time.Time `json:"next_attempt_at"`
 	DedupKey       string    `json:"dedup_key"`
 	Body           string    `json:"-"`
+	// Stalled (not stored) is true for a message still pending
+	// StalledAfter after it was created.
+	Stalled bool `json:"stalled"`
 }
+
+// StalledAfter is when a pending message is flagged stalled.
+const StalledAfter = 15 * time.Minute
 
 var rowColumns = "tenant, notification_id, kind, recipient, channel, subject, status, attempts, last_error, created_at, sent_at, next_attempt_at, dedup_key, body, version"
 
