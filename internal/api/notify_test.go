@@ -99,7 +99,9 @@ var notifyEndpoints = []struct{ method, path string }{
 	{"GET", "/api/v1/notifications?org=%s"},
 }
 
-func path(p, org string) string { return string(bytes.ReplaceAll([]byte(p), []byte("%s"), []byte(org))) }
+func path(p, org string) string {
+	return string(bytes.ReplaceAll([]byte(p), []byte("%s"), []byte(org)))
+}
 
 // TestContactsEndpointsRoles: every contacts and notification endpoint
 // needs admin (a token with read, respond and privacy gets 403 naming the
