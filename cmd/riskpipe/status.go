@@ -13,6 +13,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
@@ -45,6 +46,9 @@ type statusReport struct {
 	Now      time.Time   `json:"now"`
 	Database string      `json:"database"`
 	Orgs     []orgStatus `json:"orgs"`
+	// DeliveryProblems are the notifications of the last 24h that failed
+	// or wait for a retry.
+	DeliveryProblems []notify.Row `json:"delivery_problems"`
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,12 +80,22 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "riskpipe status: %s\n", n)
 	}
+	if rep.DeliveryProblems, err = deliveryProblems(ctx, st, rep.Now); err != nil {
+		return err
+	}
+	if rep.DeliveryProblems == nil {
+		rep.DeliveryProblems = []notify.Row{}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	return printStatus(stdout, rep)
+	if err := printStatus(stdout, rep); err != nil {
+		return err
+	}
+	printDeliveryProblems(stdout, rep.DeliveryProblems)
+	return nil
 }
 
 // readStatus reads every configured tenant's status from ClickHouse:
