@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/chtest"
@@ -58,7 +59,7 @@ tenants:
       primary_security: [{name: Globex SOC, email: soc@globex.example}]
 api:
   tokens:
-    - {name: acme-admin, token: ` + tokenAcmeAdmin + `, tenants: [acme], roles: [admin]}
+    - {name: acme-admin, token: ` + tokenAcmeAdmin + `, tenants: [acme], roles: [read, admin]}
     - {name: globex-admin, token: ` + tokenGlobexAdmin + `, tenants: [globex], roles: [admin]}
     - {name: reader, token: ` + tokenReadAll + `, tenants: ["*"], roles: [read, respond, privacy]}
 `
@@ -156,4 +157,36 @@ func TestContactsEndpointsRoles(t *testing.T) {
 	status, body = call(t, srv, "GET", "/api/v1/notifications", tokenGlobexAdmin)
 	require.Equal(t, http.StatusOK, status)
 	require.JSONEq(t, `{"notifications":[]}`, body)
+}
+
+// TestContactsPanelInBrowser drives the dashboard's contacts view
+// (static/js/contacts.js) in Chromium: contacts, the review button, a test
+// message and the history with its failed deliveries flagged.
+func TestContactsPanelInBrowser(t *testing.T) {
+	srv, posts := notifyEnv(t)
+	ctx := newBrowser(t)
+	pe := watchErrors(t, ctx)
+	do(t, ctx,
+		chromedp.Navigate(srv.URL+"/#token="+tokenAcmeAdmin),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
+		runJS(`location.hash = '#/org/acme/contacts'`),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="contacts"]`)),
+	)
+	table := value(t, ctx, chromedp.Text(chromedp.CSS("#contacts-table")))
+	require.Contains(t, table, "ciso@acme.example")
+	require.Contains(t, table, "operational notices go to primary_security")
+	require.Contains(t, value(t, ctx, chromedp.Text(chromedp.CSS("#contacts-status"))), "Last reviewed: never")
+	do(t, ctx, chromedp.Click(chromedp.CSS("#contacts-review")),
+		chromedp.WaitVisible(chromedp.CSS(`#contacts-status`)))
+	require.True(t, value(t, ctx, chromedp.Poll[bool](`document.querySelector('#contacts-status').innerText.includes('api:acme-admin')`)))
+	do(t, ctx, chromedp.Click(chromedp.CSS("#contacts-test")))
+	require.True(t, value(t, ctx, chromedp.Poll[bool](`document.querySelector('#contacts-result').innerText.includes('chat: sent')`)))
+	require.EqualValues(t, 1, posts.Load())
+	do(t, ctx, runJS(`location.hash = '#/'`), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
+		runJS(`location.hash = '#/org/acme/contacts'`), chromedp.WaitVisible(chromedp.CSS(`#notifications-table`)))
+	hist := value(t, ctx, chromedp.Text(chromedp.CSS("#notifications-table")))
+	require.Contains(t, hist, "riskpipe test message for acme")
+	require.Contains(t, hist, "failed")
+	saveScreenshot(t, ctx, screenshotDir(t), "contacts.png")
+	pe.requireNone(t)
 }

@@ -77,18 +77,18 @@ type Webhook struct {
 // every tenant's own.
 type Contacts struct {
 	// PrimarySecurity receive every security notification.
-	PrimarySecurity []Contact `yaml:"primary_security"`
+	PrimarySecurity []Contact `yaml:"primary_security" json:"primary_security"`
 	// CIOCISO are told only of critical incidents (one recommended).
-	CIOCISO []Contact `yaml:"cio_ciso"`
+	CIOCISO []Contact `yaml:"cio_ciso" json:"cio_ciso"`
 	// IT receive operational notices; primary_security when empty.
-	IT []Contact `yaml:"it"`
+	IT []Contact `yaml:"it" json:"it"`
 }
 
 // Contact is a person or group: an email address, a webhook, or both.
 type Contact struct {
-	Name    string `yaml:"name"`
-	Email   string `yaml:"email"`
-	Webhook string `yaml:"webhook"` // the name of a notify.webhooks entry
+	Name    string `yaml:"name" json:"name"`
+	Email   string `yaml:"email" json:"email,omitempty"`
+	Webhook string `yaml:"webhook" json:"webhook,omitempty"` // the name of a notify.webhooks entry
 }
 
 // ContactRole names a list of Contacts; the set is closed.
