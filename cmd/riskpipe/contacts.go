@@ -21,28 +21,31 @@ const notifySchema = 4
 
 // cmdContacts is `riskpipe contacts list|review|test`.
 func cmdContacts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, contactsUsage)
-			return errHelp
-		}
-		return usageError{errors.New("want a subcommand: list, review or test\n" + contactsUsage)}
+	sub := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
 	}
-	sub := args[0]
-	if sub != "list" && sub != "review" && sub != "test" {
-		return usageError{fmt.Errorf("unknown subcommand %q\n%s", sub, contactsUsage)}
-	}
-	fs := newFlagSet("contacts "+sub, "--config FILE [--tenant NAME]", stdout)
+	fs := newFlagSet("contacts", "list|review|test --config FILE [--tenant NAME] [--by NAME]", stdout)
 	cfgPath := fs.String("config", "", "path to the YAML config (required)")
 	tenant := fs.String("tenant", "", "only this tenant (default: every tenant)")
 	by := fs.String("by", "", "review: who reviewed the contacts (default: the OS user)")
 	timeout := fs.Duration("timeout", time.Minute, "time allowed for ClickHouse and deliveries")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
+		if errors.Is(err, errHelp) {
+			fmt.Fprintln(stdout, "\n"+contactsUsage)
+		}
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
+	}
+	switch sub {
+	case "list", "review", "test":
+	case "":
+		return usageError{errors.New("want a subcommand: list, review or test (see 'riskpipe contacts --help')")}
+	default:
+		return usageError{fmt.Errorf("unknown subcommand %q: want list, review or test", sub)}
 	}
 	tenants := []string{}
 	for _, t := range cfg.Tenants {
