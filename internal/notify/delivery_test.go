@@ -57,6 +57,39 @@ func TestSMTPDownForAMinute(t *testing.T) {
 	require.Equal(t, []Status{StatusSent}, statusOf(e.rows("acme"), "secops@acme.example"))
 	// The webhook was up all along: sent once, at once.
 	require.Len(t, e.hook.calls(), 1)
+	// Visible in the metrics.
+	require.Equal(t, 1.0, metric(t, e, "riskpipe_notifications_total", map[string]string{"tenant": "acme", "kind": "attack_started", "channel": "email", "status": "sent"}))
+	require.GreaterOrEqual(t, metric(t, e, "riskpipe_notification_retries_total", nil), 3.0) // attempts at 0s, 10s and 30s failed
+	require.Equal(t, 0.0, metric(t, e, "riskpipe_notifications_pending", nil))
+}
+
+// metric returns the value of the series of name with labels (nil: the
+// only series).
+func metric(t *testing.T, e *env, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s %v", name, labels)
+	return 0
 }
 
 // TestWebhook500Then200: a receiver answering 500 gets the same message

@@ -254,7 +254,8 @@ tenants:
 
 func (e *env) notifier(statuses ...func() []poll.Status) *Notifier {
 	e.t.Helper()
-	s := Settings{Config: e.cfg, Store: e.ns, Now: e.clock.Now, Registerer: prometheus.NewRegistry()}
+	e.reg = prometheus.NewRegistry() // the newest notifier's metrics
+	s := Settings{Config: e.cfg, Store: e.ns, Now: e.clock.Now, Registerer: e.reg}
 	if len(statuses) > 0 {
 		s.Statuses = statuses[0]
 	}
