@@ -82,6 +82,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "config %s: ok (%d tenants)\n", *cfgPath, len(cfg.Tenants))
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stdout, "config warning: %s\n", w)
+	}
 	log := newLogger(io.Discard, "text", "error")
 	if os.Getenv("RISKPIPE_CHECK_VERBOSE") != "" {
 		log = newLogger(stderr, "text", "debug")

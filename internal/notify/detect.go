@@ -66,7 +66,7 @@ func (d *Detector) Observe(events []event.Event, updates []score.Update) []Findi
 	var out []Finding
 	evs := make([]event.Event, 0, len(events))
 	for _, e := range events {
-		if e.EventType == classify.TypeAttackStart || e.EventType == classify.TypeAttackEnd || e.Category == event.CategoryLeakedCredentials {
+		if relevant(e) {
 			evs = append(evs, e)
 		}
 	}
@@ -78,6 +78,12 @@ func (d *Detector) Observe(events []event.Event, updates []score.Update) []Findi
 		out = append(out, d.update(u)...)
 	}
 	return out
+}
+
+// relevant reports whether the Detector looks at e: ThreatInsight attacks
+// on the org and leaked credentials.
+func relevant(e event.Event) bool {
+	return e.EventType == classify.TypeAttackStart || e.EventType == classify.TypeAttackEnd || e.Category == event.CategoryLeakedCredentials
 }
 
 func (d *Detector) event(e event.Event) []Finding {

@@ -142,11 +142,19 @@ func New(s Settings) (*Notifier, error) {
 // recent rows are re-read from ClickHouse instead (nothing is lost, the
 // dedup keys keep it from being sent twice).
 func (n *Notifier) Offer(tenant string, events []event.Event, updates []score.Update) {
-	if len(events) == 0 && len(updates) == 0 {
+	// Keep only what the Detector reads, copied: the queue must not hold
+	// the pipeline's pages (raw events) in memory.
+	var evs []event.Event
+	for _, e := range events {
+		if relevant(e) {
+			evs = append(evs, event.Event{ID: e.ID, EventType: e.EventType, Category: e.Category, Published: e.Published})
+		}
+	}
+	if len(evs) == 0 && len(updates) == 0 {
 		return
 	}
 	select {
-	case n.queue <- batch{tenant: tenant, events: events, updates: updates}:
+	case n.queue <- batch{tenant: tenant, events: evs, updates: slices.Clone(updates)}:
 		n.m.queue.Set(float64(len(n.queue)))
 	default:
 		n.mu.Lock()
