@@ -577,27 +577,49 @@ func (n *Notifier) checkOperational(now time.Time) {
 		return
 	}
 	for _, st := range n.s.Statuses() {
+		var (
+			since  time.Time
+			detail string
+			after  = n.cfg.Notify.OperationalAfter
+		)
 		switch st.State {
 		case "auth_error", "backing_off", "write_error":
+			since = st.LastSuccess
+			if since.IsZero() { // never succeeded in this process: count from its start
+				since = n.started
+			}
+			detail = fmt.Sprintf("riskpipe has not read the Okta System Log of %s since %s (state %s, %d consecutive failures",
+				st.Tenant, fmtTime(since), st.State, st.ConsecutiveFailures)
+			if st.LastError != "" {
+				detail += ": " + st.LastError
+			}
+			detail += "). Findings for this org are delayed until it recovers; check the API token or OAuth app, and the network."
 		default:
+			// Stalled: polling works but no event arrived for longer than
+			// api.stall_after (the rule of the dashboard's stalled flag),
+			// told once it lasted operational_after too.
+			since = latestOf(st.LastCursorAdvance, st.IntegratedAt, n.started)
+			after = max(after, n.cfg.API.StallAfter)
+			detail = fmt.Sprintf("riskpipe has received no System Log event of %s since %s (more than api.stall_after, %s). "+
+				"An org always has some traffic: check that the API token or OAuth app may still read the System Log.",
+				st.Tenant, fmtTime(since), fmtDur(n.cfg.API.StallAfter))
+		}
+		if now.Sub(since) < after {
 			continue
 		}
-		since := st.LastSuccess
-		if since.IsZero() { // never succeeded in this process: count from its start
-			since = n.started
-		}
-		if now.Sub(since) < n.cfg.Notify.OperationalAfter {
-			continue
-		}
-		detail := fmt.Sprintf("riskpipe has not read the Okta System Log of %s since %s (state %s, %d consecutive failures",
-			st.Tenant, fmtTime(since), st.State, st.ConsecutiveFailures)
-		if st.LastError != "" {
-			detail += ": " + st.LastError
-		}
-		detail += "). Findings for this org are delayed until it recovers; check the API token or OAuth app, and the network."
 		n.findings([]Finding{{Tenant: st.Tenant, Kind: KindIntegrationFailing,
 			Key: fmt.Sprintf("integration_failing|%s|%d", st.Tenant, since.Unix()), At: now, Detail: detail}}, now)
 	}
+}
+
+func latestOf(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
 }
 
 // checkReview reminds primary_security weekly once the contacts were not

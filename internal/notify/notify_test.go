@@ -143,6 +143,25 @@ func TestWhoIsToldWhat(t *testing.T) {
 		require.Len(t, e.mb.to("it@acme.example"), 1, "one notice per outage")
 	})
 
+	t.Run("integration stalled (polling, but no event for api.stall_after): it", func(t *testing.T) {
+		e := newEnv(t, "")
+		start := e.clock.Now()
+		statuses := func() []poll.Status {
+			return []poll.Status{
+				{Tenant: "acme", State: "caught_up", IntegratedAt: start.Add(-24 * time.Hour), LastCursorAdvance: start.Add(-10 * time.Minute), LastSuccess: start},
+				{Tenant: "globex", State: "caught_up", IntegratedAt: start.Add(-24 * time.Hour), LastCursorAdvance: e.clock.Now(), LastSuccess: e.clock.Now()},
+			}
+		}
+		n := e.notifier(statuses)
+		e.clock.Advance(59 * time.Minute)
+		n.Step(ctx)
+		require.Empty(t, e.mb.all(), "no event since this process started 59m ago: not yet stalled (api.stall_after 1h)")
+		e.clock.Advance(2 * time.Minute)
+		n.Step(ctx)
+		require.Equal(t, []string{"riskpipe cannot read the Okta System Log of acme"}, e.mb.to("it@acme.example"))
+		require.Empty(t, e.mb.to("soc@globex.example"), "globex receives events")
+	})
+
 	t.Run("contacts changed: old and new contacts of every role", func(t *testing.T) {
 		e := newEnv(t, "")
 		n := e.notifier() // first start: contacts applied, nobody told
