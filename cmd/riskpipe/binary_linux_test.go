@@ -42,6 +42,7 @@ func TestBinary(t *testing.T) {
 	t.Run("Kill9ExactlyOnce", func(t *testing.T) { testKill9(t, bin, srv) })
 	t.Run("SIGTERMDrain", func(t *testing.T) { testSIGTERMDrain(t, bin, srv) })
 	t.Run("SIGHUPReload", func(t *testing.T) { testSIGHUPReload(t, bin, srv) })
+	t.Run("NotifyKill9", func(t *testing.T) { testNotifyKill9(t, bin, srv) })
 }
 
 // buildBinary builds ./cmd/riskpipe. With RISKPIPE_BINARY_RACE set (and

@@ -66,6 +66,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rep := checkReport{Config: *cfgPath, Tenants: []tenantCheck{}}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "config %s: ok (%d tenants)\n", *cfgPath, len(cfg.Tenants))
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(stdout, "config warning: %s\n", w)
+		}
 	}
 	report := func(what string, err error) checkItem {
 		if err != nil {

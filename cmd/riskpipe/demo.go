@@ -103,6 +103,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg.Tenants = append(cfg.Tenants, t)
 	}
 
+	stopSink, err := demoMailSink(&cfg, stdout) // notifications to each org's contacts, printed
+	if err != nil {
+		return err
+	}
+	defer stopSink()
+
 	chSrv, err := app.EnsureClickHouse(ctx, &cfg.ClickHouse, log)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/app"
 	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
@@ -50,6 +51,9 @@ type statusReport struct {
 	// riskpipe run at http.listen (GET /-/reload); absent when none
 	// answers.
 	ConfigReload *app.ReloadStatus `json:"config_reload,omitempty"`
+	// DeliveryProblems are the notifications of the last 24h that failed
+	// or wait for a retry.
+	DeliveryProblems []notify.Row `json:"delivery_problems"`
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -83,6 +87,12 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "riskpipe status: %s\n", n)
 	}
 	rep.ConfigReload = readReloadStatus(ctx, cfg)
+	if rep.DeliveryProblems, err = deliveryProblems(ctx, st, rep.Now); err != nil {
+		return err
+	}
+	if rep.DeliveryProblems == nil {
+		rep.DeliveryProblems = []notify.Row{}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -92,6 +102,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	printReloadStatus(stdout, rep.ConfigReload)
+	printDeliveryProblems(stdout, rep.DeliveryProblems)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/score"
 )
@@ -48,6 +49,9 @@ type Settings struct {
 	// population window and bands bring stored factors to the time of
 	// reading (readtime.go). Zero fields take score's defaults.
 	Score score.Config
+	// Notify serves contacts and notification history (nil: those
+	// endpoints answer 503).
+	Notify *notify.Admin
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

@@ -41,7 +41,7 @@ var (
 )
 
 func (a *API) routes() []route {
-	return []route{
+	return append([]route{
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: http.HandlerFunc(a.serveOpenAPI), doc: opDoc{
 			id: "openapi", summary: "This OpenAPI document (no token needed).",
 		}},
@@ -132,7 +132,7 @@ func (a *API) routes() []route {
 				"running configuration stays. GET /-/reload (no token) shows the outcome of the last reload.",
 			response: ReloadAnswer{},
 		}},
-	}
+	}, a.notifyRoutes()...)
 }
 
 // needs is the role a route requires: its own, or read.

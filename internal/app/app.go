@@ -24,6 +24,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/okta"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/store"
@@ -65,6 +66,8 @@ type Options struct {
 	// backoffs, rate-limit waits and poll intervals (nil: the real one).
 	// Tests inject a fake one so that minute-long waits take no real time.
 	Clock Clock
+	// NotifyNow is the notifier's clock (nil: time.Now).
+	NotifyNow func() time.Time
 }
 
 // Clock tells the time and waits. Sleep returns ctx's error when ctx ends
@@ -176,13 +179,6 @@ func (a *App) Run(ctx context.Context) error {
 		Registerer:   a.reg,
 		Logger:       a.log,
 	})
-	tenants, err := newTenantSet(a, st, writer)
-	if err != nil {
-		return err
-	}
-	a.mu.Lock()
-	a.tenants = tenants
-	a.mu.Unlock()
 	hb, err := newHeartbeat(a.reg, a.o.Version, st, a.Statuses, time.Now(), cfg.API.StallAfter, a.o.HeartbeatInterval, a.log)
 	if err != nil {
 		return err
@@ -196,6 +192,24 @@ func (a *App) Run(ctx context.Context) error {
 	if err := st.Migrate(ctx); err != nil {
 		return startErr(ctx, fmt.Errorf("migrate: %w", err))
 	}
+	// The notifier reads ClickHouse before the pollers run (undelivered
+	// messages, changed contacts, the replay of recent rows); the pollers'
+	// confirmed batches are then handed to it.
+	notifier, err := a.newNotifier(ctx, st)
+	if err != nil {
+		return startErr(ctx, err)
+	}
+	var sink poll.Sink = writer
+	if notifier != nil {
+		sink = notifySink{next: writer, n: notifier}
+	}
+	tenants, err := newTenantSet(a, st, sink)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.tenants = tenants
+	a.mu.Unlock()
 
 	hb.started = time.Now() // the pollers' start, for the stall rule
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
@@ -205,6 +219,14 @@ func (a *App) Run(ctx context.Context) error {
 	pollCtx, stopPollers := context.WithCancel(ctx)
 	pollDone := make(chan error, 1)
 	go func() { pollDone <- tenants.Run(pollCtx) }()
+	notifyCtx, stopNotifier := context.WithCancel(ctx)
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		if notifier != nil {
+			_ = notifier.Run(notifyCtx)
+		}
+	}()
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); hb.run(hbCtx) }()
@@ -234,6 +256,8 @@ func (a *App) Run(ctx context.Context) error {
 	if err := <-pollDone; err != nil { // (and the okta clients' idle connections closed)
 		a.log.Warn("pollers stopped with error", "err", err)
 	}
+	stopNotifier() // undelivered messages stay pending in ClickHouse for the next start
+	<-notifyDone
 	stopHeartbeat()
 	<-hbDone
 	hb.final(ctx) // the pollers' last status, before the writer and ClickHouse close
@@ -442,6 +466,7 @@ func (a *App) buildAPI(cfg *config.Config) (http.Handler, error) {
 	ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
 		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
 		Started: a.reloader.started, Reload: a.reloader.serveReload,
+		Notify: notify.NewAdmin(cfg, notify.NewStore(st.Conn(), st.Database()), nil),
 		Logger: a.log.With("component", "api")})
 	if err != nil {
 		return nil, err

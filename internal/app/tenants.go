@@ -23,7 +23,7 @@ import (
 type tenantSet struct {
 	a       *App
 	st      *store.Store
-	w       *store.Writer
+	w       poll.Sink
 	pm      *poll.Metrics
 	om      *okta.Metrics
 	buffers *okta.Buffers
@@ -51,7 +51,7 @@ type tenantRunner struct {
 	blocked atomic.Pointer[poll.Status]
 }
 
-func newTenantSet(a *App, st *store.Store, w *store.Writer) (*tenantSet, error) {
+func newTenantSet(a *App, st *store.Store, w poll.Sink) (*tenantSet, error) {
 	pm, err := poll.NewMetrics(a.reg)
 	if err != nil {
 		return nil, err

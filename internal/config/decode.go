@@ -30,6 +30,9 @@ type tenantMeta struct {
 	poll  map[string]bool // poll keys the tenant sets (overrides)
 	extra []string        // the tenant's own extra_event_types
 	auth  map[string]bool // auth keys present
+	// contacts are the tenant's own contacts (before the top-level ones
+	// are added).
+	contacts Contacts
 }
 
 // field decodes the value node n at path into a destination it captured.
@@ -63,6 +66,8 @@ func (d *decoder) decode(root *yaml.Node) *Config {
 		"reload": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{"watch": d.boolean(&c.Reload.Watch), "debounce": d.duration(&c.Reload.Debounce)})
 		},
+		"notify":   func(n *yaml.Node, p string) { d.notify(n, p, &c.Notify) },
+		"contacts": func(n *yaml.Node, p string) { d.contacts(n, p, &c.Contacts) },
 	})
 	if tenants != nil {
 		d.tenants(tenants, "tenants", &c)
@@ -115,6 +120,7 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 			"auth":        func(n *yaml.Node, p string) { tm.auth = d.auth(n, p, &t.Auth) },
 			"poll":        func(n *yaml.Node, _ string) { poll = n },
 			"enabled":     d.boolPtr(&t.Enabled),
+			"contacts":    func(n *yaml.Node, p string) { d.contacts(n, p, &tm.contacts) },
 		})
 		if poll != nil {
 			tm.poll = d.poll(poll, keyPath(p, "poll"), &t.Poll)
@@ -122,6 +128,7 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 		// A tenant's extra_event_types add to the top-level list.
 		tm.extra = t.Poll.ExtraEventTypes
 		t.Poll.ExtraEventTypes = concat(c.Poll.ExtraEventTypes, tm.extra)
+		t.Contacts = mergeContacts(c.Contacts, tm.contacts)
 		c.Tenants = append(c.Tenants, t)
 		d.m.tenants = append(d.m.tenants, tm)
 	}

@@ -39,6 +39,14 @@ func Default() Config {
 		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
 		Reload: Reload{Debounce: time.Second},
+		Notify: Notify{
+			SMTP:                SMTP{Port: 587, TLS: SMTPStartTLS},
+			GroupInterval:       5 * time.Minute,
+			MaxPerHour:          20,
+			CriticalIncident:    CriticalIncident{CriticalUsers: 5, Within: time.Hour},
+			OperationalAfter:    30 * time.Minute,
+			ContactsReviewEvery: 180 * 24 * time.Hour,
+		},
 	}
 }
 

@@ -113,6 +113,11 @@ func Compare(cur, next *Config) Diff {
 		{"http", cur.HTTP, next.HTTP, "the listener is opened at start: restart riskpipe to change it"},
 		{"memory", cur.Memory, next.Memory, "the memory budgets are set at start: restart riskpipe to change them"},
 		{"log", cur.Log, next.Log, "the logger is built at start: restart riskpipe to change it"},
+		// The notifier is built at start from notify and contacts (issue
+		// 13); a reload does not rebuild it yet, so a change is refused
+		// rather than accepted and silently not applied.
+		{"notify", cur.Notify, next.Notify, "the notifier is built at start: restart riskpipe to change it"},
+		{"contacts", cur.Contacts, next.Contacts, "the notifier is built at start: restart riskpipe to change the contacts"},
 	} {
 		for _, k := range changedFields(sec.old, sec.new) {
 			d.Refused = append(d.Refused, Problem{Path: sec.key + "." + k, Msg: "changed: " + sec.why})
@@ -158,6 +163,10 @@ func Compare(cur, next *Config) Diff {
 			continue
 		case !t.IsEnabled():
 			continue // disabled before and after
+		}
+		if !reflect.DeepEqual(o.Contacts, t.Contacts) {
+			d.Refused = append(d.Refused, Problem{Path: indexPath("tenants", i) + ".contacts",
+				Msg: "changed: the notifier is built at start: restart riskpipe to change the contacts"})
 		}
 		var poller, client []string
 		for _, k := range changedFields(o.Poll, t.Poll) {

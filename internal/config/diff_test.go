@@ -86,6 +86,14 @@ func TestCompare(t *testing.T) {
 			return s + "http: {listen: '127.0.0.1:9999'}\nmemory: {pages_in_flight: 2}\nlog: {level: debug}\n"
 		}, refused: []string{"clickhouse.addr", "http.listen", "memory.pages_in_flight", "log.level"},
 			unchanged: []string{"acme", "globex", "initech"}},
+		{name: "notify and contacts need a restart (the notifier is built at start)", edit: func(s string) string {
+			s = replace(s, "auth: {method: api_token, token: t3}",
+				"auth: {method: api_token, token: t3}\n    contacts: {primary_security: [{name: SecOps, email: secops@initech.example}]}")
+			return s + "notify: {smtp: {host: smtp.example.com, from: riskpipe@example.com}}\n" +
+				"contacts: {primary_security: [{name: SOC, email: soc@mssp.example}]}\n"
+		}, refused: []string{"notify.smtp", "contacts.primary_security",
+			"tenants[0].contacts", "tenants[1].contacts", "tenants[2].contacts"}, // the top-level contacts are every tenant's
+			unchanged: []string{"acme", "globex", "initech"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cur, next := parse(t, diffBase), parse(t, tc.edit(diffBase))

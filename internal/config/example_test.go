@@ -23,6 +23,8 @@ func TestExampleConfig(t *testing.T) {
 		"INITECH_OKTA_CLIENT_SECRET": "initech-secret",
 		"RISKPIPE_API_TOKEN":         "scoring-job-token-0123456789",
 		"ACME_ANALYSTS_API_TOKEN":    "acme-analysts-token-0123456789",
+		"SMTP_PASSWORD":              "smtp-password",
+		"SIEM_WEBHOOK_SECRET":        "whsec_c2llbS1zZWNyZXQ=",
 	}))
 	require.NoError(t, err)
 	require.NoError(t, cfg.RequireTenants())
@@ -36,6 +38,13 @@ func TestExampleConfig(t *testing.T) {
 	require.Equal(t, def.HTTP, cfg.HTTP)
 	require.Equal(t, def.Log, cfg.Log)
 	require.Equal(t, def.API.StallAfter, cfg.API.StallAfter)
+	n := cfg.Notify
+	n.SMTP, n.Webhooks = def.Notify.SMTP, nil
+	require.Equal(t, def.Notify, n)
+	require.Equal(t, def.Notify.SMTP.Port, cfg.Notify.SMTP.Port)
+	require.Equal(t, def.Notify.SMTP.TLS, cfg.Notify.SMTP.TLS)
+	require.Len(t, cfg.Tenants[0].Contacts.PrimarySecurity, 2, "the top-level contact, then acme's own")
+	require.Equal(t, "soc@mssp.example", cfg.Tenants[1].Contacts.PrimarySecurity[0].Email)
 	require.Equal(t, []APIToken{
 		{Name: "scoring-job", Token: "scoring-job-token-0123456789", Tenants: []string{AllTenants}, Roles: DefaultRoles},
 		{Name: "acme-analysts", Token: "acme-analysts-token-0123456789", Tenants: []string{"acme"}, Roles: []Role{RoleRead, RoleRespond}},

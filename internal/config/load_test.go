@@ -168,6 +168,7 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 			Memory: Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
 			Log:    Log{Format: "json", Level: "debug"},
 			Reload: Reload{Watch: true, Debounce: 2 * time.Second},
+			Notify: Default().Notify,
 		}
 	},
 }
@@ -276,6 +277,35 @@ func TestLoadBad(t *testing.T) {
 			},
 		},
 		{
+			file: "notify.bad.yaml",
+			wantProblems: []string{
+				"tenants[0].contacts.it[0].phone: unknown key",
+				`notify.operational_after: invalid duration "soon"`,
+				`notify.contacts_review_every: invalid duration "180 days" (e.g. 180d or 4320h)`,
+				"notify.smtp.port: must be between 1 and 65535",
+				"notify.smtp.from: not an email address (RFC 5322 addr-spec, e.g. riskpipe@example.com)",
+				"notify.smtp.password: set username too (a password without username)",
+				"notify.smtp.tls: none is allowed only for loopback hosts (localhost, 127.0.0.0/8, ::1)",
+				"notify.webhooks[0].url: http is allowed only for loopback hosts (localhost, 127.0.0.0/8, ::1); use https",
+				"notify.webhooks[0].secret: only used with format json (slack and teams URLs carry their own credential)",
+				"notify.webhooks[1].name: duplicate of notify.webhooks[0]",
+				"notify.webhooks[1].secret: required for format json (the HMAC-SHA256 key of the webhook-signature header)",
+				"notify.webhooks[2].url: must be an https URL",
+				"notify.webhooks[2].format: must be slack, teams or json",
+				"notify.dashboard_url: http is allowed only for loopback hosts (localhost, 127.0.0.0/8, ::1); use https",
+				"notify.group_interval: must be positive",
+				"notify.max_per_hour: must be at least 1",
+				"notify.critical_incident.critical_users: must be at least 1",
+				"notify.critical_incident.within: must be positive",
+				"tenants[0].contacts.primary_security[0].email: not an email address (RFC 5322 addr-spec, e.g. secops@acme.example)",
+				"tenants[0].contacts.primary_security[1].email: not an email address (RFC 5322 addr-spec, e.g. secops@acme.example)",
+				"tenants[0].contacts.primary_security[2].webhook: no webhook of that name in notify.webhooks",
+				"tenants[0].contacts.primary_security[3]: duplicate of contacts.primary_security[0]",
+				"tenants[0].contacts.primary_security[4]: needs an email, a webhook or both",
+				"tenants[0].contacts.cio_ciso[1]: duplicate of tenants[0].contacts.cio_ciso[0]",
+			},
+		},
+		{
 			file: "score.bad.yaml",
 			wantProblems: []string{
 				`score.half_life: invalid duration "2 weeks"`,
@@ -379,10 +409,10 @@ func TestLoadBad(t *testing.T) {
 }
 
 func TestBadSecretsStayOutOfProblems(t *testing.T) {
-	for _, file := range []string{"testdata/many.bad.yaml", "testdata/urls.bad.yaml", "testdata/kinds.bad.yaml", "testdata/api.bad.yaml"} {
+	for _, file := range []string{"testdata/many.bad.yaml", "testdata/urls.bad.yaml", "testdata/kinds.bad.yaml", "testdata/api.bad.yaml", "testdata/notify.bad.yaml"} {
 		_, err := Load(file, MapEnv(map[string]string{"ACME_OKTA_TOKEN": "acme-token-from-env"}))
 		require.Error(t, err)
-		for _, secret := range []string{"acme-token-from-env", "inline-token-value", "hunter2", "not-a-string", "short-secret"} {
+		for _, secret := range []string{"acme-token-from-env", "inline-token-value", "hunter2", "not-a-string", "short-secret", "hunter2-url", "hunter2-smtp", "hunter2-secret"} {
 			require.NotContains(t, err.Error(), secret, file)
 		}
 	}
@@ -414,6 +444,14 @@ func TestDefault(t *testing.T) {
 		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
 		Reload: Reload{Debounce: time.Second},
+		Notify: Notify{
+			SMTP:                SMTP{Port: 587, TLS: "starttls"},
+			GroupInterval:       5 * time.Minute,
+			MaxPerHour:          20,
+			CriticalIncident:    CriticalIncident{CriticalUsers: 5, Within: time.Hour},
+			OperationalAfter:    30 * time.Minute,
+			ContactsReviewEvery: 180 * 24 * time.Hour,
+		},
 	}
 	require.Equal(t, want, Default())
 }

@@ -23,6 +23,10 @@ type Config struct {
 	// Reload: how a running riskpipe takes up a changed file (SIGHUP and
 	// POST /-/reload always work).
 	Reload Reload `yaml:"reload"`
+	// Notify: channels and rules of notifications (notify.go).
+	Notify Notify `yaml:"notify"`
+	// Contacts are added to every tenant's own contacts.
+	Contacts Contacts `yaml:"contacts"`
 }
 
 // Reload configures reloading the configuration while riskpipe runs.
@@ -102,6 +106,9 @@ type Tenant struct {
 	Poll Poll `yaml:"poll"`
 	// Enabled defaults to true; a disabled tenant is validated but not polled.
 	Enabled *bool `yaml:"enabled"`
+	// Contacts are the effective contacts: the top-level contacts followed
+	// by the tenant's own (after Load).
+	Contacts Contacts `yaml:"contacts"`
 }
 
 // IsEnabled reports whether the tenant is polled.

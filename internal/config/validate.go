@@ -49,6 +49,7 @@ func validate(c *Config, m *meta, dir string, ps *problems) {
 		ps.add("http.listen", "must be host:port, or empty to disable")
 	}
 	v.api(c.API, c.Tenants, "api")
+	v.notify(c)
 	v.score(c.Score)
 	if c.Memory.PagesInFlight < 1 {
 		ps.add("memory.pages_in_flight", "must be at least 1")

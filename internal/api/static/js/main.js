@@ -6,6 +6,7 @@ import { $, h, show } from './dom.js';
 import { RANGES } from './format.js';
 import { renderHome, resetPaging, wireHome } from './home.js';
 import { renderUser } from './user.js';
+import { CONTACTS_ROUTE, hideContacts, renderContacts } from './contacts.js';
 
 const ORG_KEY = 'riskpipe.org';
 
@@ -24,7 +25,13 @@ async function render() {
   const m = location.hash.match(/^#\/user\/([^/]+)\/(.+)$/);
   try {
     await loadOrgs();
-    if (m) {
+    hideContacts();
+    const oc = location.hash.match(CONTACTS_ROUTE);
+    if (oc) {
+      show('#view-home', false);
+      show('#view-user', false);
+      await renderContacts(decodeURIComponent(oc[1]));
+    } else if (m) {
       show('#view-home', false);
       show('#view-user', true);
       await renderUser(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
@@ -34,7 +41,7 @@ async function render() {
       await renderHome(context());
     }
     show('#error', false);
-    if (mine === seq) document.body.dataset.ready = m ? 'user' : 'home';
+    if (mine === seq) document.body.dataset.ready = oc ? 'contacts' : m ? 'user' : 'home';
   } catch (err) {
     if (err instanceof Unauthorized) return askToken('That token was not accepted.');
     $('#error').textContent = 'Could not load: ' + err.message;
