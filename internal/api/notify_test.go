@@ -38,7 +38,7 @@ func notifyEnv(t *testing.T) (*httptest.Server, *atomic.Int32) {
 		require.NoError(t, json.Unmarshal(b, &p))
 		require.Contains(t, p["text"], "test message")
 		posts.Add(1)
-		w.Write([]byte("ok"))
+		_, _ = w.Write([]byte("ok"))
 	}))
 	t.Cleanup(chat.Close)
 	y := `

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -178,7 +179,12 @@ func TestDedupAcrossRestart(t *testing.T) {
 	w := store.NewWriter(e.st, store.WriterOptions{MaxRows: 1000, WriteTimeout: 30 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("writer: %v", err)
+		}
+	}()
 
 	now := e.clock.Now()
 	att := attack("att-1", now.Add(-time.Minute), false)

@@ -25,7 +25,7 @@ func TestChatFormats(t *testing.T) {
 		var p map[string]any
 		require.NoError(t, json.Unmarshal(b, &p))
 		got[r.URL.Path] = p
-		w.Write([]byte("ok"))
+		_, _ = w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
 	cfg := &config.Config{Notify: config.Notify{Webhooks: []config.Webhook{
