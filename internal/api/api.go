@@ -13,6 +13,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // DefaultStallAfter is used when Settings.StallAfter is zero.
@@ -34,6 +35,12 @@ type Settings struct {
 	StallAfter time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time // default time.Now
+	// Bands are the attack factor's level bands (config score.bands) the
+	// dashboard's legend shows; zero: the defaults.
+	Bands score.Bands
+	// SignInCodes, when set, are the one-time codes POST /api/v1/sign-in
+	// exchanges for a token (riskpipe demo issues one); nil: none.
+	SignInCodes *SignInCodes
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

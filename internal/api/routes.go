@@ -21,7 +21,9 @@ type route struct {
 type opDoc struct {
 	id, summary, description string
 	params                   []param
-	response                 any // a value of the 200 answer's type
+	request                  any            // a value of the JSON body's type; nil: none
+	errors                   map[int]string // further error answers: status -> description
+	response                 any            // a value of the 200 answer's type
 }
 
 type param struct {
@@ -41,7 +43,7 @@ var (
 )
 
 func (a *API) routes() []route {
-	return []route{
+	return append([]route{
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: http.HandlerFunc(a.serveOpenAPI), doc: opDoc{
 			id: "openapi", summary: "This OpenAPI document (no token needed).",
 		}},
@@ -121,7 +123,7 @@ func (a *API) routes() []route {
 				{name: "event_id", in: "path", typ: "string", required: true, description: "risk_events.event_id (Okta uuid, or sha256:...)."}},
 			response: Event{Raw: []byte("{}")},
 		}},
-	}
+	}, a.dashboardAPIRoutes()...)
 }
 
 // needs is the role a route requires: its own, or read.
