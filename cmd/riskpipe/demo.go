@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/app"
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
@@ -122,11 +123,20 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.API.Tokens = []config.APIToken{{Name: "demo", Token: config.Secret(token), Tenants: []string{config.AllTenants}}}
 	var dashboard string
 	applyMemory(&cfg, os.LookupEnv, log)
-	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, Ready: func(httpAddr string) {
+	// The dashboard link carries a one-time code, not the token: the
+	// browser exchanges it once for the token, which stays out of its
+	// history (the code is void after that, or after demoSignInTTL).
+	codes := api.NewSignInCodes(nil)
+	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, SignInCodes: codes, Ready: func(httpAddr string) {
 		fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
 		if httpAddr != "" {
-			dashboard = "http://" + httpAddr + "/#token=" + token
-			fmt.Fprintf(stdout, "dashboard: %s\nAPI:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", dashboard, token, httpAddr)
+			dashboard = "http://" + httpAddr + "/"
+			link := dashboard
+			if code, err := codes.Issue(token, demoSignInTTL); err == nil {
+				link = dashboard + "#/sign-in/" + code
+			}
+			fmt.Fprintf(stdout, "dashboard: %s  (one-time sign-in, valid %s; afterwards sign in with the token below)\n", link, demoSignInTTL)
+			fmt.Fprintf(stdout, "API:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", token, httpAddr)
 		}
 	}})
 	if err != nil {
@@ -149,6 +159,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 }
+
+// demoSignInTTL is how long the demo's one-time sign-in link works.
+const demoSignInTTL = 15 * time.Minute
 
 func printProgress(w io.Writer, sts []poll.Status, elapsed time.Duration) {
 	fmt.Fprintf(w, "[%s]", elapsed.Round(time.Second))

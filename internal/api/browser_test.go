@@ -39,6 +39,13 @@ func findChromium(t *testing.T) string {
 // tab's context; everything stops when t ends.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return newBrowserIn(t, t.TempDir())
+}
+
+// newBrowserIn is newBrowser with the profile in dir (a test that looks
+// into the profile afterwards).
+func newBrowserIn(t *testing.T, profile string) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(findChromium(t)),
 		chromedp.Headless,
@@ -51,7 +58,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1400, 1000),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -47,6 +47,9 @@ type Options struct {
 	// HeartbeatInterval is how often the pollers' statuses are written to
 	// poller_status (default DefaultHeartbeatInterval; tests shorten it).
 	HeartbeatInterval time.Duration
+	// SignInCodes, when set, are one-time dashboard sign-in codes the API
+	// accepts (riskpipe demo issues one for its link).
+	SignInCodes *api.SignInCodes
 }
 
 // App is a running riskpipe.
@@ -374,7 +377,7 @@ func (a *App) Handler() http.Handler {
 		cfg := a.o.Config
 		ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
 			Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
-			Logger: a.log.With("component", "api")})
+			Logger: a.log.With("component", "api"), Bands: cfg.Score.Bands, SignInCodes: a.o.SignInCodes})
 		if err != nil {
 			a.log.Error("api disabled", "err", err)
 		} else {
