@@ -53,6 +53,8 @@ func TestSearchUsers(t *testing.T) {
 			require.Equal(t, tt.want, hits)
 		})
 	}
+	_, body := e.get("/api/v1/users/search?q=nobody-at-all", tokenAll)
+	require.Contains(t, string(body), `"users":[]`, "no match is an empty list, not null")
 	var got UserSearch
 	e.getJSON("/api/v1/users/search?q=alice", tokenAll, &got)
 	require.Len(t, got.Users, 1)
@@ -155,9 +157,10 @@ func TestOrgHealthAndAttacks(t *testing.T) {
 }
 
 func TestSignInCode(t *testing.T) {
-	e := newEnv(t)
-	codes := NewSignInCodes(e.clock.Now)
-	e.api.s.SignInCodes = codes
+	c := &clock{t: now0}
+	codes := NewSignInCodes(c.Now)
+	e := newEnvWith(t, testTenants(), func(s *Settings) { s.SignInCodes = codes })
+	e.clock = c
 	post := func(body string) (int, SignInAnswer) {
 		t.Helper()
 		resp, err := http.Post(e.srv.URL+"/api/v1/sign-in", "application/json", bytes.NewBufferString(body))
@@ -178,7 +181,7 @@ func TestSignInCode(t *testing.T) {
 
 	code, err = codes.Issue(tokenAcme, 10*time.Minute)
 	require.NoError(t, err)
-	e.clock.Set(now0.Add(10 * time.Minute))
+	c.Set(now0.Add(10 * time.Minute))
 	status, _ = post(`{"code":"` + code + `"}`)
 	require.Equal(t, http.StatusUnauthorized, status, "expired")
 

@@ -84,7 +84,7 @@ func newEnv(t testing.TB) *env {
 // newEnvWith is newEnv with other tenants (the test tokens with "*" read
 // all of them). Its server passes every request through e.gate, which a
 // browser test uses to make the API slow or failing.
-func newEnvWith(t testing.TB, tenants []config.Tenant) *env {
+func newEnvWith(t testing.TB, tenants []config.Tenant, tweak ...func(*Settings)) *env {
 	t.Helper()
 	srv := chtest.Start(t)
 	db := chtest.NewDatabase(t, srv)
@@ -96,7 +96,7 @@ func newEnvWith(t testing.TB, tenants []config.Tenant) *env {
 	require.NoError(t, st.Migrate(ctx))
 
 	e := &env{t: t, store: st, clock: &clock{t: now0}, gate: newGate()}
-	e.api, err = New(Settings{
+	settings := Settings{
 		Conn:       st.Conn(),
 		Database:   st.Database(),
 		Tokens:     testTokens(),
@@ -105,7 +105,11 @@ func newEnvWith(t testing.TB, tenants []config.Tenant) *env {
 		StallAfter: time.Hour,
 		Now:        e.clock.Now,
 		Logger:     slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-	})
+	}
+	for _, f := range tweak {
+		f(&settings)
+	}
+	e.api, err = New(settings)
 	require.NoError(t, err)
 	e.srv = httptest.NewServer(e.gate.wrap(e.api.Handler()))
 	t.Cleanup(e.srv.Close)

@@ -81,7 +81,9 @@ func (a *API) searchUsers(r *http.Request) (any, error) {
 	if err := a.addFactors(ctx, found); err != nil {
 		return nil, err
 	}
-	out.Users = found
+	if found != nil {
+		out.Users = found
+	}
 	return out, nil
 }
 

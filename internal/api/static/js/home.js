@@ -29,6 +29,7 @@ async function render(ctx) {
 
 // ---- pollers ----
 
+const SHOWN_PROBLEMS = 5;
 const PROBLEM_ORDER = { auth_error: 0, write_error: 1, backing_off: 2, unknown: 3, starting: 4 };
 
 // problem says what is wrong with an org's poller, or '' when nothing is.
@@ -83,9 +84,15 @@ function drawPollers(ctx, list, body) {
   );
   body.append(chips);
   if (problems.length) {
+    // The worst few; the others one click away.
     const t = table('poller-problems', POLLER_HEAD);
-    for (const o of problems) t.body.append(pollerRow(o, list.now));
+    for (const o of problems.slice(0, SHOWN_PROBLEMS)) t.body.append(pollerRow(o, list.now));
     body.append(h('h3', {}, `Problems (${problems.length})`), t.wrap);
+    if (problems.length > SHOWN_PROBLEMS) {
+      const more = table('poller-more-problems', POLLER_HEAD);
+      for (const o of problems.slice(SHOWN_PROBLEMS)) more.body.append(pollerRow(o, list.now));
+      body.append(h('details', { class: 'rest more-problems' }, h('summary', {}, `${problems.length - SHOWN_PROBLEMS} more problems`), more.wrap));
+    }
   } else {
     body.append(h('p', { class: 'ok-note' }, 'Every enabled poller is healthy.'));
   }

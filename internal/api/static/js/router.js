@@ -60,6 +60,7 @@ export function go(address, { replace = false } = {}) {
     history.replaceState(null, '', address);
     onChange();
   } else {
+    document.body.dataset.ready = ''; // until the new address is drawn
     location.hash = address; // hashchange calls onChange
   }
 }

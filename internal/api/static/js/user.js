@@ -18,7 +18,7 @@ async function render(ctx, org, userID) {
   const back = h('p', { class: 'crumbs' }, h('a', { href: href('/', { org, range: ctx.query.get('range') }) }, '← users'), ' · ',
     h('a', { href: href('/org/' + seg(org), { range: ctx.query.get('range') }) }, 'org ' + org));
   if (!ctx.refresh) ctx.root.append(back);
-  const factor = new Section(ctx, 'user-factor', 'User');
+  const factor = new Section(ctx, 'user-factor', 'Attack factor');
   const history = new Section(ctx, 'user-history', 'Score over time');
   const events = new Section(ctx, 'user-events-card', 'Events behind it');
   let data;
