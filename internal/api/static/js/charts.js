@@ -1,7 +1,7 @@
 // charts.js: the dashboard's pictures, drawn by Chart.js (vendored,
 // loaded before this module as window.Chart).
 
-import { CATEGORIES, categoryLabel } from './format.js';
+import { CATEGORIES, categoryLabel, duration } from './format.js';
 import { visible } from './text.js';
 
 const Chart = window.Chart;
@@ -103,7 +103,7 @@ export function health(canvas, data) {
       scales: {
         x: { ticks: { maxRotation: 0, autoSkip: true } },
         n: { position: 'left', beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'events' } },
-        lag: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'lag (s)' } },
+        lag: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'lag' }, ticks: { callback: (v) => duration(v) } },
       },
       plugins: { legend: { position: 'bottom' }, tooltip: { mode: 'index', intersect: false } },
     },

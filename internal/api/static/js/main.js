@@ -42,6 +42,10 @@ async function render(refresh = false) {
   document.body.dataset.view = route.view ? route.view.name : 'unknown';
   document.body.dataset.gen = String(ctx.gen);
   if (!refresh) {
+    fresh.asOf = null; // the freshness of the previous address is not this one's
+    fresh.scores = null;
+    fresh.stale = false;
+    tickFreshness();
     document.body.dataset.ready = '';
     clear(root).append(h('div', { class: 'state loading', 'data-state': 'loading', id: 'view-loading' }, 'Loading…'));
   }
@@ -97,7 +101,13 @@ function newestReceived(orgs) {
 function tickFreshness() {
   const p = $('#freshness');
   const bar = $('#freshness-bar');
-  if (!fresh.asOf || !token()) { bar.hidden = true; return; }
+  if (!token()) { bar.hidden = true; return; }
+  if (!fresh.asOf) {
+    p.textContent = 'Loading…';
+    bar.classList.remove('stale');
+    bar.hidden = false;
+    return;
+  }
   const serverNow = Date.now() + fresh.offset;
   const parts = ['Data as of ' + ago(fresh.asOf, Date.now())];
   if (fresh.scores) parts.push('scores refreshed ' + ago(fresh.scores, serverNow));
