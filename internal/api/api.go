@@ -41,6 +41,9 @@ type Settings struct {
 	// SignInCodes, when set, are the one-time codes POST /api/v1/sign-in
 	// exchanges for a token (riskpipe demo issues one); nil: none.
 	SignInCodes *SignInCodes
+	// HealthLog, when set, returns a tenant's recent poller health windows
+	// (poll.HealthLog.Windows of the running process); nil: none.
+	HealthLog func(tenant string, from, to time.Time) []poll.HealthWindow
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

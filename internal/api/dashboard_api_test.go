@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/event"
+	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -110,7 +111,12 @@ func TestUserFilters(t *testing.T) {
 }
 
 func TestOrgHealthAndAttacks(t *testing.T) {
-	e := fixtureEnv(t)
+	hl := poll.NewHealthLog(0, 0)
+	hl.Record(now0.Add(-30*time.Minute), []poll.Status{{Tenant: "acme", State: "backing_off", ConsecutiveFailures: 2, LastError: "okta: 429"}})
+	hl.Record(now0.Add(-29*time.Minute), []poll.Status{{Tenant: "acme", State: "caught_up"}})
+	e := newEnvWith(t, testTenants(), func(s *Settings) { s.HealthLog = hl.Windows })
+	e.write(fixtureBatches()...)
+	e.writeFactors(fixtureUpdates())
 	mark := func(id, typ string, ago time.Duration) event.Event {
 		pub := now0.Add(-ago)
 		raw, _ := json.Marshal(map[string]any{"uuid": id, "published": pub.Format(time.RFC3339Nano), "eventType": typ})
@@ -147,6 +153,11 @@ func TestOrgHealthAndAttacks(t *testing.T) {
 	}
 	require.Equal(t, uint64(8+3), kept, "acme's fixture events of 48 h (carol's is older) and the three attack marks")
 	require.Equal(t, uint64(1), dead)
+	require.Equal(t, []poll.HealthWindow{{Start: now0.Add(-30 * time.Minute), Samples: 2, Failing: 1, MaxFailures: 2,
+		WorstState: "backing_off", LastError: "okta: 429"}}, h.Polls)
+	e.getJSON("/api/v1/orgs/globex/health", tokenGlobex, &h)
+	require.NotNil(t, h.Polls)
+	require.Empty(t, h.Polls)
 
 	for _, path := range []string{"/api/v1/orgs/globex/health", "/api/v1/orgs/globex/attacks", "/api/v1/orgs/nope/health"} {
 		status, _ := e.get(path, tokenAcme)

@@ -568,7 +568,17 @@ func waitDownload(t *testing.T, dir, ext string) []byte {
 // 10. The org page: poller health history, risk activity, most attacked
 // users and the ThreatInsight attacks on a timeline.
 func TestDashboardOrgPage(t *testing.T) {
-	e := fixtureEnv(t)
+	hl := poll.NewHealthLog(0, 0)
+	for i := range 12 {
+		st := poll.Status{Tenant: "acme", State: "caught_up"}
+		if i == 4 {
+			st = poll.Status{Tenant: "acme", State: "backing_off", ConsecutiveFailures: 2, LastError: "okta: 429 rate limited"}
+		}
+		hl.Record(now0.Add(-time.Hour+time.Duration(i)*5*time.Minute), []poll.Status{st})
+	}
+	e := newEnvWith(t, testTenants(), func(s *Settings) { s.HealthLog = hl.Windows })
+	e.write(fixtureBatches()...)
+	e.writeFactors(fixtureUpdates())
 	mark := func(id, typ string, ago time.Duration) event.Event {
 		pub := now0.Add(-ago)
 		raw, _ := json.Marshal(map[string]any{"uuid": id, "published": pub.Format(time.RFC3339Nano), "eventType": typ})
@@ -598,6 +608,9 @@ func TestDashboardOrgPage(t *testing.T) {
   return by['kept events'].reduce((a, b) => a + b, 0) === 8 + 1 + 3 && by['dead letters'].reduce((a, b) => a + b, 0) === 1 && by['max lag (s)'].some(v => v > 0); })()`),
 		"health chart: acme's kept events of the week, the dead letter, lags")
 	require.True(t, evalJS[bool](t, ctx, chartDrawn("#org-activity canvas")), "activity drawn")
+	require.Equal(t, []string{"", "", "", "", "warn", "", "", "", "", "", "", ""},
+		texts(t, ctx, `[...document.querySelectorAll('#poll-history .poll-strip span')].map(s => s.className)`), "poll failures over time")
+	require.Contains(t, value(t, ctx, chromedp.Text(chromedp.CSS("#poll-history"))), "1 of 12 with failures; last error okta: 429 rate limited")
 	require.Equal(t, []string{alice.id, carol.id, bob.id}, texts(t, ctx, `[...document.querySelectorAll('#org-top-users tbody tr')].map(r => r.dataset.user)`), "by score")
 	bars := evalJS[[]map[string]any](t, ctx, `[...document.querySelectorAll('#attack-timeline .attack')].map(b => ({ongoing: b.classList.contains('ongoing'), width: b.getBoundingClientRect().width, left: parseFloat(b.style.left)}))`)
 	require.Len(t, bars, 2)

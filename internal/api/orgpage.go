@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/riskpipe/riskpipe/internal/classify"
+	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/threat"
 )
 
@@ -22,6 +23,11 @@ type HealthHistory struct {
 	From    time.Time      `json:"from"`
 	To      time.Time      `json:"to"`
 	Buckets []HealthBucket `json:"buckets"`
+	// Polls are the poller's health windows of the range (5 minutes each:
+	// how often its status was sampled, how often it was failing, the
+	// worst state and the last error), kept in memory by the running
+	// process for 24 hours: empty before it started.
+	Polls []poll.HealthWindow `json:"polls"`
 }
 
 // HealthBucket is one hour or day of HealthHistory. Lags are null for a
@@ -74,7 +80,12 @@ func (a *API) orgHealth(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := HealthHistory{Org: org, Step: step, From: from, To: to, Buckets: make([]HealthBucket, n)}
+	out := HealthHistory{Org: org, Step: step, From: from, To: to, Buckets: make([]HealthBucket, n), Polls: []poll.HealthWindow{}}
+	if a.s.HealthLog != nil {
+		if w := a.s.HealthLog(org, from, to); w != nil {
+			out.Polls = w
+		}
+	}
 	for i := range out.Buckets {
 		out.Buckets[i].Start = from.Add(time.Duration(i) * size)
 	}
@@ -89,11 +100,11 @@ func (a *API) orgHealth(r *http.Request) (any, error) {
 	}
 	// One row per event (a replay keeps its first landing), events whose
 	// published Okta gave us (published_note = '').
-	err = a.eachRow(ctx, fmt.Sprintf(`SELECT bucket, count(), avg(lag), max(lag)
+	err = a.eachRow(ctx, fmt.Sprintf(`SELECT bucket, count(), avg(lag_s), max(lag_s)
 FROM
 (
     SELECT toUInt64(intDiv(toUInt32(any(published)), ?) * ?) AS bucket,
-        if(toInt64(min(ingested_at)) < toInt64(any(published)), 0, toInt64(min(ingested_at)) - toInt64(any(published))) AS lag
+        if(toInt64(min(ingested_at)) < toInt64(any(published)), 0, toInt64(min(ingested_at)) - toInt64(any(published))) AS lag_s
     FROM %s
     WHERE tenant = ? AND published >= toDateTime(?) AND published < toDateTime(?) AND published_note = ''
     GROUP BY event_id

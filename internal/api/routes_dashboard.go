@@ -27,7 +27,9 @@ func (a *API) dashboardAPIRoutes() []route {
 			description: "Lag is how long after Okta published an event riskpipe stored it (each event once, at its first " +
 				"landing; events whose published time Okta did not give are left out). Dead letters are the input the poller " +
 				"could not use, by when it was received. Every bucket of the range is present. Read from ClickHouse, so the " +
-				"history spans restarts; the current state and error are in GET /api/v1/orgs.",
+				"history spans restarts; the current state and error are in GET /api/v1/orgs. polls are the poller's own " +
+				"health in 5-minute windows (samples, failing samples, most consecutive failures, worst state, last error), " +
+				"kept in memory by the running process for 24 hours.",
 			params: append([]param{orgPathParam}, append(rangeParams,
 				param{name: "step", in: "query", typ: "string", enum: []string{"hour", "day"}, def: "hour", description: "Bucket size."})...),
 			response: HealthHistory{},

@@ -58,6 +58,10 @@ type App struct {
 	log *slog.Logger
 	reg *prometheus.Registry
 
+	// health remembers the pollers' health of the last hours (the org
+	// page's poll failures), sampled by the heartbeat.
+	health *poll.HealthLog
+
 	mu      sync.Mutex
 	manager *poll.Manager
 	store   *store.Store
@@ -75,7 +79,7 @@ func New(o Options) (*App, error) {
 		o.Registry = prometheus.NewRegistry()
 		o.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	return &App{o: o, log: o.Logger, reg: o.Registry}, nil
+	return &App{o: o, log: o.Logger, reg: o.Registry, health: poll.NewHealthLog(0, 0)}, nil
 }
 
 // Run runs until ctx is cancelled, then shuts down in order and returns nil,
@@ -125,6 +129,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	hb.health = a.health
 
 	// HTTP first (stopped last), so /metrics shows the whole shutdown.
 	httpSrv, httpAddr, httpErr, err := a.startHTTP()
@@ -377,7 +382,8 @@ func (a *App) Handler() http.Handler {
 		cfg := a.o.Config
 		ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
 			Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
-			Logger: a.log.With("component", "api"), Bands: cfg.Score.Bands, SignInCodes: a.o.SignInCodes})
+			Logger: a.log.With("component", "api"), Bands: cfg.Score.Bands, SignInCodes: a.o.SignInCodes,
+			HealthLog: a.health.Windows})
 		if err != nil {
 			a.log.Error("api disabled", "err", err)
 		} else {

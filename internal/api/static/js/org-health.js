@@ -3,8 +3,8 @@
 
 import { get, seg } from './api.js';
 import { h } from './dom.js';
-import { ago, duration, time } from './format.js';
-import { okta } from './text.js';
+import { ago, duration, time, utc } from './format.js';
+import { okta, visible } from './text.js';
 import { registerOrgSection } from './org.js';
 import { exportButtons } from './export.js';
 import * as charts from './charts.js';
@@ -21,6 +21,7 @@ registerOrgSection({
       h('div', {}, h('span', { class: 'label' }, 'Consecutive failures'), String(info.consecutive_failures)),
       h('div', {}, h('span', { class: 'label' }, 'Last error'), info.last_error ? okta(info.last_error) : 'none'),
     ));
+    body.append(pollStrip(data));
     const canvas = h('canvas', { id: 'org-health-chart', 'aria-label': 'Kept events, lag and dead letters over time' });
     body.append(h('p', { class: 'muted' }, `Per ${data.step} (UTC): kept events and dead letters (left), how long after Okta published them events were stored (right).`),
       h('div', { class: 'chart-box small' }, canvas));
@@ -35,3 +36,27 @@ registerOrgSection({
     return { after: () => charts.health(canvas, data), empty: any ? '' : 'No events and no dead letters in this range.' };
   }),
 });
+
+// pollStrip shows the poller's own health in 5-minute windows (kept by the
+// running riskpipe for 24 hours): green fine, amber backing off or some
+// failing samples, red auth or write errors.
+function pollStrip(data) {
+  const box = h('div', { id: 'poll-history' });
+  if (data.polls.length === 0) {
+    box.append(h('p', { class: 'muted' }, 'Poll failures over time: none recorded in this range (riskpipe keeps them in memory for 24 hours).'));
+    return box;
+  }
+  const strip = h('div', { class: 'poll-strip', role: 'img' });
+  let failing = 0;
+  for (const w of data.polls) {
+    const cls = ['auth_error', 'write_error'].includes(w.worst_state) ? 'bad' : (w.failing > 0 || w.worst_state === 'backing_off') ? 'warn' : '';
+    if (w.failing > 0) failing++;
+    strip.append(h('span', { class: cls, dataset: { state: w.worst_state, failing: String(w.failing) },
+      title: `${utc(w.start)}: ${w.worst_state.replace('_', ' ')}, ${w.failing} of ${w.samples} samples failing` + (w.last_error ? ` (${visible(w.last_error)})` : '') }));
+  }
+  const last = [...data.polls].reverse().find((w) => w.last_error);
+  strip.setAttribute('aria-label', `${failing} of ${data.polls.length} five-minute windows with poll failures`);
+  box.append(h('p', { class: 'muted' }, `Polls in 5-minute windows: ${failing} of ${data.polls.length} with failures`,
+    last ? h('span', {}, '; last error ', okta(last.last_error), ' at ', time(last.start)) : ''), strip);
+  return box;
+}
