@@ -605,7 +605,7 @@ func TestDashboardOrgPage(t *testing.T) {
 	require.Contains(t, value(t, ctx, chromedp.Text(chromedp.CSS("#org-health"))), "429 rate limited")
 	require.True(t, evalJS[bool](t, ctx, `(() => { const ch = Chart.getChart(document.querySelector('#org-health-chart'));
   const by = Object.fromEntries(ch.data.datasets.map(d => [d.label, d.data]));
-  return by['kept events'].reduce((a, b) => a + b, 0) === 8 + 1 + 3 && by['dead letters'].reduce((a, b) => a + b, 0) === 1 && by['max lag (s)'].some(v => v > 0); })()`),
+  return by['kept events'].reduce((a, b) => a + b, 0) === 8 + 1 + 3 && by['dead letters'].reduce((a, b) => a + b, 0) === 1 && by['max lag'].some(v => v > 0); })()`),
 		"health chart: acme's kept events of the week, the dead letter, lags")
 	require.True(t, evalJS[bool](t, ctx, chartDrawn("#org-activity canvas")), "activity drawn")
 	require.Equal(t, []string{"", "", "", "", "warn", "", "", "", "", "", "", ""},

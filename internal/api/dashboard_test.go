@@ -177,5 +177,12 @@ func TestDashboardTokenLimitsWhatIsShown(t *testing.T) {
 	)
 	require.Contains(t, value(t, ctx, chromedp.Evaluate[string](`document.body.innerText`)), dave.login)
 	saveScreenshot(t, ctx, screenshotDir(t), "dashboard-globex-token.png")
+
+	// An old link with #token=...: taken out of the address, not used.
+	do(t, ctx, chromedp.Click(chromedp.CSS("#logout")), ready("login"))
+	do(t, ctx, chromedp.Navigate(e.srv.URL+"/#token="+tokenAcme+"x"), ready("login"))
+	require.Equal(t, e.srv.URL+"/#/", evalJS[string](t, ctx, `location.href`))
+	require.Contains(t, value(t, ctx, chromedp.Text(chromedp.CSS("#login-error"))), "not used any more")
+	require.Empty(t, evalJS[string](t, ctx, `sessionStorage.getItem('riskpipe.token') || ''`))
 	pe.requireNone(t)
 }

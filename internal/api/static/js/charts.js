@@ -92,8 +92,8 @@ export function health(canvas, data) {
     data: {
       labels,
       datasets: [
-        { type: 'line', label: 'max lag (s)', data: data.buckets.map((b) => b.lag_max_seconds), borderColor: '#b26a00', backgroundColor: '#b26a00', yAxisID: 'lag', pointRadius: 0, spanGaps: false },
-        { type: 'line', label: 'avg lag (s)', data: data.buckets.map((b) => b.lag_avg_seconds), borderColor: '#3056d3', backgroundColor: '#3056d3', yAxisID: 'lag', pointRadius: 0, spanGaps: false },
+        { type: 'line', label: 'max lag', data: data.buckets.map((b) => b.lag_max_seconds), borderColor: '#b26a00', backgroundColor: '#b26a00', yAxisID: 'lag', pointRadius: 0, spanGaps: false },
+        { type: 'line', label: 'avg lag', data: data.buckets.map((b) => b.lag_avg_seconds), borderColor: '#3056d3', backgroundColor: '#3056d3', yAxisID: 'lag', pointRadius: 0, spanGaps: false },
         { type: 'bar', label: 'kept events', data: data.buckets.map((b) => b.kept), backgroundColor: 'rgba(46,125,50,.35)', yAxisID: 'n' },
         { type: 'bar', label: 'dead letters', data: data.buckets.map((b) => b.dead_letters), backgroundColor: '#c62828', yAxisID: 'n' },
       ],

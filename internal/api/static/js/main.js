@@ -171,6 +171,15 @@ function askToken(msg) {
 // signInWithCode handles #/sign-in/<code>: the code is exchanged once,
 // then the address becomes the overview (the code is void anyway).
 async function signInWithCode() {
+  if (/^#token=|[#&]token=/.test(location.hash)) {
+    // An old link with the token in it: take it out of the address, and
+    // do not use it (sign in with the form).
+    history.replaceState(null, '', location.pathname + '#/');
+    if (!token()) {
+      askToken('Links holding a token are not used any more (they leave it in the browser history): enter the token here.');
+      return true;
+    }
+  }
   const m = location.hash.match(/^#\/sign-in\/([A-Za-z0-9_-]+)$/);
   if (!m) return false;
   history.replaceState(null, '', location.pathname + '#/');
