@@ -117,15 +117,10 @@ func TestOrgHealthAndAttacks(t *testing.T) {
 	e := newEnvWith(t, testTenants(), func(s *Settings) { s.HealthLog = hl.Windows })
 	e.write(fixtureBatches()...)
 	e.writeFactors(fixtureUpdates())
-	mark := func(id, typ string, ago time.Duration) event.Event {
-		pub := now0.Add(-ago)
-		raw, _ := json.Marshal(map[string]any{"uuid": id, "published": pub.Format(time.RFC3339Nano), "eventType": typ})
-		return event.Event{ID: id, Published: pub, EventType: typ, Category: event.CategoryThreatInsight, Raw: raw}
-	}
 	e.write(store.Batch{Tenant: "acme",
 		Events: []event.Event{
-			mark("atk-1", "security.attack.start", 20*time.Hour), mark("atk-2", "security.attack.end", 18*time.Hour),
-			mark("atk-3", "security.attack.start", 2*time.Hour),
+			attackMark("atk-1", "security.attack.start", 20*time.Hour), attackMark("atk-2", "security.attack.end", 18*time.Hour),
+			attackMark("atk-3", "security.attack.start", 2*time.Hour),
 		},
 		DeadLetters: []store.DeadLetter{{Reason: "invalid_json", Payload: []byte("{"), ReceivedAt: now0.Add(-90 * time.Minute)}},
 	})

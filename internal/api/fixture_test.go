@@ -190,3 +190,11 @@ func latestOf(updates []FactorUpdate) []FactorUpdate {
 	slices.SortFunc(out, func(x, y FactorUpdate) int { return cmp.Compare(x.Tenant+"/"+x.UserID, y.Tenant+"/"+y.UserID) })
 	return out
 }
+
+// attackMark is a security.attack.start or .end event of an org, ago
+// before now0.
+func attackMark(id, typ string, ago time.Duration) event.Event {
+	pub := now0.Add(-ago)
+	raw, _ := json.Marshal(map[string]any{"uuid": id, "published": pub.Format(time.RFC3339Nano), "eventType": typ})
+	return event.Event{ID: id, Published: pub, EventType: typ, Category: event.CategoryThreatInsight, Raw: raw}
+}

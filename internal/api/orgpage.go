@@ -48,15 +48,24 @@ type Attacks struct {
 	Attacks []threat.Attack `json:"attacks"`
 }
 
-// bucketRange reads from, to and step as GET /api/v1/activity does.
-func (a *API) bucketRange(r *http.Request) (from, to time.Time, step string, size time.Duration, n int, err error) {
-	if step, err = enumParam(r, "step", "hour", "day"); err != nil {
-		return
-	}
+// timeRange reads ?from= and ?to= (default: the 7 days before now).
+func (a *API) timeRange(r *http.Request) (from, to time.Time, err error) {
 	if to, err = timeParam(r, "to", a.s.Now()); err != nil {
 		return
 	}
 	if from, err = timeParam(r, "from", to.Add(-7*24*time.Hour)); err != nil {
+		return
+	}
+	return from.UTC(), to.UTC(), nil
+}
+
+// bucketRange reads from, to and step (hour or day) of a bucketed answer:
+// from rounded down to the step, n buckets up to to, at most maxBuckets.
+func (a *API) bucketRange(r *http.Request) (from, to time.Time, step string, size time.Duration, n int, err error) {
+	if step, err = enumParam(r, "step", "hour", "day"); err != nil {
+		return
+	}
+	if from, to, err = a.timeRange(r); err != nil {
 		return
 	}
 	size = time.Hour
@@ -153,11 +162,7 @@ func (a *API) orgAttacks(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	to, err := timeParam(r, "to", a.s.Now())
-	if err != nil {
-		return nil, err
-	}
-	from, err := timeParam(r, "from", to.Add(-7*24*time.Hour))
+	from, to, err := a.timeRange(r)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +191,7 @@ GROUP BY event_id`, a.table("risk_events")),
 	if err != nil {
 		return nil, fmt.Errorf("attacks: %w", err)
 	}
-	out := Attacks{Org: org, From: from.UTC(), To: to.UTC(), Attacks: threat.Timeline(marks)}
+	out := Attacks{Org: org, From: from, To: to, Attacks: threat.Timeline(marks)}
 	if out.Attacks == nil {
 		out.Attacks = []threat.Attack{}
 	}
