@@ -133,6 +133,15 @@ func TestDashboardStates(t *testing.T) {
 	saveScreenshot(t, ctx, dir, "state-stale.png")
 	e.gate.clear()
 	do(t, ctx, chromedp.Click(chromedp.CSS("#refresh")), chromedp.WaitVisible(chromedp.CSS(`#users[data-state="ready"]`)))
+
+	// The orgs list failing fails the whole view; a refresh once it is
+	// back draws the view whole, without the error.
+	e.gate.fail("/api/v1/orgs", http.StatusServiceUnavailable)
+	do(t, ctx, setHash("#/?org=acme"), ready("error"))
+	require.Equal(t, map[string]string{"view-error": "error"}, sectionStates(t, ctx))
+	e.gate.clear()
+	do(t, ctx, chromedp.Click(chromedp.CSS("#refresh")), ready("home"))
+	require.Equal(t, map[string]string{"pollers": "ready", "activity": "ready", "users": "ready"}, sectionStates(t, ctx))
 	pe.requireNone(t)
 }
 

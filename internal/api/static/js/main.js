@@ -34,6 +34,9 @@ function context(route, refresh) {
 async function render(refresh = false) {
   const route = current();
   if (!token()) return askToken('');
+  // A refresh of a view that never drew (its load failed as a whole, or
+  // is still loading) is a fresh load.
+  if (refresh && (!$('#view section[data-state]') || $('#view-error, #view-loading'))) refresh = false;
   show('#login', false);
   show('#logout', true);
   syncHeader(route);
@@ -59,7 +62,7 @@ async function render(refresh = false) {
     fresh.received = newestReceived(orgs);
     fillPickers(orgs, route);
     fillLegend(orgs.levels);
-    if (!refresh) clear(root);
+    if (!refresh || !route.view) clear(root);
     if (!route.view) {
       root.append(h('section', { class: 'card', 'data-state': 'empty' }, h('h2', {}, 'No such page'),
         h('p', {}, 'Nothing lives at this address. ', h('a', { href: '#/' }, 'Go to the overview'), '.')));
