@@ -170,10 +170,10 @@ export function signalList(signals) {
   });
 }
 
-function sortHeader(f, key, label) {
+function sortHeader(f, key, label, title) {
   const active = f.sort === key;
   const arrow = active ? (f.order === 'desc' ? ' ▼' : ' ▲') : '';
-  return h('th', { class: active ? 'active' : '', dataset: { sort: key }, 'aria-sort': active ? (f.order === 'desc' ? 'descending' : 'ascending') : 'none' },
+  return h('th', { class: active ? 'active' : '', title, dataset: { sort: key }, 'aria-sort': active ? (f.order === 'desc' ? 'descending' : 'ascending') : 'none' },
     h('button', { type: 'button', class: 'sort', onclick: () => {
       const order = active ? (f.order === 'desc' ? 'asc' : 'desc') : SORTS[key];
       setQuery({ sort: key === 'score' && order === 'desc' ? '' : key, order: order === SORTS[key] ? '' : order });
@@ -185,7 +185,7 @@ function drawUsers(ctx, section, data, body) {
   ctx.setFreshness({ scores: data.scores_updated_at });
   body.append(filterBar(ctx, f));
   const t = table('top-users', [h('th', {}, 'Org'), sortHeader(f, 'login', 'User'), sortHeader(f, 'score', 'Score'),
-    sortHeader(f, 'percentile', 'Percentile'), h('th', {}, 'Level'), sortHeader(f, 'signals', 'Signals'),
+    sortHeader(f, 'percentile', 'Percentile'), h('th', {}, 'Level'), sortHeader(f, 'signals', 'Signals', 'Kept events per category in the range; sorted by the attack factor\'s signal count (30 days)'),
     sortHeader(f, 'last_signal', 'Last signal'), h('th', {}, 'Score over time')]);
   const sparks = [];
   for (const u of data.users) {
