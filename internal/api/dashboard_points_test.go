@@ -142,7 +142,7 @@ func TestDashboardStates(t *testing.T) {
 	e.gate.clear()
 	do(t, ctx, chromedp.Click(chromedp.CSS("#refresh")), ready("home"))
 	require.Equal(t, map[string]string{"pollers": "ready", "activity": "ready", "users": "ready"}, sectionStates(t, ctx))
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // 2. Sign-in by form (token in sessionStorage only), "Forget token", and a
@@ -181,7 +181,7 @@ func TestDashboardSignInLeavesNoToken(t *testing.T) {
 	require.Empty(t, evalJS[string](t, ctx, `sessionStorage.getItem('riskpipe.token') || ''`))
 	require.Empty(t, viewText(t, ctx), "nothing of the data stays")
 	saveScreenshot(t, ctx, screenshotDir(t), "sign-in.png")
-	pe.requireNone(t)
+	pe.RequireNone(t)
 
 	// Close Chromium so that it writes its databases, then read them all.
 	require.NoError(t, chromedp.Cancel(ctx))
@@ -288,7 +288,7 @@ func TestDashboardDeepLinks(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, []string{alice.login, bob.login, carol.login},
 		texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr td:nth-child(2)')].map(td => td.innerText)`), "newest signal first")
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // 4. At 400 px wide nothing is wider than the window; raw JSON scrolls in
@@ -319,7 +319,7 @@ func TestDashboardNarrow(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(e.srv.URL+"/#/org/acme"), ready("org"))
 	require.LessOrEqual(t, evalJS[int](t, ctx, pageWidth), 400, "org page")
 	saveScreenshot(t, ctx, dir, "narrow-org.png")
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // 5. A login holding U+202E (right-to-left override) is isolated and its
@@ -355,7 +355,7 @@ func TestDashboardBidi(t *testing.T) {
 	require.Equal(t, 2, evalJS[int](t, ctx, `document.querySelectorAll('#view .ctl').length`), "the title's login and the event's message")
 	require.Equal(t, "isolate", evalJS[string](t, ctx, `getComputedStyle(document.querySelector('#user-title bdi')).unicodeBidi`))
 	saveScreenshot(t, ctx, dir, "bidi-user.png")
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // 6. 200 orgs: the pollers are summarised (counts by state, problems
@@ -417,7 +417,7 @@ func TestDashboardManyOrgs(t *testing.T) {
 	top := evalJS[float64](t, ctx, `document.querySelector('#users').getBoundingClientRect().top`)
 	require.Less(t, top, 1000.0, "the users table starts on the first screen (1000 px)")
 	saveScreenshot(t, ctx, dir, "many-orgs.png")
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // 7. Search by login, name or id from every page; 9. legend, UTC and local
@@ -475,7 +475,7 @@ func TestDashboardSearchLegendTimes(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond, "freshness shown")
 	do(t, ctx, runJS(`document.querySelector('#legend').open = true`))
 	saveScreenshot(t, ctx, dir, "legend.png")
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // 8. Filters and sorts of the users table (through the controls); 11.
@@ -549,7 +549,7 @@ func TestDashboardFiltersAndExport(t *testing.T) {
 	require.True(t, doc.Filters.Changed)
 	require.Len(t, doc.Rows, 2)
 	require.Equal(t, dave.id, doc.Rows[0].UserID)
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // waitDownload returns the first finished file in dir ending in ext, and
@@ -629,5 +629,5 @@ func TestDashboardOrgPage(t *testing.T) {
 	do(t, ctx, chromedp.Click(chromedp.CSS("#logout")), ready("login"))
 	signIn(t, ctx, e.srv.URL+"/#/org/globex", tokenAcme, "org")
 	require.Equal(t, "empty", sectionStates(t, ctx)["org-missing"])
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }

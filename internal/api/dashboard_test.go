@@ -143,7 +143,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		return strings.Contains(raw, `"uuid": "`+first.ID+`"`) && strings.Contains(raw, `"eventType": "policy.entity_risk.evaluate"`)
 	}, 10*time.Second, 50*time.Millisecond, "raw JSON shown")
 	saveScreenshot(t, ctx, dir, "dashboard-user.png")
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // TestDashboardTokenLimitsWhatIsShown: an acme-only token sees acme and
@@ -184,5 +184,5 @@ func TestDashboardTokenLimitsWhatIsShown(t *testing.T) {
 	require.Equal(t, e.srv.URL+"/#/", evalJS[string](t, ctx, `location.href`))
 	require.Contains(t, value(t, ctx, chromedp.Text(chromedp.CSS("#login-error"))), "not used any more")
 	require.Empty(t, evalJS[string](t, ctx, `sessionStorage.getItem('riskpipe.token') || ''`))
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
