@@ -115,7 +115,7 @@ function activityData(ctx, signal) {
 
 export function drawActivity(ctx, data, body) {
   const total = data.series.reduce((n, s) => n + s.counts.reduce((a, b) => a + b, 0), 0);
-  body.append(h('p', { class: 'muted sub' }, `${num(total, 0)} kept events by ${data.step} (UTC), ${ctx.org || (data.orgs.length + ' orgs')}, `,
+  body.append(h('p', { class: 'muted sub' }, `${num(total, 0)} kept event${total === 1 ? '' : 's'} by ${data.step} (UTC), ${ctx.org || (data.orgs.length + ' orgs')}, `,
     time(data.from, 'from ' + data.from.slice(0, 16).replace('T', ' ')), ' ', time(data.to, 'to ' + data.to.slice(0, 16).replace('T', ' ') + ' UTC')));
   const canvas = h('canvas', { id: 'activity-chart', 'aria-label': 'Risk events over time by category' });
   body.append(h('div', { class: 'chart-box' }, canvas));
