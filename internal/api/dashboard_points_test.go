@@ -157,6 +157,12 @@ func TestDashboardSignInLeavesNoToken(t *testing.T) {
 	ctx := newBrowserIn(t, profile)
 	pe := watchErrors(t, ctx)
 
+	// A positive control: a string that does go through the address bar
+	// must be found in the profile afterwards, so that not finding the
+	// tokens means something.
+	marker := fmt.Sprintf("marker%d", time.Now().UnixNano())
+	do(t, ctx, chromedp.Navigate(e.srv.URL+"/#/search?q="+marker), ready("login"))
+
 	deep := e.srv.URL + "/#/user/acme/" + alice.id
 	signIn(t, ctx, deep, tokenAcme, "user")
 	require.Equal(t, deep, evalJS[string](t, ctx, `location.href`), "the deep link survives the sign-in")
@@ -196,7 +202,7 @@ func TestDashboardSignInLeavesNoToken(t *testing.T) {
 		needles[tok+" (UTF-16)"] = u16.Bytes()
 	}
 	host := []byte(strings.TrimPrefix(e.srv.URL, "http://"))
-	var files, mentionHost int
+	var files, mentionHost, mentionMarker int
 	require.NoError(t, filepath.WalkDir(profile, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -209,13 +215,17 @@ func TestDashboardSignInLeavesNoToken(t *testing.T) {
 		if bytes.Contains(b, host) {
 			mentionHost++
 		}
+		if bytes.Contains(b, []byte(marker)) {
+			mentionMarker++
+		}
 		for name, n := range needles {
 			require.False(t, bytes.Contains(b, n), "the token %s is in %s", name, path)
 		}
 		return nil
 	}))
-	t.Logf("read %d files of the profile; %d mention the dashboard's address", files, mentionHost)
+	t.Logf("read %d files of the profile; %d mention the dashboard's address, %d the address-bar marker", files, mentionHost, mentionMarker)
 	require.Positive(t, mentionHost, "the profile recorded the visits (else this test proves nothing)")
+	require.Positive(t, mentionMarker, "what goes through the address bar lands in the profile (the positive control)")
 }
 
 // 3. Every view's address (org, user, filters, range, sort, page)
@@ -314,6 +324,11 @@ func TestDashboardNarrow(t *testing.T) {
   const r = p.getBoundingClientRect(); return {right: r.right, scroll: p.scrollWidth, client: p.clientWidth}; })()`)
 	require.LessOrEqual(t, box["right"], 400.0, "the box fits the window")
 	require.Greater(t, box["scroll"], box["client"], "long lines scroll inside the box")
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#user-events tr.raw-row:not([hidden]) button.copy`)))
+	require.Eventually(t, func() bool {
+		txt := evalJS[string](t, ctx, `document.querySelector('#user-events tr.raw-row:not([hidden]) button.copy').textContent`)
+		return txt == "Copied" || txt == "Selected: press Ctrl+C"
+	}, 10*time.Second, 50*time.Millisecond, "the copy button copies (or selects where the page may not write the clipboard)")
 	saveScreenshot(t, ctx, dir, "narrow-user-raw.png")
 
 	do(t, ctx, chromedp.Navigate(e.srv.URL+"/#/org/acme"), ready("org"))
