@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/app"
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
@@ -134,12 +135,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// reload.watch read the file instead).
 	var next atomic.Pointer[config.Config]
 	next.Store(&cfg)
-	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version,
+	// The dashboard link carries a one-time code, not the token: the
+	// browser exchanges it once for the token, which stays out of its
+	// history (the code is void after that, or after demoSignInTTL).
+	codes := api.NewSignInCodes(nil)
+	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, SignInCodes: codes,
 		Reload: func() (*config.Config, error) { return next.Load(), nil }, Ready: func(httpAddr string) {
 			fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
 			if httpAddr != "" {
-				dashboard = "http://" + httpAddr + "/#token=" + token
-				fmt.Fprintf(stdout, "dashboard: %s\nAPI:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", dashboard, token, httpAddr)
+				dashboard = "http://" + httpAddr + "/"
+				link := dashboard
+				if code, err := codes.Issue(token, demoSignInTTL); err == nil {
+					link = dashboard + "#/sign-in/" + code
+				}
+				fmt.Fprintf(stdout, "dashboard: %s  (one-time sign-in, valid %s; afterwards sign in with the token below)\n", link, demoSignInTTL)
+				fmt.Fprintf(stdout, "API:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", token, httpAddr)
 			}
 		}})
 	if err != nil {
@@ -193,6 +203,9 @@ func demoReload(w io.Writer, a *app.App, sim *oktasim.Server, cfg config.Config,
 	}
 	fmt.Fprintf(w, "hot reload (as SIGHUP or POST /-/reload would): rotated the API token of %s without a restart: %s\n", t.Name, st.Changes)
 }
+
+// demoSignInTTL is how long the demo's one-time sign-in link works.
+const demoSignInTTL = 15 * time.Minute
 
 func printProgress(w io.Writer, sts []poll.Status, elapsed time.Duration) {
 	fmt.Fprintf(w, "[%s]", elapsed.Round(time.Second))

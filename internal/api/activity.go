@@ -35,26 +35,9 @@ func (a *API) activity(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	step, err := enumParam(r, "step", "hour", "day")
+	from, to, step, size, n, err := a.bucketRange(r)
 	if err != nil {
 		return nil, err
-	}
-	to, err := timeParam(r, "to", a.s.Now())
-	if err != nil {
-		return nil, err
-	}
-	from, err := timeParam(r, "from", notBeforeMinTime(to.Add(-7*24*time.Hour)))
-	if err != nil {
-		return nil, err
-	}
-	size := time.Hour
-	if step == "day" {
-		size = 24 * time.Hour
-	}
-	from = from.Truncate(size)
-	n := int(to.Sub(from)/size) + 1
-	if !from.Before(to) || n > maxBuckets {
-		return nil, badRequest("from must be before to, with at most %d %ss between them", maxBuckets, step)
 	}
 	out := Activity{Orgs: orgs, Step: step, From: from, To: to, Buckets: make([]time.Time, n)}
 	index := map[string]int{}

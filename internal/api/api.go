@@ -52,6 +52,15 @@ type Settings struct {
 	// Notify serves contacts and notification history (nil: those
 	// endpoints answer 503).
 	Notify *notify.Admin
+	// Bands are the attack factor's level bands (config score.bands) the
+	// dashboard's legend shows; zero: the defaults.
+	Bands score.Bands
+	// SignInCodes, when set, are the one-time codes POST /api/v1/sign-in
+	// exchanges for a token (riskpipe demo issues one); nil: none.
+	SignInCodes *SignInCodes
+	// HealthLog, when set, returns a tenant's recent poller health windows
+	// (poll.HealthLog.Windows of the running process); nil: none.
+	HealthLog func(tenant string, from, to time.Time) []poll.HealthWindow
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

@@ -2,164 +2,44 @@ package api
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/stretchr/testify/require"
+
+	"github.com/riskpipe/riskpipe/internal/browsertest"
 )
 
-// browserInstallHint says how to get the browser the dashboard test drives.
-const browserInstallHint = "apt-get install -y chromium"
+// The dashboard tests' short names for internal/browsertest.
 
-// findChromium returns Debian's chromium (or another Chrome on PATH), or
-// skips t, failing it when CI=true.
-func findChromium(t *testing.T) string {
+func newBrowser(t *testing.T) context.Context { t.Helper(); return browsertest.New(t, "") }
+
+func newBrowserIn(t *testing.T, profile string) context.Context {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no chromium on PATH: install it with `" + browserInstallHint + "`"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return browsertest.New(t, profile)
 }
 
-// newBrowser starts a headless Chromium with a fresh profile and returns a
-// tab's context; everything stops when t ends.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(findChromium(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-	})
-	// Start the browser now, without a deadline (it would stop the
-	// browser), so a failure to launch is reported as such.
-	require.NoError(t, chromedp.Do(ctx), "start chromium")
-	return ctx
-}
+func screenshotDir(t *testing.T) string { t.Helper(); return browsertest.ScreenshotDir(t) }
 
-// screenshotDir is where the browser test saves what it saw:
-// $RISKPIPE_SCREENSHOTS, else testdata/screenshots (ignored by git).
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("RISKPIPE_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join("testdata", "screenshots")
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	abs, err := filepath.Abs(dir)
-	require.NoError(t, err)
-	return abs
-}
-
-// do runs actions with a deadline, so a page that never gets ready fails
-// the test instead of hanging it.
 func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	require.NoError(t, chromedp.Do(ctx, actions...))
+	browsertest.Do(t, ctx, actions...)
 }
 
-// value runs one action returning a value, with a deadline.
 func value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	require.NoError(t, err)
-	return v
+	return browsertest.Value(t, ctx, a)
 }
 
-// pageErrors collects the uncaught exceptions and console.error calls of
-// the tab in ctx.
-type pageErrors struct {
-	mu   sync.Mutex
-	errs []string
-}
+type pageErrors = browsertest.PageErrors
 
 func watchErrors(t *testing.T, ctx context.Context) *pageErrors {
 	t.Helper()
-	pe := &pageErrors{}
-	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
-		var msg string
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg = exceptionText(ev.ExceptionDetails)
-		case runtime.EventExceptionThrown:
-			msg = exceptionText(ev.ExceptionDetails)
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				msg = fmt.Sprintf("console.error %v", ev.Args)
-			}
-		}
-		if msg != "" {
-			pe.mu.Lock()
-			pe.errs = append(pe.errs, msg)
-			pe.mu.Unlock()
-		}
-	}))
-	return pe
+	return browsertest.WatchErrors(t, ctx)
 }
 
-func exceptionText(d *runtime.ExceptionDetails) string {
-	if d == nil {
-		return "exception"
-	}
-	if d.Exception != nil && d.Exception.Description != "" {
-		return d.Exception.Description
-	}
-	return d.Text
-}
-
-func (pe *pageErrors) requireNone(t *testing.T) {
-	t.Helper()
-	pe.mu.Lock()
-	defer pe.mu.Unlock()
-	require.Empty(t, pe.errs, "JavaScript errors in the page")
-}
-
-// saveScreenshot writes a PNG of the whole page to dir/name and logs it.
 func saveScreenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	png := value(t, ctx, chromedp.FullScreenshot(100))
-	p := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(p, png, 0o644))
-	t.Logf("screenshot: %s", p)
+	browsertest.Screenshot(t, ctx, dir, name)
 }
 
-// runJS runs JavaScript for its effect.
-func runJS(js string) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Evaluate[any](js)(ctx, t)
-		return chromedp.Void{}, err
-	}
-}
+func runJS(js string) chromedp.Action[chromedp.Void] { return browsertest.RunJS(js) }

@@ -29,6 +29,30 @@ func texts(t *testing.T, ctx context.Context, js string) []string {
 	return value(t, ctx, chromedp.Evaluate[[]string](js))
 }
 
+// ready waits until the dashboard has drawn the view named (home, user,
+// org, search, login, error...) for the current address.
+func ready(view string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(`body[data-ready="` + view + `"]`))
+}
+
+// signIn signs in through the form on the page at url (any deep link) and
+// waits for the view.
+func signIn(t *testing.T, ctx context.Context, url, token, view string) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.Navigate(url),
+		ready("login"),
+		chromedp.SendKeys(chromedp.CSS("#token-input"), token),
+		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
+		ready(view),
+	)
+}
+
+func evalJS[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	return value(t, ctx, chromedp.Evaluate[T](js))
+}
+
 // TestDashboardInBrowser loads the dashboard in headless Chromium over the
 // fixture in ClickHouse and checks what an analyst sees: the pollers'
 // health, the activity chart, the most attacked users with sparklines, and
@@ -48,23 +72,23 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	pe := watchErrors(t, ctx)
 
-	do(t, ctx,
-		chromedp.Navigate(e.srv.URL+"/#token="+tokenAll),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
-	)
-	require.NotContains(t, value(t, ctx, chromedp.Evaluate[string]("location.href")), tokenAll, "the token leaves the address bar")
+	signIn(t, ctx, e.srv.URL+"/", tokenAll, "home")
+	require.NotContains(t, value(t, ctx, chromedp.Evaluate[string]("location.href")), tokenAll, "the token is not in the address bar")
 
-	// Pollers: one row per org, globex failing and stalled, initech disabled.
-	health := texts(t, ctx, `[...document.querySelectorAll('#health tbody tr')].map(r => r.innerText)`)
-	require.Len(t, health, 3)
-	require.Contains(t, health[0], "acme")
-	require.Contains(t, health[0], "caught up")
-	require.NotContains(t, health[0], "stalled")
-	require.Contains(t, health[1], "globex")
-	require.Contains(t, health[1], "auth error")
-	require.Contains(t, health[1], "stalled")
-	require.Contains(t, health[1], "401 Invalid token provided")
-	require.Contains(t, health[2], "disabled")
+	// Pollers: problems first (globex failing and stalled), the rest
+	// (acme healthy, initech disabled) below.
+	problems := texts(t, ctx, `[...document.querySelectorAll('#poller-problems tbody tr')].map(r => r.innerText)`)
+	require.Len(t, problems, 1)
+	require.Contains(t, problems[0], "globex")
+	require.Contains(t, problems[0], "auth error")
+	require.Contains(t, problems[0], "stalled")
+	require.Contains(t, problems[0], "401 Invalid token provided")
+	rest := texts(t, ctx, `[...document.querySelectorAll('#poller-rest tbody tr')].map(r => r.textContent)`)
+	require.Len(t, rest, 2)
+	require.Contains(t, rest[0], "acme")
+	require.Contains(t, rest[0], "caught up")
+	require.NotContains(t, rest[0], "stalled")
+	require.Contains(t, rest[1], "disabled")
 
 	// The most attacked users, alice first, each with a drawn sparkline.
 	rows := texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr')].map(r => r.innerText)`)
@@ -82,8 +106,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	saveScreenshot(t, ctx, dir, "dashboard-home.png")
 
 	// Sorting by login puts alice, bob, carol first... then dave, erin.
-	do(t, ctx, chromedp.Click(chromedp.CSS(`#top-users th[data-sort="login"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#top-users th[data-sort="login"] button`)))
 	require.Eventually(t, func() bool {
 		rows := texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr td:nth-child(2)')].map(td => td.innerText)`)
 		return strings.Join(rows, ",") == strings.Join([]string{alice.login, bob.login, carol.login, dave.login, erin.login}, ",")
@@ -101,7 +124,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// The user page of alice.
 	do(t, ctx,
 		chromedp.Navigate(e.srv.URL+"/#/user/acme/"+alice.id),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="user"]`)),
+		ready("user"),
 	)
 	title := value(t, ctx, chromedp.Text(chromedp.CSS("#user-title")))
 	require.Contains(t, title, alice.login)
@@ -120,37 +143,46 @@ func TestDashboardInBrowser(t *testing.T) {
 		return strings.Contains(raw, `"uuid": "`+first.ID+`"`) && strings.Contains(raw, `"eventType": "policy.entity_risk.evaluate"`)
 	}, 10*time.Second, 50*time.Millisecond, "raw JSON shown")
 	saveScreenshot(t, ctx, dir, "dashboard-user.png")
-	pe.requireNone(t)
+	pe.RequireNone(t)
 }
 
 // TestDashboardTokenLimitsWhatIsShown: an acme-only token sees acme and
-// nothing of globex; a wrong token gets the token form.
+// nothing of globex; a wrong token gets the form again with a message.
 func TestDashboardTokenLimitsWhatIsShown(t *testing.T) {
 	e := fixtureEnv(t)
 	ctx := newBrowser(t)
 	pe := watchErrors(t, ctx)
-	do(t, ctx,
-		chromedp.Navigate(e.srv.URL+"/#token="+tokenAcme),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
-	)
+	signIn(t, ctx, e.srv.URL+"/", tokenAcme, "home")
 	body := value(t, ctx, chromedp.Evaluate[string](`document.body.innerText`))
 	require.Contains(t, body, alice.login)
 	require.NotContains(t, body, "globex")
 	require.NotContains(t, body, dave.login)
 	require.Equal(t, []string{"", "acme"}, texts(t, ctx, `[...document.querySelectorAll('#org-picker option')].map(o => o.value)`))
 
+	do(t, ctx, chromedp.Click(chromedp.CSS("#logout")), ready("login"))
+	require.Empty(t, evalJS[string](t, ctx, `sessionStorage.getItem('riskpipe.token') || ''`), "forgotten")
 	do(t, ctx,
-		chromedp.Navigate(e.srv.URL+"/#token=not-a-valid-token-000"),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="login"]`)),
+		chromedp.SendKeys(chromedp.CSS("#token-input"), "not-a-valid-token-000"),
+		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#login-error`)),
 	)
-	require.Equal(t, "That token was not accepted.", value(t, ctx, chromedp.Text(chromedp.CSS("#login-error"))))
+	require.Eventually(t, func() bool {
+		return evalJS[string](t, ctx, `document.querySelector('#login-error').textContent`) == "That token was not accepted."
+	}, 10*time.Second, 50*time.Millisecond)
 	// Typing a good token opens the dashboard.
 	do(t, ctx,
 		chromedp.SendKeys(chromedp.CSS("#token-input"), tokenGlobex),
 		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
+		ready("home"),
 	)
 	require.Contains(t, value(t, ctx, chromedp.Evaluate[string](`document.body.innerText`)), dave.login)
 	saveScreenshot(t, ctx, screenshotDir(t), "dashboard-globex-token.png")
-	pe.requireNone(t)
+
+	// An old link with #token=...: taken out of the address, not used.
+	do(t, ctx, chromedp.Click(chromedp.CSS("#logout")), ready("login"))
+	do(t, ctx, chromedp.Navigate(e.srv.URL+"/#token="+tokenAcme+"x"), ready("login"))
+	require.Equal(t, e.srv.URL+"/#/", evalJS[string](t, ctx, `location.href`))
+	require.Contains(t, value(t, ctx, chromedp.Text(chromedp.CSS("#login-error"))), "not used any more")
+	require.Empty(t, evalJS[string](t, ctx, `sessionStorage.getItem('riskpipe.token') || ''`))
+	pe.RequireNone(t)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/event"
@@ -15,6 +16,15 @@ import (
 // fixtureUser is a user of the test orgs.
 type fixtureUser struct {
 	tenant, id, login string
+}
+
+// name is the user's Okta displayName: "Alice Example" for alice@....
+func (u fixtureUser) name() string {
+	local, _, _ := strings.Cut(u.login, "@")
+	if local == "" {
+		return ""
+	}
+	return strings.ToUpper(local[:1]) + local[1:] + " Example"
 }
 
 var (
@@ -71,7 +81,7 @@ func fixtureEvent(i int, s signal) event.Event {
 		"eventType":      typ,
 		"severity":       "WARN",
 		"displayMessage": "fixture " + typ,
-		"actor":          map[string]any{"id": s.user.id, "type": "User", "alternateId": s.user.login},
+		"actor":          map[string]any{"id": s.user.id, "type": "User", "alternateId": s.user.login, "displayName": s.user.name()},
 		"client":         map[string]any{"ipAddress": "203.0.113.7", "geographicalContext": map[string]any{"country": "Germany"}},
 		"outcome":        map[string]any{"result": "SUCCESS"},
 		"transaction":    map[string]any{"type": "WEB", "id": "txn-" + id},
@@ -179,4 +189,12 @@ func latestOf(updates []FactorUpdate) []FactorUpdate {
 	}
 	slices.SortFunc(out, func(x, y FactorUpdate) int { return cmp.Compare(x.Tenant+"/"+x.UserID, y.Tenant+"/"+y.UserID) })
 	return out
+}
+
+// attackMark is a security.attack.start or .end event of an org, ago
+// before now0.
+func attackMark(id, typ string, ago time.Duration) event.Event {
+	pub := now0.Add(-ago)
+	raw, _ := json.Marshal(map[string]any{"uuid": id, "published": pub.Format(time.RFC3339Nano), "eventType": typ})
+	return event.Event{ID: id, Published: pub, EventType: typ, Category: event.CategoryThreatInsight, Raw: raw}
 }

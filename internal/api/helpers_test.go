@@ -53,6 +53,7 @@ type env struct {
 	mu       sync.Mutex
 	statuses []poll.Status
 	version  uint64 // the last flush version of writeFactors
+	gate     *gate
 }
 
 func testTenants() []config.Tenant {
@@ -77,6 +78,14 @@ func testTokens() []config.APIToken {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, testTenants())
+}
+
+// newEnvWith is newEnv with other tenants (the test tokens with "*" read
+// all of them). Its server passes every request through e.gate, which a
+// browser test uses to make the API slow or failing.
+func newEnvWith(t testing.TB, tenants []config.Tenant, tweak ...func(*Settings)) *env {
+	t.Helper()
 	srv := chtest.Start(t)
 	db := chtest.NewDatabase(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -86,19 +95,23 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(func() { _ = st.Close() })
 	require.NoError(t, st.Migrate(ctx))
 
-	e := &env{t: t, store: st, clock: &clock{t: now0}}
-	e.api, err = New(Settings{
+	e := &env{t: t, store: st, clock: &clock{t: now0}, gate: newGate()}
+	settings := Settings{
 		Conn:       st.Conn(),
 		Database:   st.Database(),
 		Tokens:     testTokens(),
-		Tenants:    testTenants(),
+		Tenants:    tenants,
 		Statuses:   e.Statuses,
 		StallAfter: time.Hour,
 		Now:        e.clock.Now,
 		Logger:     slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-	})
+	}
+	for _, f := range tweak {
+		f(&settings)
+	}
+	e.api, err = New(settings)
 	require.NoError(t, err)
-	e.srv = httptest.NewServer(e.api.Handler())
+	e.srv = httptest.NewServer(e.gate.wrap(e.api.Handler()))
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,6 +40,10 @@ func openAPIDoc(routes []route) map[string]any {
 		if params != nil {
 			op["parameters"] = params
 		}
+		if rt.doc.request != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.doc.request))}}}
+		}
 		ok := map[string]any{"description": "OK"}
 		if rt.doc.response != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.doc.response))}}
@@ -50,7 +55,7 @@ func openAPIDoc(routes []route) map[string]any {
 		errResp := func(desc string) map[string]any {
 			return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": errRef}}}
 		}
-		if len(rt.doc.params) > 0 {
+		if len(rt.doc.params) > 0 || rt.doc.request != nil {
 			responses["400"] = errResp("Invalid parameter.")
 		}
 		if rt.auth {
@@ -62,6 +67,9 @@ func openAPIDoc(routes []route) map[string]any {
 		}
 		if strings.Contains(rt.pattern, "{event_id}") || strings.Contains(rt.pattern, "{user_id}") {
 			responses["404"] = errResp("Not found in this org.")
+		}
+		for status, desc := range rt.doc.errors {
+			responses[strconv.Itoa(status)] = errResp(desc)
 		}
 		op["responses"] = responses
 		if paths[rt.pattern] == nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // Org is one configured Okta org and the health of its poller.
@@ -43,6 +44,8 @@ type Org struct {
 type OrgList struct {
 	Now  time.Time `json:"now"`
 	Orgs []Org     `json:"orgs"`
+	// Levels are the attack factor's levels with their score ranges.
+	Levels []score.Band `json:"levels"`
 }
 
 func (a *API) listOrgs(r *http.Request) (any, error) {
@@ -52,7 +55,7 @@ func (a *API) listOrgs(r *http.Request) (any, error) {
 		byTenant[st.Tenant] = st
 	}
 	now := a.s.Now().UTC()
-	out := OrgList{Now: now, Orgs: []Org{}}
+	out := OrgList{Now: now, Orgs: []Org{}, Levels: a.s.Bands.Table()}
 	for _, o := range a.orgs {
 		if !p.may(o.name) {
 			continue

@@ -21,7 +21,9 @@ type route struct {
 type opDoc struct {
 	id, summary, description string
 	params                   []param
-	response                 any // a value of the 200 answer's type
+	request                  any            // a value of the JSON body's type; nil: none
+	errors                   map[int]string // further error answers: status -> description
+	response                 any            // a value of the 200 answer's type
 }
 
 type param struct {
@@ -132,7 +134,7 @@ func (a *API) routes() []route {
 				"running configuration stays. GET /-/reload (no token) shows the outcome of the last reload.",
 			response: ReloadAnswer{},
 		}},
-	}, a.notifyRoutes()...)
+	}, append(a.notifyRoutes(), a.dashboardAPIRoutes()...)...)
 }
 
 // needs is the role a route requires: its own, or read.

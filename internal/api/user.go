@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // UserDetail is the answer of GET /api/v1/orgs/{org}/users/{user_id}.
@@ -75,7 +76,7 @@ LIMIT %d`, factorColumns, a.table("attack_factor_updates"), historyLimit), org, 
 		}
 	}
 	one := []UserSummary{{Tenant: org, UserID: id, Signals: d.Signals}}
-	if err := a.addSignals(ctx, one, false); err != nil {
+	if err := a.addSignals(ctx, one, now.Add(-signalWindow), now.Add(time.Second), false); err != nil {
 		return nil, err
 	}
 	if d.Current == nil && len(d.History) == 0 && len(d.Events) == 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/score"
@@ -44,8 +45,26 @@ type UserPage struct {
 	Order  string        `json:"order"`
 	Offset int           `json:"offset"`
 	Limit  int           `json:"limit"`
-	Total  uint64        `json:"total"` // users with a factor in these orgs
+	Total  uint64        `json:"total"` // users with a factor in these orgs that pass the filters
 	Users  []UserSummary `json:"users"`
+	// Filters are the filters applied (echoed, normalised).
+	Filters UserFilters `json:"filters"`
+	// ScoresUpdatedAt is the newest factor update of these orgs, whatever
+	// the filters (null: none yet): how fresh the scores are.
+	ScoresUpdatedAt *time.Time `json:"scores_updated_at"`
+}
+
+// UserFilters narrow GET /api/v1/users. Signals counts the kept events of
+// [From, To).
+type UserFilters struct {
+	From  time.Time `json:"from"`
+	To    time.Time `json:"to"`
+	Level []string  `json:"level"`
+	// Category: only users with a kept event of one of these categories
+	// published in [From, To).
+	Category []string `json:"category"`
+	// Changed: only users whose factor changed in [From, To).
+	Changed bool `json:"changed"`
 }
 
 // sortColumns maps ?sort= to the ORDER BY expression. score_now is the
@@ -90,12 +109,19 @@ func (a *API) topUsers(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := UserPage{Orgs: orgs, Sort: sort, Order: order, Offset: offset, Limit: limit, Users: []UserSummary{}}
+	f, err := parseUserFilters(r, a.s.Now())
+	if err != nil {
+		return nil, err
+	}
+	page := UserPage{Orgs: orgs, Sort: sort, Order: order, Offset: offset, Limit: limit, Users: []UserSummary{}, Filters: f}
 	if len(orgs) == 0 {
 		return page, nil
 	}
 	ctx := r.Context()
-	if page.Total, err = a.countUsers(ctx, orgs); err != nil {
+	if page.Total, err = a.countUsers(ctx, orgs, f); err != nil {
+		return nil, err
+	}
+	if page.ScoresUpdatedAt, err = a.scoresUpdatedAt(ctx, orgs); err != nil {
 		return nil, err
 	}
 	now := a.s.Now()
@@ -104,15 +130,15 @@ func (a *API) topUsers(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if sort == "percentile" && len(orgs) > 1 {
-		page.Users, err = a.percentileRows(ctx, orgs, order, limit, offset, now, ranks)
+		page.Users, err = a.percentileRows(ctx, orgs, f, order, limit, offset, now, ranks)
 	} else {
-		page.Users, err = a.userRows(ctx, orgs, sortColumns[sort], order, limit, offset, now)
+		page.Users, err = a.userRows(ctx, orgs, f, sortColumns[sort], order, limit, offset, now)
 		a.rank(page.Users, ranks)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := a.addSignals(ctx, page.Users, sort != "last_signal"); err != nil {
+	if err := a.addSignals(ctx, page.Users, f.From, f.To, sort != "last_signal"); err != nil {
 		return nil, err
 	}
 	if err := a.addHistory(ctx, page.Users, histN); err != nil {
@@ -121,9 +147,100 @@ func (a *API) topUsers(r *http.Request) (any, error) {
 	return page, nil
 }
 
-func (a *API) countUsers(ctx context.Context, orgs []string) (uint64, error) {
+// parseUserFilters reads level, category, from, to and changed; the
+// range defaults to the 30 days before now.
+func parseUserFilters(r *http.Request, now time.Time) (UserFilters, error) {
+	f := UserFilters{Level: []string{}, Category: []string{}}
+	var err error
+	if f.To, err = timeParam(r, "to", now); err != nil {
+		return f, err
+	}
+	if f.From, err = timeParam(r, "from", f.To.Add(-signalWindow)); err != nil {
+		return f, err
+	}
+	f.From, f.To = f.From.UTC(), f.To.UTC()
+	if !f.From.Before(f.To) {
+		return f, badRequest("from must be before to")
+	}
+	if f.Level, err = listParam(r, "level", levels); err != nil {
+		return f, err
+	}
+	if f.Category, err = listParam(r, "category", categories); err != nil {
+		return f, err
+	}
+	switch v := r.URL.Query().Get("changed"); v {
+	case "", "false", "0":
+	case "true", "1":
+		f.Changed = true
+	default:
+		return f, badRequest("changed: want true or false, got %q", v)
+	}
+	return f, nil
+}
+
+// levels are the values of attack_factor_latest.level.
+var levels = []string{"low", "medium", "high", "critical"}
+
+// listParam reads a repeated or comma-separated parameter whose values
+// must be in allowed; sorted, without duplicates.
+func listParam(r *http.Request, name string, allowed []string) ([]string, error) {
+	out := []string{}
+	for _, v := range r.URL.Query()[name] {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item == "" {
+				continue
+			}
+			if !slices.Contains(allowed, item) {
+				return nil, badRequest("%s: %q is not one of %s", name, item, strings.Join(allowed, ", "))
+			}
+			out = append(out, item)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// where is the WHERE clause over attack_factor_latest of orgs and f.
+func (a *API) userWhere(args *[]any, orgs []string, f UserFilters, now time.Time) string {
+	w := "tenant IN " + in(args, orgs)
+	if len(f.Level) > 0 {
+		// The level at the time of reading, as the answer shows it
+		// (rank), not the level stored with the last update.
+		b := a.s.Score.Bands
+		w += fmt.Sprintf(" AND multiIf(%[1]s >= %[2]g, 'critical', %[1]s >= %[3]g, 'high', %[1]s >= %[4]g, 'medium', 'low') IN %[5]s",
+			a.scoreNowSQL(now), b.Critical, b.High, b.Medium, in(args, f.Level))
+	}
+	if len(f.Category) > 0 {
+		w += fmt.Sprintf(` AND (tenant, user_id) IN (
+    SELECT tenant, user_id FROM %s
+    WHERE tenant IN %s AND category IN %s AND published >= toDateTime(?) AND published < toDateTime(?)
+)`, a.table("risk_events"), in(args, orgs), in(args, f.Category))
+		*args = append(*args, f.From.Unix(), f.To.Unix())
+	}
+	if f.Changed {
+		w += fmt.Sprintf(` AND (tenant, user_id) IN (
+    SELECT tenant, user_id FROM %s
+    WHERE tenant IN %s AND updated_at >= toDateTime(?) AND updated_at < toDateTime(?)
+)`, a.table("attack_factor_updates"), in(args, orgs))
+		*args = append(*args, f.From.Unix(), f.To.Unix())
+	}
+	return w
+}
+
+// scoresUpdatedAt is the newest factor update of orgs.
+func (a *API) scoresUpdatedAt(ctx context.Context, orgs []string) (*time.Time, error) {
 	args := []any{}
-	query := fmt.Sprintf("SELECT count() FROM %s FINAL WHERE tenant IN %s", a.table("attack_factor_latest"), in(&args, orgs))
+	query := fmt.Sprintf("SELECT max(updated_at) FROM %s WHERE tenant IN %s", a.table("attack_factor_latest"), in(&args, orgs))
+	var t time.Time
+	if err := a.s.Conn.QueryRow(ctx, query, args...).Scan(&t); err != nil {
+		return nil, fmt.Errorf("newest factor update: %w", err)
+	}
+	return timePtr(t.UTC()), nil
+}
+
+func (a *API) countUsers(ctx context.Context, orgs []string, f UserFilters) (uint64, error) {
+	args := []any{}
+	query := fmt.Sprintf("SELECT count() FROM %s FINAL WHERE %s", a.table("attack_factor_latest"), a.userWhere(&args, orgs, f, a.s.Now()))
 	var n uint64
 	if err := a.s.Conn.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count users: %w", err)
@@ -138,16 +255,16 @@ func (a *API) countUsers(ctx context.Context, orgs []string) (uint64, error) {
 // from risk_events over all of the orgs' users (lastSignalRows). Any other
 // order reads attack_factor_latest alone, and addSignals fills LastSignal
 // for the users of the page only.
-func (a *API) userRows(ctx context.Context, orgs []string, col, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
+func (a *API) userRows(ctx context.Context, orgs []string, f UserFilters, col, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
 	if col == sortColumns["last_signal"] {
-		return a.lastSignalRows(ctx, orgs, order, limit, offset, now)
+		return a.lastSignalRows(ctx, orgs, f, order, limit, offset, now)
 	}
 	args := []any{}
 	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, %s AS score_now, percentile, level, signals, updated_at, toDateTime(0)
 FROM %s FINAL
-WHERE tenant IN %s
+WHERE %s
 ORDER BY %s %s, tenant, user_id
-LIMIT %d, %d`, a.scoreNowSQL(now), a.table("attack_factor_latest"), in(&args, orgs), col, order, offset, limit)
+LIMIT %d, %d`, a.scoreNowSQL(now), a.table("attack_factor_latest"), a.userWhere(&args, orgs, f, now), col, order, offset, limit)
 	return a.scanUsers(ctx, query, args)
 }
 
@@ -155,14 +272,14 @@ LIMIT %d, %d`, a.scoreNowSQL(now), a.table("attack_factor_latest"), in(&args, or
 // where percentile and score orders differ: each org's first offset+limit
 // users by score are its first by percentile, and merging them gives the
 // page.
-func (a *API) percentileRows(ctx context.Context, orgs []string, order string, limit, offset int, now time.Time,
+func (a *API) percentileRows(ctx context.Context, orgs []string, f UserFilters, order string, limit, offset int, now time.Time,
 	ranks map[string]score.Ranking) ([]UserSummary, error) {
 	args := []any{}
 	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, %s AS score_now, percentile, level, signals, updated_at, toDateTime(0)
 FROM %s FINAL
-WHERE tenant IN %s
+WHERE %s
 ORDER BY score_now %s, tenant, user_id
-LIMIT %d BY tenant`, a.scoreNowSQL(now), a.table("attack_factor_latest"), in(&args, orgs), order, offset+limit)
+LIMIT %d BY tenant`, a.scoreNowSQL(now), a.table("attack_factor_latest"), a.userWhere(&args, orgs, f, now), order, offset+limit)
 	users, err := a.scanUsers(ctx, query, args)
 	if err != nil {
 		return nil, err
@@ -195,26 +312,26 @@ func (a *API) rank(users []UserSummary, ranks map[string]score.Ranking) {
 // user's kept events. It reads every kept event of orgs. Both subqueries
 // are named: ClickHouse since 20.x rejects joined subqueries without an
 // alias (joined_subquery_requires_alias, ALIAS_REQUIRED).
-func (a *API) lastSignalRows(ctx context.Context, orgs []string, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
+func (a *API) lastSignalRows(ctx context.Context, orgs []string, f UserFilters, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
 	args := []any{}
-	latestIn := in(&args, orgs)
+	latestWhere := a.userWhere(&args, orgs, f, now)
 	eventsIn := in(&args, orgs)
 	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, score_now, percentile, level, signals, updated_at, last_signal
 FROM
 (
     SELECT tenant, user_id, user_login, `+a.scoreNowSQL(now)+` AS score_now, percentile, level, signals, updated_at
     FROM %s FINAL
-    WHERE tenant IN %s
-) AS f
+    WHERE %s
+) AS latest
 ANY LEFT JOIN
 (
     SELECT tenant, user_id, max(published) AS last_signal
     FROM %s
     WHERE tenant IN %s AND user_id != ''
     GROUP BY tenant, user_id
-) AS s USING (tenant, user_id)
+) AS signal USING (tenant, user_id)
 ORDER BY last_signal %s, tenant, user_id
-LIMIT %d, %d`, a.table("attack_factor_latest"), latestIn, a.table("risk_events"), eventsIn, order, offset, limit)
+LIMIT %d, %d`, a.table("attack_factor_latest"), latestWhere, a.table("risk_events"), eventsIn, order, offset, limit)
 	return a.scanUsers(ctx, query, args)
 }
 
@@ -267,16 +384,16 @@ func pageFilter(args *[]any, users []UserSummary) (string, map[userKey]*UserSumm
 	return "tenant IN " + in(args, slices.Compact(tenants)) + " AND user_id IN " + in(args, slices.Compact(ids)), idx
 }
 
-// addSignals fills each user's kept events of the last 30 days per
+// addSignals fills each user's kept events of [from, to) per
 // category (uniqExact(event_id) counts replayed events once without
 // FINAL). With lastSignal it also fills LastSignal where it is not set:
 // the newest published time of the user's kept events, of any age. One
 // scan of the users' orgs' risk_events either way, restricted to their ids.
-func (a *API) addSignals(ctx context.Context, users []UserSummary, lastSignal bool) error {
+func (a *API) addSignals(ctx context.Context, users []UserSummary, from, to time.Time, lastSignal bool) error {
 	if len(users) == 0 {
 		return nil
 	}
-	since := a.s.Now().Add(-signalWindow).Unix()
+	since, until := from.Unix(), to.Unix()
 	var filterArgs []any
 	filter, idx := pageFilter(&filterArgs, users)
 	var (
@@ -284,17 +401,17 @@ func (a *API) addSignals(ctx context.Context, users []UserSummary, lastSignal bo
 		args  []any
 	)
 	if lastSignal {
-		query = fmt.Sprintf(`SELECT tenant, user_id, category, uniqExactIf(event_id, published >= toDateTime(?)), maxIf(published, user_id != '')
+		query = fmt.Sprintf(`SELECT tenant, user_id, category, uniqExactIf(event_id, published >= toDateTime(?) AND published < toDateTime(?)), maxIf(published, user_id != '')
 FROM %s
 WHERE %s
 GROUP BY tenant, user_id, category`, a.table("risk_events"), filter)
-		args = append([]any{since}, filterArgs...)
+		args = append([]any{since, until}, filterArgs...)
 	} else {
 		query = fmt.Sprintf(`SELECT tenant, user_id, category, uniqExact(event_id), toDateTime(0)
 FROM %s
-WHERE %s AND published >= toDateTime(?)
+WHERE %s AND published >= toDateTime(?) AND published < toDateTime(?)
 GROUP BY tenant, user_id, category`, a.table("risk_events"), filter)
-		args = append(filterArgs, since)
+		args = append(filterArgs, since, until)
 	}
 	rows, err := a.s.Conn.Query(ctx, query, args...)
 	if err != nil {

@@ -68,6 +68,9 @@ type Options struct {
 	Clock Clock
 	// NotifyNow is the notifier's clock (nil: time.Now).
 	NotifyNow func() time.Time
+	// SignInCodes, when set, are one-time dashboard sign-in codes the API
+	// accepts (riskpipe demo issues one for its link).
+	SignInCodes *api.SignInCodes
 }
 
 // Clock tells the time and waits. Sleep returns ctx's error when ctx ends
@@ -82,6 +85,10 @@ type App struct {
 	o   Options
 	log *slog.Logger
 	reg *prometheus.Registry
+
+	// health remembers the pollers' health of the last hours (the org
+	// page's poll failures), sampled by the heartbeat.
+	health *poll.HealthLog
 
 	mu             sync.Mutex
 	tenants        *tenantSet
@@ -105,7 +112,7 @@ func New(o Options) (*App, error) {
 		o.Registry = prometheus.NewRegistry()
 		o.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	a := &App{o: o, log: o.Logger, reg: o.Registry}
+	a := &App{o: o, log: o.Logger, reg: o.Registry, health: poll.NewHealthLog(0, 0)}
 	a.cur.Store(o.Config)
 	r, err := newReloader(a)
 	if err != nil {
@@ -184,6 +191,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	hb.stallAfterNow = func() time.Duration { return a.config().API.StallAfter }
+	hb.health = a.health
 
 	if err := a.waitForClickHouse(ctx, st); err != nil {
 		return startErr(ctx, err)
@@ -466,6 +474,7 @@ func (a *App) buildAPI(cfg *config.Config) (http.Handler, error) {
 	ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
 		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
 		Started: a.reloader.started, Reload: a.reloader.serveReload,
+		Bands: cfg.Score.Bands, SignInCodes: a.o.SignInCodes, HealthLog: a.health.Windows,
 		Notify: notify.NewAdmin(cfg, notify.NewStore(st.Conn(), st.Database()), nil),
 		Logger: a.log.With("component", "api")})
 	if err != nil {

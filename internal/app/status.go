@@ -39,6 +39,8 @@ type heartbeat struct {
 
 	stalled *prometheus.GaugeVec
 	writes  *prometheus.CounterVec
+	// health, when set, gets every beat's statuses.
+	health *poll.HealthLog
 
 	mu      sync.Mutex
 	failing bool // the last write failed (log transitions only)
@@ -110,6 +112,9 @@ func (h *heartbeat) final(ctx context.Context) {
 func (h *heartbeat) beat(ctx context.Context, state string) {
 	now := time.Now()
 	sts := h.statuses()
+	if h.health != nil && state == "" {
+		h.health.Record(now, sts)
+	}
 	rows := make([]store.PollerStatus, 0, len(sts))
 	for _, s := range sts {
 		stallAfter := h.stallAfter

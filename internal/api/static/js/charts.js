@@ -1,7 +1,8 @@
 // charts.js: the dashboard's pictures, drawn by Chart.js (vendored,
 // loaded before this module as window.Chart).
 
-import { CATEGORIES, categoryLabel } from './format.js';
+import { CATEGORIES, categoryLabel, duration } from './format.js';
+import { visible } from './text.js';
 
 const Chart = window.Chart;
 const live = new Map(); // canvas -> Chart, so a redraw replaces the old chart
@@ -14,7 +15,7 @@ function draw(canvas, config) {
   return chart;
 }
 
-// forget destroys the charts of canvases no longer in the page.
+// forgetDetached destroys the charts of canvases no longer in the page.
 export function forgetDetached() {
   for (const [canvas, chart] of live) {
     if (!canvas.isConnected) { chart.destroy(); live.delete(canvas); }
@@ -82,3 +83,32 @@ export function scoreHistory(canvas, history) {
     },
   });
 }
+
+// health: kept events per bucket (bars) and their lag (line, right axis),
+// dead letters as a second bar series.
+export function health(canvas, data) {
+  const labels = data.buckets.map((b) => shortTime(Date.parse(b.start), data.step));
+  return draw(canvas, {
+    data: {
+      labels,
+      datasets: [
+        { type: 'line', label: 'max lag', data: data.buckets.map((b) => b.lag_max_seconds), borderColor: '#b26a00', backgroundColor: '#b26a00', yAxisID: 'lag', pointRadius: 0, spanGaps: false },
+        { type: 'line', label: 'avg lag', data: data.buckets.map((b) => b.lag_avg_seconds), borderColor: '#3056d3', backgroundColor: '#3056d3', yAxisID: 'lag', pointRadius: 0, spanGaps: false },
+        { type: 'bar', label: 'kept events', data: data.buckets.map((b) => b.kept), backgroundColor: 'rgba(46,125,50,.35)', yAxisID: 'n' },
+        { type: 'bar', label: 'dead letters', data: data.buckets.map((b) => b.dead_letters), backgroundColor: '#c62828', yAxisID: 'n' },
+      ],
+    },
+    options: {
+      animation: false, responsive: true, maintainAspectRatio: false,
+      scales: {
+        x: { ticks: { maxRotation: 0, autoSkip: true } },
+        n: { position: 'left', beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'events' } },
+        lag: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'lag' }, ticks: { callback: (v) => duration(v) } },
+      },
+      plugins: { legend: { position: 'bottom' }, tooltip: { mode: 'index', intersect: false } },
+    },
+  });
+}
+
+// label makes an Okta-supplied string safe for a canvas label.
+export const label = visible;

@@ -1,0 +1,214 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/riskpipe/riskpipe/internal/classify"
+	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/threat"
+)
+
+// HealthHistory is the answer of GET /api/v1/orgs/{org}/health: what the
+// org's poller delivered per UTC hour or day, read back from ClickHouse
+// (so it spans restarts): kept events, how long after Okta published them
+// they landed (lag), and the input it could not use (dead letters).
+type HealthHistory struct {
+	Org     string         `json:"org"`
+	Step    string         `json:"step"`
+	From    time.Time      `json:"from"`
+	To      time.Time      `json:"to"`
+	Buckets []HealthBucket `json:"buckets"`
+	// Polls are the poller's health windows of the range (5 minutes each:
+	// how often its status was sampled, how often it was failing, the
+	// worst state and the last error), kept in memory by the running
+	// process for 24 hours: empty before it started.
+	Polls []poll.HealthWindow `json:"polls"`
+}
+
+// HealthBucket is one hour or day of HealthHistory. Lags are null for a
+// bucket without kept events.
+type HealthBucket struct {
+	Start         time.Time `json:"start"`
+	Kept          uint64    `json:"kept"`
+	LagAvgSeconds *float64  `json:"lag_avg_seconds"`
+	LagMaxSeconds *float64  `json:"lag_max_seconds"`
+	DeadLetters   uint64    `json:"dead_letters"`
+}
+
+// Attacks is the answer of GET /api/v1/orgs/{org}/attacks.
+type Attacks struct {
+	Org     string          `json:"org"`
+	From    time.Time       `json:"from"`
+	To      time.Time       `json:"to"`
+	Attacks []threat.Attack `json:"attacks"`
+}
+
+// timeRange reads ?from= and ?to= (default: the 7 days before now).
+func (a *API) timeRange(r *http.Request) (from, to time.Time, err error) {
+	if to, err = timeParam(r, "to", a.s.Now()); err != nil {
+		return
+	}
+	if from, err = timeParam(r, "from", notBeforeMinTime(to.Add(-7*24*time.Hour))); err != nil {
+		return
+	}
+	return from.UTC(), to.UTC(), nil
+}
+
+// bucketRange reads from, to and step (hour or day) of a bucketed answer:
+// from rounded down to the step, n buckets up to to, at most maxBuckets.
+func (a *API) bucketRange(r *http.Request) (from, to time.Time, step string, size time.Duration, n int, err error) {
+	if step, err = enumParam(r, "step", "hour", "day"); err != nil {
+		return
+	}
+	if from, to, err = a.timeRange(r); err != nil {
+		return
+	}
+	size = time.Hour
+	if step == "day" {
+		size = 24 * time.Hour
+	}
+	from, to = from.Truncate(size).UTC(), to.UTC()
+	n = int(to.Sub(from)/size) + 1
+	if !from.Before(to) || n > maxBuckets {
+		err = badRequest("from must be before to, with at most %d %ss between them", maxBuckets, step)
+	}
+	return
+}
+
+func (a *API) orgHealth(r *http.Request) (any, error) {
+	org, err := pathOrg(r)
+	if err != nil {
+		return nil, err
+	}
+	from, to, step, size, n, err := a.bucketRange(r)
+	if err != nil {
+		return nil, err
+	}
+	out := HealthHistory{Org: org, Step: step, From: from, To: to, Buckets: make([]HealthBucket, n), Polls: []poll.HealthWindow{}}
+	if a.s.HealthLog != nil {
+		if w := a.s.HealthLog(org, from, to); w != nil {
+			out.Polls = w
+		}
+	}
+	for i := range out.Buckets {
+		out.Buckets[i].Start = from.Add(time.Duration(i) * size)
+	}
+	secs := uint32(size / time.Second)
+	ctx := r.Context()
+	bucketOf := func(start uint64) *HealthBucket {
+		i := int(time.Unix(int64(start), 0).Sub(from) / size)
+		if i < 0 || i >= n {
+			return nil
+		}
+		return &out.Buckets[i]
+	}
+	// One row per event (a replay keeps its first landing), events whose
+	// published Okta gave us (published_note = '').
+	err = a.eachRow(ctx, fmt.Sprintf(`SELECT bucket, count(), avg(lag_s), max(lag_s)
+FROM
+(
+    SELECT toUInt64(intDiv(toUInt32(any(published)), ?) * ?) AS bucket,
+        if(toInt64(min(ingested_at)) < toInt64(any(published)), 0, toInt64(min(ingested_at)) - toInt64(any(published))) AS lag_s
+    FROM %s
+    WHERE tenant = ? AND published >= toDateTime(?) AND published < toDateTime(?) AND published_note = ''
+    GROUP BY event_id
+) AS per_event
+GROUP BY bucket`, a.table("risk_events")), []any{secs, secs, org, from.Unix(), to.Unix()}, func(rows driver.Rows) error {
+		var (
+			bucket, kept uint64
+			avg          float64
+			mx           int64
+		)
+		if err := rows.Scan(&bucket, &kept, &avg, &mx); err != nil {
+			return err
+		}
+		if b := bucketOf(bucket); b != nil {
+			m := float64(mx)
+			b.Kept, b.LagAvgSeconds, b.LagMaxSeconds = kept, &avg, &m
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lag history: %w", err)
+	}
+	err = a.eachRow(ctx, fmt.Sprintf(`SELECT toUInt64(intDiv(toUInt32(received_at), ?) * ?) AS bucket, uniqExact(fingerprint)
+FROM %s
+WHERE tenant = ? AND received_at >= toDateTime(?) AND received_at < toDateTime(?)
+GROUP BY bucket`, a.table("dead_letters")), []any{secs, secs, org, from.Unix(), to.Unix()}, func(rows driver.Rows) error {
+		var bucket, dead uint64
+		if err := rows.Scan(&bucket, &dead); err != nil {
+			return err
+		}
+		if b := bucketOf(bucket); b != nil {
+			b.DeadLetters = dead
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dead letter history: %w", err)
+	}
+	return out, nil
+}
+
+// orgAttacks reads the org's security.attack.start and .end events of the
+// range and pairs them (threat.Timeline).
+func (a *API) orgAttacks(r *http.Request) (any, error) {
+	org, err := pathOrg(r)
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := a.timeRange(r)
+	if err != nil {
+		return nil, err
+	}
+	if !from.Before(to) {
+		return nil, badRequest("from must be before to")
+	}
+	var marks []threat.Mark
+	// uniqExact-free: one row per event_id (GROUP BY), replays collapse.
+	err = a.eachRow(r.Context(), fmt.Sprintf(`SELECT event_id, any(published_ms), any(event_type)
+FROM %s
+WHERE tenant = ? AND event_type IN (?, ?) AND published >= toDateTime(?) AND published < toDateTime(?)
+GROUP BY event_id`, a.table("risk_events")),
+		[]any{org, classify.TypeAttackStart, classify.TypeAttackEnd, from.Unix(), to.Unix()}, func(rows driver.Rows) error {
+			var (
+				m   threat.Mark
+				ms  uint64
+				typ string
+			)
+			if err := rows.Scan(&m.EventID, &ms, &typ); err != nil {
+				return err
+			}
+			m.At, m.Start = time.UnixMilli(int64(ms)).UTC(), typ == classify.TypeAttackStart
+			marks = append(marks, m)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("attacks: %w", err)
+	}
+	out := Attacks{Org: org, From: from, To: to, Attacks: threat.Timeline(marks)}
+	if out.Attacks == nil {
+		out.Attacks = []threat.Attack{}
+	}
+	return out, nil
+}
+
+// eachRow runs query and hands each row to scan.
+func (a *API) eachRow(ctx context.Context, query string, args []any, scan func(driver.Rows) error) error {
+	rows, err := a.s.Conn.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

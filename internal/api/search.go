@@ -1,0 +1,211 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// UserMatch is one user found by GET /api/v1/users/search.
+type UserMatch struct {
+	Tenant    string `json:"tenant"`
+	UserID    string `json:"user_id"`
+	UserLogin string `json:"user_login"`
+	// Name is the user's display name as Okta sent it in a kept event
+	// where the user is the actor ("" when none is known).
+	Name string `json:"name"`
+	// Field is what matched: id, login or name (the best match).
+	Field string `json:"field"`
+	// Match is how it matched: exact, prefix or substring (case-insensitive).
+	Match string `json:"match"`
+	// Score, Level and Percentile are the user's current attack factor;
+	// null for a user without one.
+	Score      *float64 `json:"score"`
+	Percentile *float64 `json:"percentile"`
+	Level      string   `json:"level"`
+}
+
+// UserSearch is the answer of GET /api/v1/users/search.
+type UserSearch struct {
+	Query string      `json:"query"`
+	Orgs  []string    `json:"orgs"`
+	Users []UserMatch `json:"users"`
+	// More is true when more users matched than limit.
+	More bool `json:"more"`
+}
+
+// actorNameRE extracts the actor's displayName from a raw System Log
+// event (the actor object holds no nested object before it).
+const actorNameRE = `"actor":\{[^{}]*"displayName":"([^"\\]*)"`
+
+// searchCandidates bounds the rows read before ranking.
+const searchCandidates = 500
+
+func (a *API) searchUsers(r *http.Request) (any, error) {
+	orgs, err := queryOrgs(r)
+	if err != nil {
+		return nil, err
+	}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if q == "" || utf8.RuneCountInString(q) > 200 || !utf8.ValidString(q) {
+		return nil, badRequest("q: want 1 to 200 characters of a login, name or user id")
+	}
+	limit, err := intParam(r, "limit", 20, 1, 100)
+	if err != nil {
+		return nil, err
+	}
+	out := UserSearch{Query: q, Orgs: orgs, Users: []UserMatch{}}
+	if len(orgs) == 0 {
+		return out, nil
+	}
+	ctx := r.Context()
+	found, err := a.findUsers(ctx, orgs, q)
+	if err != nil {
+		return nil, err
+	}
+	for i := range found {
+		found[i].Field, found[i].Match = bestMatch(q, found[i])
+	}
+	found = slices.DeleteFunc(found, func(m UserMatch) bool { return m.Match == "" })
+	slices.SortFunc(found, func(x, y UserMatch) int {
+		return cmp.Or(cmp.Compare(matchRank[x.Match], matchRank[y.Match]), cmp.Compare(fieldRank[x.Field], fieldRank[y.Field]),
+			cmp.Compare(strings.ToLower(x.UserLogin), strings.ToLower(y.UserLogin)), cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.UserID, y.UserID))
+	})
+	if len(found) > limit {
+		found, out.More = found[:limit], true
+	}
+	if err := a.addFactors(ctx, found); err != nil {
+		return nil, err
+	}
+	if found != nil {
+		out.Users = found
+	}
+	return out, nil
+}
+
+var (
+	matchRank = map[string]int{"exact": 0, "prefix": 1, "substring": 2}
+	fieldRank = map[string]int{"id": 0, "login": 1, "name": 2}
+)
+
+// bestMatch says which field of m matches q best and how.
+func bestMatch(q string, m UserMatch) (field, match string) {
+	lq := strings.ToLower(q)
+	best := 99
+	for _, f := range []struct{ name, v string }{{"id", m.UserID}, {"login", m.UserLogin}, {"name", m.Name}} {
+		v := strings.ToLower(f.v)
+		kind := ""
+		switch {
+		case v == "":
+		case v == lq:
+			kind = "exact"
+		case strings.HasPrefix(v, lq):
+			kind = "prefix"
+		case strings.Contains(v, lq):
+			kind = "substring"
+		}
+		if kind != "" && matchRank[kind]*3+fieldRank[f.name] < best {
+			best, field, match = matchRank[kind]*3+fieldRank[f.name], f.name, kind
+		}
+	}
+	return field, match
+}
+
+// findUsers reads the users of orgs whose id, login or name contains q
+// (case-insensitive): the org's population (org_users), the scored users
+// and the users of kept events, whose actor displayName gives the name.
+// Candidates that match at the start come first, at most searchCandidates.
+func (a *API) findUsers(ctx context.Context, orgs []string, q string) ([]UserMatch, error) {
+	args := []any{}
+	idOrLogin := "(positionCaseInsensitiveUTF8(user_login, ?) > 0 OR positionCaseInsensitiveUTF8(user_id, ?) > 0)"
+	popIn := in(&args, orgs)
+	args = append(args, q, q)
+	latestIn := in(&args, orgs)
+	args = append(args, q, q)
+	args = append(args, actorNameRE)
+	eventsIn := in(&args, orgs)
+	args = append(args, q, q, q, actorNameRE, q)
+	args = append(args, q, q, q)
+	query := fmt.Sprintf(`SELECT tenant, user_id, any(user_login) AS login, max(name) AS display_name
+FROM
+(
+    SELECT tenant, user_id, user_login, '' AS name
+    FROM %s
+    WHERE tenant IN %s AND %s
+    UNION ALL
+    SELECT tenant, user_id, user_login, '' AS name
+    FROM %s
+    WHERE tenant IN %s AND %s
+    UNION ALL
+    SELECT tenant, user_id, user_login, if(actor_id = user_id, extract(raw, ?), '') AS name
+    FROM %s
+    WHERE tenant IN %s AND user_id != '' AND (%s
+        OR (actor_id = user_id AND positionCaseInsensitiveUTF8(raw, ?) > 0 AND positionCaseInsensitiveUTF8(extract(raw, ?), ?) > 0))
+) AS found
+GROUP BY tenant, user_id
+ORDER BY (positionCaseInsensitiveUTF8(login, ?) = 1 OR positionCaseInsensitiveUTF8(user_id, ?) = 1 OR positionCaseInsensitiveUTF8(display_name, ?) = 1) DESC,
+    login, tenant, user_id
+LIMIT %d`,
+		a.table("org_users"), popIn, idOrLogin,
+		a.table("attack_factor_latest"), latestIn, idOrLogin,
+		a.table("risk_events"), eventsIn, idOrLogin,
+		searchCandidates)
+	rows, err := a.s.Conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search users: %w", err)
+	}
+	defer rows.Close()
+	var out []UserMatch
+	for rows.Next() {
+		var m UserMatch
+		if err := rows.Scan(&m.Tenant, &m.UserID, &m.UserLogin, &m.Name); err != nil {
+			return nil, fmt.Errorf("scan users: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	return out, nil
+}
+
+// addFactors fills the current attack factor of the users found.
+func (a *API) addFactors(ctx context.Context, found []UserMatch) error {
+	if len(found) == 0 {
+		return nil
+	}
+	sums := make([]UserSummary, len(found))
+	for i, m := range found {
+		sums[i] = UserSummary{Tenant: m.Tenant, UserID: m.UserID}
+	}
+	args := []any{}
+	filter, _ := pageFilter(&args, sums)
+	idx := map[userKey]*UserMatch{}
+	for i := range found {
+		idx[userKey{found[i].Tenant, found[i].UserID}] = &found[i]
+	}
+	query := fmt.Sprintf("SELECT tenant, user_id, score, percentile, level FROM %s FINAL WHERE %s", a.table("attack_factor_latest"), filter)
+	rows, err := a.s.Conn.Query(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("query factors: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k          userKey
+			score, pct float64
+			level      string
+		)
+		if err := rows.Scan(&k.tenant, &k.id, &score, &pct, &level); err != nil {
+			return fmt.Errorf("scan factors: %w", err)
+		}
+		if m := idx[k]; m != nil {
+			m.Score, m.Percentile, m.Level = &score, &pct, level
+		}
+	}
+	return rows.Err()
+}
