@@ -144,22 +144,22 @@ func both(old, cur Engine, sql, data string) (Outcome, Outcome) {
 }
 
 // must runs a set-up statement on both engines.
-func must(old, cur Engine, sql, curSQL, data string) error {
+func must(old, cur Engine, sql, data string) error {
 	if _, err := old.Exec(sql, data); err != nil {
 		return fmt.Errorf("18.16: %s: %w", firstLine(sql), err)
 	}
-	if _, err := cur.Exec(curSQL, data); err != nil {
-		return fmt.Errorf("current: %s: %w", firstLine(curSQL), err)
+	if _, err := cur.Exec(sql, data); err != nil {
+		return fmt.Errorf("current: %s: %w", firstLine(sql), err)
 	}
 	return nil
 }
 
 func replayScenario(old, cur Engine, s *Scenario, r *Report) error {
-	if err := must(old, cur, "DROP DATABASE IF EXISTS "+db, "DROP DATABASE IF EXISTS "+db, ""); err != nil {
+	if err := must(old, cur, "DROP DATABASE IF EXISTS "+db, ""); err != nil {
 		return err
 	}
 	if len(s.Schema) == 0 || !createDatabase.MatchString(s.Schema[0]) {
-		if err := must(old, cur, "CREATE DATABASE "+db, "CREATE DATABASE "+db, ""); err != nil {
+		if err := must(old, cur, "CREATE DATABASE "+db, ""); err != nil {
 			return err
 		}
 	}
@@ -181,14 +181,14 @@ func replayScenario(old, cur Engine, s *Scenario, r *Report) error {
 	for _, t := range s.Data.Tables {
 		if !exists[t.Name] {
 			q := Normalize(t.Create)
-			if err := must(old, cur, q, q, ""); err != nil {
+			if err := must(old, cur, q, ""); err != nil {
 				return err
 			}
 		}
 	}
 	// The same rows in both, kept as inserted: no background merges (only
 	// an OPTIMIZE merges, on both).
-	if err := must(old, cur, "SYSTEM STOP MERGES", "SYSTEM STOP MERGES", ""); err != nil {
+	if err := must(old, cur, "SYSTEM STOP MERGES", ""); err != nil {
 		return err
 	}
 	for _, t := range s.Data.Tables {
@@ -196,14 +196,14 @@ func replayScenario(old, cur Engine, s *Scenario, r *Report) error {
 			continue
 		}
 		q := "INSERT INTO " + db + ".`" + t.Name + "` FORMAT TabSeparated"
-		if err := must(old, cur, q, q, t.Rows); err != nil {
+		if err := must(old, cur, q, t.Rows); err != nil {
 			return fmt.Errorf("load rows: %w", err)
 		}
 	}
 	for _, e := range s.Entries {
 		optimize := optimizeRE.MatchString(e.SQL)
 		if optimize {
-			if err := must(old, cur, "SYSTEM START MERGES", "SYSTEM START MERGES", ""); err != nil {
+			if err := must(old, cur, "SYSTEM START MERGES", ""); err != nil {
 				return err
 			}
 		}
@@ -224,12 +224,12 @@ func replayScenario(old, cur Engine, s *Scenario, r *Report) error {
 		o, c := both(old, cur, sql, data)
 		r.count(Failure{Scenario: s.Key, SQL: e.SQL, Old: o, Cur: c}, e.Kind == KindRead, e.Failed == e.Seen)
 		if optimize {
-			if err := must(old, cur, "SYSTEM STOP MERGES", "SYSTEM STOP MERGES", ""); err != nil {
+			if err := must(old, cur, "SYSTEM STOP MERGES", ""); err != nil {
 				return err
 			}
 		}
 	}
-	return must(old, cur, "DROP DATABASE IF EXISTS "+db, "DROP DATABASE IF EXISTS "+db, "")
+	return must(old, cur, "DROP DATABASE IF EXISTS "+db, "")
 }
 
 // count sorts one outcome. failedInTests: 18.16 raised an exception every
