@@ -60,6 +60,9 @@ func TestSameResult(t *testing.T) {
 	require.True(t, SameResult(unordered, "1\tx\n2\ty\n", "2\ty\n1\tx\n"), "no ORDER BY: any order")
 	require.False(t, SameResult(ordered, "1\tx\n2\ty\n", "2\ty\n1\tx\n"), "ORDER BY: the order counts")
 	require.False(t, SameResult(unordered, "1\tx\n1\tx\n", "1\tx\n"), "a lost duplicate row counts")
+	limited := "SELECT a FROM t WHERE b IN (SELECT b FROM u LIMIT 5) LIMIT 2"
+	require.True(t, SameResult(limited, "1\n2\n", "3\n4\n"), "LIMIT without ORDER BY: any rows, as many")
+	require.False(t, SameResult(limited, "1\n2\n", "1\n"), "LIMIT without ORDER BY: as many rows")
 	require.True(t, SameResult(ordered, "a\t0000-00-00 00:00:00\t0000-00-00\n", "a\t1970-01-01 00:00:00\t1970-01-01\n"),
 		"the zero DateTime and Date print differently")
 	require.False(t, SameResult(ordered, "a\t1970-01-01 00:00:00\n", "a\t0000-00-00 00:00:00\n"),

@@ -15,11 +15,14 @@ func captureDir() string { return os.Getenv(chcurrent.EnvCapture) }
 
 // captureDatabase records db's tables and rows, when capturing, on a
 // server chtest started (an attached one has no query log to pair it with).
-func captureDatabase(ctx context.Context, srv *chserver.Server, db string) error {
+func captureDatabase(srv *chserver.Server, db string) error {
 	dir := captureDir()
 	if dir == "" || srv.HTTPAddr() == "" {
 		return nil
 	}
+	// Its own time, apart from the DROP's.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	if err := chcurrent.CaptureDatabase(ctx, dir, srv.HTTPAddr(), db); err != nil {
 		return fmt.Errorf("capture database %s for the current-ClickHouse check: %w", db, err)
 	}

@@ -166,11 +166,11 @@ func NewDatabase(tb testing.TB, srv *chserver.Server) string {
 	}
 	tb.Cleanup(func() {
 		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := captureDatabase(ctx, srv, db); err != nil {
+		if err := captureDatabase(srv, db); err != nil {
 			tb.Errorf("chtest: %v", err)
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
 		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"`"); err != nil {
 			tb.Errorf("chtest: drop database %s: %v", db, err)
 		}
