@@ -100,7 +100,7 @@ type Settings struct {
 // Status is a snapshot of a poller's health.
 type Status struct {
 	Tenant              string    `json:"tenant"`
-	State               string    `json:"state"` // starting | polling | caught_up | backing_off | auth_error | write_error
+	State               State     `json:"state"`
 	IntegratedAt        time.Time `json:"integrated_at"`
 	LastPoll            time.Time `json:"last_poll"`
 	LastSuccess         time.Time `json:"last_success"`
@@ -170,7 +170,7 @@ func New(s Settings) *Poller {
 	return &Poller{
 		s:      s,
 		log:    s.Logger.With("tenant", s.Tenant),
-		status: Status{Tenant: s.Tenant, State: "starting"},
+		status: Status{Tenant: s.Tenant, State: StateStarting},
 	}
 }
 
@@ -285,7 +285,7 @@ func (p *Poller) Run(ctx context.Context) error {
 				if !settle() {
 					return nil
 				}
-				p.fail("backing_off", fmt.Errorf("invalid page body: %w", page.Invalid))
+				p.fail(StateBackingOff, fmt.Errorf("invalid page body: %w", page.Invalid))
 				p.s.Metrics.fetchError(p.s.Tenant, "invalid_page")
 				if !p.sleep(ctx, retry.next()) {
 					return nil
@@ -343,7 +343,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		if !w.wait() {
 			return nil
 		}
-		p.update(func(s *Status) { s.State = "caught_up" })
+		p.update(func(s *Status) { s.State = StateCaughtUp })
 		wait := p.s.Interval - p.s.Now().Sub(roundStart)
 		if wait <= 0 {
 			// The round (a catch-up) outlasted the interval: wait a full
@@ -444,7 +444,7 @@ func (p *Poller) initState(ctx context.Context) (store.PollState, bool) {
 	for {
 		st, found, err := p.s.State.LoadPollState(ctx, p.s.Tenant)
 		if err == nil && found && st.Cursor != "" {
-			p.update(func(s *Status) { s.IntegratedAt = st.IntegratedAt; s.State = "polling" })
+			p.update(func(s *Status) { s.IntegratedAt = st.IntegratedAt; s.State = StatePolling })
 			return st, true
 		}
 		if err == nil {
@@ -458,14 +458,14 @@ func (p *Poller) initState(ctx context.Context) (store.PollState, bool) {
 			err = p.s.Sink.Write(ctx, store.Batch{Tenant: p.s.Tenant, State: &st})
 			if err == nil {
 				p.log.Info("tenant integrated: polling forward from now", "integrated_at", now)
-				p.update(func(s *Status) { s.IntegratedAt = now; s.State = "polling" })
+				p.update(func(s *Status) { s.IntegratedAt = now; s.State = StatePolling })
 				return st, true
 			}
 		}
 		if ctx.Err() != nil {
 			return store.PollState{}, false
 		}
-		p.fail("write_error", fmt.Errorf("load poll state: %w", err))
+		p.fail(StateWriteError, fmt.Errorf("load poll state: %w", err))
 		if !p.sleep(ctx, retry.next()) {
 			return store.PollState{}, false
 		}
@@ -490,7 +490,7 @@ func (p *Poller) start(ctx context.Context, st store.PollState) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		p.fail("write_error", fmt.Errorf("start: %w", err))
+		p.fail(StateWriteError, fmt.Errorf("start: %w", err))
 		if !p.sleep(ctx, retry.next()) {
 			return false
 		}
@@ -514,7 +514,7 @@ func (p *Poller) write(ctx context.Context, bs []store.Batch, retry *backoff) bo
 			return false
 		}
 		p.s.Metrics.writeError(p.s.Tenant)
-		p.fail("write_error", fmt.Errorf("write batch: %w", err))
+		p.fail(StateWriteError, fmt.Errorf("write batch: %w", err))
 		if !p.sleep(ctx, retry.next()) {
 			return false
 		}
@@ -527,7 +527,7 @@ func (p *Poller) onFetchError(err error, retry, slow *backoff) time.Duration {
 	switch {
 	case errors.As(err, &rl):
 		p.s.Metrics.fetchError(p.s.Tenant, "rate_limited")
-		p.fail("backing_off", err)
+		p.fail(StateBackingOff, err)
 		wait := rl.Until.Sub(p.s.Now())
 		if wait < time.Second {
 			wait = time.Second
@@ -535,20 +535,20 @@ func (p *Poller) onFetchError(err error, retry, slow *backoff) time.Duration {
 		return wait
 	case okta.IsAuth(err):
 		p.s.Metrics.fetchError(p.s.Tenant, "auth")
-		p.fail("auth_error", err)
+		p.fail(StateAuthError, err)
 		return slow.next()
 	case okta.IsRetryable(err):
 		p.s.Metrics.fetchError(p.s.Tenant, "retryable")
-		p.fail("backing_off", err)
+		p.fail(StateBackingOff, err)
 		return retry.next()
 	default:
 		p.s.Metrics.fetchError(p.s.Tenant, "permanent")
-		p.fail("backing_off", err)
+		p.fail(StateBackingOff, err)
 		return slow.next()
 	}
 }
 
-func (p *Poller) fail(state string, err error) {
+func (p *Poller) fail(state State, err error) {
 	var first bool
 	p.update(func(s *Status) {
 		first = s.ConsecutiveFailures == 0
@@ -573,7 +573,7 @@ func (p *Poller) afterPage(polled int, out Outcome) {
 	}
 	p.update(func(s *Status) {
 		recovered = s.ConsecutiveFailures > 0
-		s.State = "polling"
+		s.State = StatePolling
 		s.LastSuccess = now
 		s.LastError = ""
 		s.ConsecutiveFailures = 0
