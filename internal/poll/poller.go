@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/event"
 	"github.com/riskpipe/riskpipe/internal/okta"
 	"github.com/riskpipe/riskpipe/internal/score"
@@ -123,11 +124,13 @@ type Poller struct {
 
 // New builds a poller; it starts nothing.
 func New(s Settings) *Poller {
+	// Defaults are written in config only.
+	d := config.Default().Poll
 	if s.Interval <= 0 {
-		s.Interval = 15 * time.Second
+		s.Interval = d.Interval
 	}
 	if s.PageLimit <= 0 {
-		s.PageLimit = 1000
+		s.PageLimit = d.PageLimit
 	}
 	if s.Now == nil {
 		s.Now = time.Now
