@@ -57,7 +57,7 @@ func (p *processor) start(ctx context.Context, st store.PollState) (poll.Outcome
 		out = eng.Restore(kept, users, latest, now)
 	}
 	p.eng = eng
-	return poll.Outcome{Scores: out}, nil
+	return poll.Outcome{Rows: store.Batch{Scores: out}}, nil
 }
 
 // page classifies one page and scores its kept events.
@@ -67,13 +67,14 @@ func (p *processor) page(raws []json.RawMessage, now time.Time) poll.Outcome {
 	if p.eng == nil { // no start (tests of the classify stage alone)
 		return out
 	}
-	out.Scores = p.eng.ObservePage(res.Seen, out.Events, now)
+	scores := p.eng.ObservePage(res.Seen, out.Rows.Events, now)
 	if p.eng.RefreshDue(now) {
 		r := p.eng.Refresh(now)
-		out.Scores.Updates = append(out.Scores.Updates, r.Updates...)
-		out.Scores.Activity = append(out.Scores.Activity, r.Activity...)
-		out.Scores.Users = append(out.Scores.Users, r.Users...)
+		scores.Updates = append(scores.Updates, r.Updates...)
+		scores.Activity = append(scores.Activity, r.Activity...)
+		scores.Users = append(scores.Users, r.Users...)
 	}
+	out.Rows.Scores = scores
 	return out
 }
 

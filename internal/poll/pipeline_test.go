@@ -161,7 +161,7 @@ func (c *classifyRecorder) classify(raws []json.RawMessage, now time.Time) Outco
 	out := testClassify(raws, now)
 	time.Sleep(time.Millisecond) // a window for an overlapping call to show
 	c.mu.Lock()
-	c.pages = append(c.pages, idsOf(out.Events))
+	c.pages = append(c.pages, idsOf(out.Rows.Events))
 	c.mu.Unlock()
 	return out
 }

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/config"
-	"github.com/riskpipe/riskpipe/internal/event"
 	"github.com/riskpipe/riskpipe/internal/okta"
-	"github.com/riskpipe/riskpipe/internal/score"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -35,19 +33,20 @@ type StateStore interface {
 	LoadPollState(ctx context.Context, tenant string) (store.PollState, bool, error)
 }
 
-// Outcome is what classification made of one page.
+// Outcome is what classification (and scoring) made of one page: the rows
+// to write, in the shape the store takes them, and what the poller's
+// status and metrics count. The poller never looks into the rows; it
+// writes them with its tenant and the page's cursor.
 type Outcome struct {
-	Events      []event.Event // kept or re-attributed events
-	DeadLetters []store.DeadLetter
-	Counts      []store.TypeCount
-	Kept        map[string]int // by category
-	Dropped     map[string]int // by drop reason
+	// Rows are the page's rows: kept or re-attributed events, dead
+	// letters, type counts and the attack-factor rows they caused (its
+	// Tenant and State are the poller's to set).
+	Rows    store.Batch
+	Kept    map[string]int // by category
+	Dropped map[string]int // by drop reason
 	// NewestPublished is the newest `published` among all the page's
 	// events, kept or not (for the lag metric).
 	NewestPublished time.Time
-	// Scores are the attack-factor rows the page caused; written in the
-	// same batch as its events.
-	Scores score.Output
 }
 
 // ClassifyFunc classifies one page of raw events. raws are valid only
@@ -298,11 +297,11 @@ func (p *Poller) Run(ctx context.Context) error {
 			// Refetching did not help: keep the body (nothing is lost)
 			// and move on so the tenant is not stuck forever.
 			p.log.Warn("dead-lettering an invalid page after retries", "retries", invalid-1, "err", page.Invalid)
-			out = Outcome{DeadLetters: []store.DeadLetter{{
+			out = Outcome{Rows: store.Batch{DeadLetters: []store.DeadLetter{{
 				Reason:     "invalid page: " + page.Invalid.Error(),
 				Payload:    bytes.Clone(page.Body), // the page's buffer is reused
 				ReceivedAt: p.s.Now(),
-			}}}
+			}}}}
 		} else {
 			out = p.s.Classify(page.Events, p.s.Now())
 		}
@@ -320,14 +319,9 @@ func (p *Poller) Run(ctx context.Context) error {
 		newState := st
 		newState.Cursor = next
 		newState.UpdatedAt = p.s.Now()
-		acc.add(store.Batch{
-			Tenant:      p.s.Tenant,
-			Events:      out.Events,
-			DeadLetters: out.DeadLetters,
-			Counts:      out.Counts,
-			Scores:      out.Scores,
-			State:       &newState,
-		}, polled, out)
+		b := out.Rows
+		b.Tenant, b.State = p.s.Tenant, &newState
+		acc.add(b, polled, out)
 		st = newState
 
 		if full && w.busy() && len(acc.batches) < p.s.WritePages && acc.bytes < p.s.WriteBytes {
@@ -485,10 +479,12 @@ func (p *Poller) start(ctx context.Context, st store.PollState) bool {
 	for {
 		out, err := p.s.Start(ctx, st)
 		if err == nil {
-			if out.Scores.Empty() && len(out.Events) == 0 {
+			b := out.Rows
+			b.Tenant, b.State = p.s.Tenant, nil
+			if b.Empty() {
 				return true
 			}
-			return p.write(ctx, []store.Batch{{Tenant: p.s.Tenant, Events: out.Events, Scores: out.Scores}}, &retry)
+			return p.write(ctx, []store.Batch{b}, &retry)
 		}
 		if ctx.Err() != nil {
 			return false
