@@ -348,7 +348,7 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 		clients = append(clients, client)
 		om.InitTenant(t.Name)
 		pm.InitTenant(t.Name)
-		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st.Conn(), st.Database(), attributionShare)
+		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st, attributionShare)
 		s := poll.Settings{
 			Tenant:    t.Name,
 			Interval:  t.Poll.Interval,
