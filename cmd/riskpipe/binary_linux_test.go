@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -21,6 +20,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/chtest"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -45,116 +45,22 @@ func TestBinary(t *testing.T) {
 	t.Run("NotifyKill9", func(t *testing.T) { testNotifyKill9(t, bin, srv) })
 }
 
-// buildBinary builds ./cmd/riskpipe. With RISKPIPE_BINARY_RACE set (and
-// the tests running with -race) the binary has the race detector too: a
-// race in the child process fails the test. That halves its throughput,
-// so it is off by default; the in-process tests (run, demo) already run
-// the pipeline under the race detector.
+// buildBinary builds ./cmd/riskpipe (internal/simtest). With
+// RISKPIPE_BINARY_RACE set (and the tests running with -race) the binary
+// has the race detector too: a race in the child process fails the test.
+// That halves its throughput, so it is off by default; the in-process
+// tests (run, demo) already run the pipeline under the race detector.
 func buildBinary(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		if _, serr := os.Stat(goBin); serr != nil {
-			t.Fatalf("no go binary on PATH or in $GOROOT/bin: %v", err)
-		}
-	}
-	out := filepath.Join(t.TempDir(), "riskpipe")
-	args := []string{"build", "-o", out, "-ldflags", "-X main.version=" + testVersion}
-	if raceEnabled && os.Getenv("RISKPIPE_BINARY_RACE") != "" {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goBin, append(args, ".")...)
-	start := time.Now()
-	msg, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go %s:\n%s", strings.Join(args, " "), msg)
-	t.Logf("built %s in %s: %s", out, time.Since(start).Round(time.Millisecond), strings.Join(args, " "))
-	return out
+	return simtest.Build(t, testVersion, raceEnabled && os.Getenv("RISKPIPE_BINARY_RACE") != "")
 }
 
-// proc is one riskpipe child process in its own process group, its
-// stdout and stderr in a log file.
-type proc struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error // Wait's result, once done is closed
-}
+// proc is a riskpipe child process (internal/simtest, the harness shared
+// with the fault suite).
+type proc = simtest.Proc
 
 func startProc(t *testing.T, bin, logFile string, args ...string) *proc {
 	t.Helper()
-	f, err := os.Create(logFile)
-	require.NoError(t, err)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	// Own process group (killed as a whole); killed by the kernel if the
-	// test process dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	require.NoError(t, cmd.Start())
-	p := &proc{t: t, cmd: cmd, log: logFile, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.signal(syscall.SIGKILL)
-		<-p.done
-		if t.Failed() {
-			t.Logf("tail of %s:\n%s", filepath.Base(logFile), p.tail(40))
-		}
-	})
-	return p
-}
-
-func (p *proc) signal(sig syscall.Signal) {
-	select {
-	case <-p.done:
-	default:
-		_ = syscall.Kill(-p.cmd.Process.Pid, sig)
-	}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// wait waits (at most the generous deadline, a guard against hangs) for
-// the process to end and returns how: its exit code, or -1 and the
-// signal that killed it.
-func (p *proc) wait(deadline time.Duration) (code int, sig syscall.Signal) {
-	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(deadline):
-		p.signal(syscall.SIGKILL)
-		<-p.done
-		p.t.Fatalf("riskpipe did not exit within %s; killed it. Tail of its log:\n%s", deadline, p.tail(40))
-	}
-	var ee *exec.ExitError
-	if p.err != nil && !errors.As(p.err, &ee) {
-		p.t.Fatalf("wait: %v", p.err)
-	}
-	ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return -1, ws.Signal()
-	}
-	return ws.ExitStatus(), 0
-}
-
-func (p *proc) tail(n int) string {
-	b, err := os.ReadFile(p.log)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	return simtest.Start(t, bin, logFile, args...)
 }
 
 // requireNoRace fails when the race detector reported in a log.
@@ -209,8 +115,8 @@ func (pt *pipelineTest) waitIntegrated(p *proc) {
 	t := pt.t
 	t.Helper()
 	waitFor(t, time.Minute, "every tenant integrated", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		if p.Exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}
 		states := pollStates(t, pt.st)
 		return len(states) == len(pt.fl.orgs), fmt.Sprintf("%d of %d tenants in poll_state", len(states), len(pt.fl.orgs))
@@ -252,8 +158,8 @@ func (pt *pipelineTest) catchUp(logName string) map[string]int64 {
 	}
 	p := pt.start(logName)
 	waitFor(t, 3*time.Minute, "every cursor at the end of its log", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		if p.Exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}
 		pos := pt.positions()
 		for _, org := range pt.fl.orgs {
@@ -264,10 +170,10 @@ func (pt *pipelineTest) catchUp(logName string) map[string]int64 {
 		}
 		return true, ""
 	})
-	p.signal(syscall.SIGTERM)
-	code, sig := p.wait(time.Minute)
-	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.tail(40))
-	requireNoRace(t, p.log)
+	p.Signal(syscall.SIGTERM)
+	code, sig := p.Wait(time.Minute)
+	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
+	requireNoRace(t, p.Log())
 	return end
 }
 
@@ -364,12 +270,12 @@ func testKill9(t *testing.T, bin string, srv *chserver.Server) {
 		began := time.Now()
 		d := minKill + time.Duration(rng.Int64N(int64(maxKill-minKill)))
 		time.Sleep(d)
-		require.False(t, p.exited(), "round %d: riskpipe exited before the kill:\n%s", r, p.tail(40))
-		p.signal(syscall.SIGKILL)
+		require.False(t, p.Exited(), "round %d: riskpipe exited before the kill:\n%s", r, p.Tail(40))
+		p.Signal(syscall.SIGKILL)
 		killedAfter := time.Since(began)
-		_, sig := p.wait(time.Minute)
+		_, sig := p.Wait(time.Minute)
 		require.Equal(t, syscall.SIGKILL, sig, "round %d", r)
-		requireNoRace(t, p.log)
+		requireNoRace(t, p.Log())
 
 		pos := pt.positions()
 		busy := false
@@ -423,8 +329,8 @@ func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
 	pt.fl.addBacklog(100_000)
 	// Under load: every org is a few pages into the backlog.
 	waitFor(t, 2*time.Minute, "riskpipe working through the backlog", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		if p.Exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}
 		pos := pt.positions()
 		for _, org := range orgs {
@@ -434,10 +340,10 @@ func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
 		}
 		return true, ""
 	})
-	p.signal(syscall.SIGTERM)
-	code, sig := p.wait(time.Minute)
-	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.tail(40))
-	requireNoRace(t, p.log)
+	p.Signal(syscall.SIGTERM)
+	code, sig := p.Wait(time.Minute)
+	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
+	requireNoRace(t, p.Log())
 
 	pos := pt.positions()
 	for _, org := range orgs {

@@ -47,8 +47,8 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	p := startProc(t, bin, filepath.Join(dir, "run.log"), "run", "--config", cfg)
 	st := openStore(t, srv, db)
 	waitFor(t, time.Minute, "acme and globex integrated", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		if p.Exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}
 		s := pollStates(t, st)
 		return len(s) == 2, fmt.Sprintf("%d tenants in poll_state", len(s))
@@ -60,7 +60,7 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	// An invalid file: two problems.
 	bad := strings.Replace(good, "interval: 1s", "interval: 10ms", 1) + "bogus: 1\n"
 	require.NoError(t, os.WriteFile(cfg, []byte(bad), 0o600))
-	p.signal(syscall.SIGHUP)
+	p.Signal(syscall.SIGHUP)
 	waitFor(t, time.Minute, "the refused reload in riskpipe status", func() (bool, string) {
 		r := status()
 		return strings.Contains(r.stdout, "REFUSED"), r.String()
@@ -69,16 +69,16 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	require.Contains(t, r.stdout, "config: the last reload (signal, ")
 	require.Contains(t, r.stdout, "  poll.interval: ")
 	require.Contains(t, r.stdout, "  bogus: ")
-	log, err := os.ReadFile(p.log)
+	log, err := os.ReadFile(p.Log())
 	require.NoError(t, err)
 	require.Regexp(t, `level=ERROR msg="config reload: the new configuration is invalid; keeping the running configuration" trigger=signal path=poll.interval`, string(log))
 	require.Regexp(t, `level=ERROR msg="config reload: the new configuration is invalid; keeping the running configuration" trigger=signal path=bogus`, string(log))
-	require.False(t, p.exited())
+	require.False(t, p.Exited())
 
 	// A valid file with a third tenant.
 	require.NoError(t, os.WriteFile(cfg, []byte(yaml(all)), 0o600))
 	require.NoError(t, os.WriteFile(statusCfg, []byte(yaml(all)), 0o600))
-	p.signal(syscall.SIGHUP)
+	p.Signal(syscall.SIGHUP)
 	waitFor(t, time.Minute, "initech integrated after the reload", func() (bool, string) {
 		s := pollStates(t, st)
 		return len(s) == 3, fmt.Sprintf("%d tenants in poll_state", len(s))
@@ -92,7 +92,7 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	// reloads it: globex is disabled.
 	watched := yaml(all) + "reload:\n  watch: true\n  debounce: 100ms\n"
 	require.NoError(t, os.WriteFile(cfg, []byte(watched), 0o600))
-	p.signal(syscall.SIGHUP)
+	p.Signal(syscall.SIGHUP)
 	waitFor(t, time.Minute, "the watch on", func() (bool, string) {
 		r := status()
 		return strings.Contains(r.stdout, "(last reload: signal, changed: reload.watch, reload.debounce)"), r.String()
@@ -104,8 +104,8 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 		r := status()
 		return strings.Contains(r.stdout, "(last reload: watch, disabled: globex)"), r.String()
 	})
-	p.signal(syscall.SIGTERM)
-	code, sig := p.wait(time.Minute)
-	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.tail(40))
-	requireNoRace(t, p.log)
+	p.Signal(syscall.SIGTERM)
+	code, sig := p.Wait(time.Minute)
+	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
+	requireNoRace(t, p.Log())
 }

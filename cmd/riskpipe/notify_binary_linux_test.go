@@ -111,9 +111,9 @@ contacts:
 			pt.fl.addBacklog(40_000) // 8 demo cycles per org: 8 attacks, 32 leaked credentials, critical users
 		}
 		time.Sleep(300*time.Millisecond + time.Duration(rng.Int64N(int64(2500*time.Millisecond))))
-		require.False(t, p.exited(), "round %d: riskpipe exited before the kill:\n%s", r, p.tail(40))
-		p.signal(syscall.SIGKILL)
-		_, sig := p.wait(time.Minute)
+		require.False(t, p.Exited(), "round %d: riskpipe exited before the kill:\n%s", r, p.Tail(40))
+		p.Signal(syscall.SIGKILL)
+		_, sig := p.Wait(time.Minute)
 		require.Equal(t, syscall.SIGKILL, sig)
 		kills++
 		m, _, _ := sink.totals()
@@ -125,8 +125,8 @@ contacts:
 	p := pt.start("notify-settle.log")
 	db := "`" + pt.st.Database() + "`"
 	waitFor(t, 3*time.Minute, "every notification delivered", func() (bool, string) {
-		if p.exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.tail(40))
+		if p.Exited() {
+			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}
 		var pending, starts, notified uint64
 		require.NoError(t, pt.st.Conn().QueryRow(t.Context(), "SELECT count() FROM "+db+".notifications FINAL WHERE status = 'pending'").Scan(&pending))
@@ -134,9 +134,9 @@ contacts:
 		require.NoError(t, pt.st.Conn().QueryRow(t.Context(), "SELECT count() FROM "+db+".notifications FINAL WHERE kind = 'attack_started' AND recipient = 'soc@test.example' AND status = 'sent'").Scan(&notified))
 		return pending == 0 && starts > 0 && notified == starts, fmt.Sprintf("%d pending; %d attack starts, %d notified", pending, starts, notified)
 	})
-	p.signal(syscall.SIGTERM)
-	code, _ := p.wait(time.Minute)
-	require.Equal(t, 0, code, p.tail(40))
+	p.Signal(syscall.SIGTERM)
+	code, _ := p.Wait(time.Minute)
+	require.Equal(t, 0, code, p.Tail(40))
 
 	messages, distinct, repeats := sink.totals()
 	var sent, keys uint64

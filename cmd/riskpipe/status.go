@@ -160,7 +160,7 @@ func readStatus(ctx context.Context, st *store.Store, cfg *config.Config, now ti
 			b.LastSuccess = c.UpdatedAt
 		}
 		ps := poll.Status{
-			Tenant: t.Name, State: b.State, IntegratedAt: b.IntegratedAt, LastPoll: b.LastPoll,
+			Tenant: t.Name, State: poll.State(b.State), IntegratedAt: b.IntegratedAt, LastPoll: b.LastPoll,
 			LastSuccess: b.LastSuccess, LastCursorAdvance: b.LastCursorAdvance, NewestPublished: b.NewestPublished,
 			LastError: b.LastError, ConsecutiveFailures: b.ConsecutiveFailures, EventsPolled: b.EventsPolled,
 			EventsKept: b.EventsKept,

@@ -19,9 +19,6 @@ import (
 	"github.com/riskpipe/riskpipe/internal/score"
 )
 
-// DefaultStallAfter is used when Settings.StallAfter is zero.
-const DefaultStallAfter = time.Hour
-
 // Settings are the API's dependencies.
 type Settings struct {
 	// Conn reads ClickHouse; tables are qualified with Database.
@@ -90,7 +87,7 @@ func New(s Settings) (*API, error) {
 		return nil, errors.New("api: database must be an identifier")
 	}
 	if s.StallAfter <= 0 {
-		s.StallAfter = DefaultStallAfter
+		s.StallAfter = config.Default().API.StallAfter
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)

@@ -185,8 +185,7 @@ func (e *env) write(batches ...store.Batch) {
 }
 
 // factorColumnList is the column list of the fixture's factor inserts.
-var factorColumnList = []string{"tenant", "user_id", "user_login", "updated_at", "score", "percentile", "level",
-	"signals", "cause_event_id", "cause_category", "explanation", "version"}
+var factorColumnList = store.Columns("attack_factor_latest")
 
 // writeFactors inserts updates into attack_factor_updates and
 // attack_factor_latest as one flush of the store's writer would: every row

@@ -69,13 +69,3 @@ func (a *API) listOrgs(r *http.Request) (any, error) {
 func (a *API) org(o orgInfo, st poll.Status, running bool, now time.Time) Org {
 	return NewOrg(o.name, o.description, o.enabled, st, running, a.started, now, a.s.StallAfter)
 }
-
-func latest(ts ...time.Time) time.Time {
-	var out time.Time
-	for _, t := range ts {
-		if t.After(out) {
-			out = t
-		}
-	}
-	return out
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/score"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // Over many users whose stored rows are of different times (and whose
@@ -57,14 +58,14 @@ func TestFactorsAtReadTime(t *testing.T) {
 		}
 		// Seen long ago, no factor: not in it.
 		old := fmt.Sprintf("00u%sold", org)
-		e.insert("org_users", []string{"tenant", "user_id", "user_login", "first_seen", "last_seen", "version"}, 1,
+		e.insert("org_users", store.Columns("org_users"), 1,
 			func(int) []any {
 				return []any{org, old, old, now0.AddDate(0, -3, 0), now0.AddDate(0, -2, 0), uint64(1)}
 			})
 	}
 	e.writeFactors(updates)
 	for org, ids := range seen {
-		e.insert("org_users", []string{"tenant", "user_id", "user_login", "first_seen", "last_seen", "version"}, len(ids),
+		e.insert("org_users", store.Columns("org_users"), len(ids),
 			func(i int) []any {
 				return []any{org, ids[i], ids[i], now0.AddDate(0, -1, 0), now0.Add(-time.Hour), uint64(1)}
 			})

@@ -3,6 +3,7 @@ package api
 import (
 	"time"
 
+	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/poll"
 )
 
@@ -15,7 +16,7 @@ import (
 func NewOrg(tenant, description string, enabled bool, st poll.Status, running bool, started, now time.Time,
 	stallAfter time.Duration) Org {
 	if stallAfter <= 0 {
-		stallAfter = DefaultStallAfter
+		stallAfter = config.Default().API.StallAfter
 	}
 	org := Org{
 		Tenant:            tenant,
@@ -31,7 +32,7 @@ func NewOrg(tenant, description string, enabled bool, st poll.Status, running bo
 	case !running:
 		return org
 	}
-	org.State = st.State
+	org.State = string(st.State)
 	org.LastPoll = timePtr(st.LastPoll)
 	org.LastSuccess = timePtr(st.LastSuccess)
 	org.IntegratedAt = timePtr(st.IntegratedAt)
@@ -44,21 +45,8 @@ func NewOrg(tenant, description string, enabled bool, st poll.Status, running bo
 		lag := max(0, now.Sub(st.NewestPublished).Seconds())
 		org.LagSeconds = &lag
 	}
-	stalled, ref := Stalled(st, started, now, stallAfter)
+	stalled, ref := st.Stalled(started, now, stallAfter) // the rule lives with the poller's status
 	org.LastReceived = timePtr(ref)
 	org.Stalled = stalled
 	return org
-}
-
-// Stalled is the stall rule: a running poller is stalled when it has
-// received no event for longer than stallAfter (zero: the default),
-// counting from the latest of its last cursor advance (the last page with
-// events), its integration time and its process's start. It also returns
-// that reference time.
-func Stalled(st poll.Status, started, now time.Time, stallAfter time.Duration) (bool, time.Time) {
-	if stallAfter <= 0 {
-		stallAfter = DefaultStallAfter
-	}
-	ref := latest(st.LastCursorAdvance, st.IntegratedAt, started)
-	return now.Sub(ref) > stallAfter, ref
 }

@@ -29,9 +29,10 @@ func outcome(res classify.Result, now time.Time) poll.Outcome {
 		Dropped:         map[string]int{},
 		NewestPublished: res.NewestPublished,
 	}
-	out.Events = make([]event.Event, 0, len(res.Kept)+len(res.Updated))
-	out.Events = append(out.Events, res.Kept...)
-	out.Events = append(out.Events, res.Updated...)
+	rows := &out.Rows
+	rows.Events = make([]event.Event, 0, len(res.Kept)+len(res.Updated))
+	rows.Events = append(rows.Events, res.Kept...)
+	rows.Events = append(rows.Events, res.Updated...)
 
 	// Kept counts per (event type, category); dropped per (type, reason).
 	type key struct{ typ, cat string }
@@ -42,18 +43,18 @@ func outcome(res classify.Result, now time.Time) poll.Outcome {
 		kept[key{e.EventType, string(e.Category)}]++
 	}
 	for k, n := range kept {
-		out.Counts = append(out.Counts, store.TypeCount{Day: day, EventType: k.typ, Kept: true, Reason: k.cat, Events: n})
+		rows.Counts = append(rows.Counts, store.TypeCount{Day: day, EventType: k.typ, Kept: true, Reason: k.cat, Events: n})
 	}
 	for _, d := range res.Dropped {
 		out.Dropped[string(d.Reason)] += d.Count
-		out.Counts = append(out.Counts, store.TypeCount{Day: day, EventType: d.EventType, Reason: string(d.Reason), Events: uint64(d.Count)})
+		rows.Counts = append(rows.Counts, store.TypeCount{Day: day, EventType: d.EventType, Reason: string(d.Reason), Events: uint64(d.Count)})
 	}
 	for _, dl := range res.DeadLetters {
 		reason := dl.Reason
 		if dl.Detail != "" {
 			reason += ": " + dl.Detail
 		}
-		out.DeadLetters = append(out.DeadLetters, store.DeadLetter{Reason: reason, Payload: dl.Payload, ReceivedAt: now})
+		rows.DeadLetters = append(rows.DeadLetters, store.DeadLetter{Reason: reason, Payload: dl.Payload, ReceivedAt: now})
 	}
 	return out
 }

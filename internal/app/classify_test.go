@@ -31,7 +31,7 @@ func TestOutcome(t *testing.T) {
 	}{
 		{
 			name: "empty page",
-			want: poll.Outcome{Events: []event.Event{}, Kept: map[string]int{}, Dropped: map[string]int{}},
+			want: poll.Outcome{Rows: store.Batch{Events: []event.Event{}}, Kept: map[string]int{}, Dropped: map[string]int{}},
 		},
 		{
 			name: "kept, re-attributed, dropped and dead-lettered",
@@ -54,27 +54,29 @@ func TestOutcome(t *testing.T) {
 				NewestPublished: newest,
 			},
 			want: poll.Outcome{
-				// Re-attributed events are written again, but were counted
-				// when first kept.
-				Events: []event.Event{
-					ev("a", "user.risk.detect", event.CategoryUserRisk),
-					ev("b", "user.risk.detect", event.CategoryUserRisk),
-					ev("c", "security.threat.detected", event.CategoryThreatInsight),
-					ev("z", "security.threat.detected", event.CategoryThreatInsight),
+				Rows: store.Batch{
+					// Re-attributed events are written again, but were
+					// counted when first kept.
+					Events: []event.Event{
+						ev("a", "user.risk.detect", event.CategoryUserRisk),
+						ev("b", "user.risk.detect", event.CategoryUserRisk),
+						ev("c", "security.threat.detected", event.CategoryThreatInsight),
+						ev("z", "security.threat.detected", event.CategoryThreatInsight),
+					},
+					Counts: []store.TypeCount{
+						{Day: day, EventType: "policy.evaluate_sign_on", Reason: "risk_below_high", Events: 2},
+						{Day: day, EventType: "security.threat.detected", Kept: true, Reason: "threat_insight", Events: 1},
+						{Day: day, EventType: "user.risk.detect", Kept: true, Reason: "user_risk", Events: 2},
+						{Day: day, EventType: "user.session.start", Reason: "not_risk_event", Events: 5},
+						{Day: day, EventType: "user.session.start", Reason: "threat_suspected", Events: 1},
+					},
+					DeadLetters: []store.DeadLetter{
+						{Reason: "invalid_json: unexpected end of input", Payload: []byte(`{"uuid":`), ReceivedAt: now},
+						{Reason: "not_object", Payload: []byte(`42`), ReceivedAt: now},
+					},
 				},
-				Kept:    map[string]int{"user_risk": 2, "threat_insight": 1},
-				Dropped: map[string]int{"not_risk_event": 5, "risk_below_high": 2, "threat_suspected": 1},
-				Counts: []store.TypeCount{
-					{Day: day, EventType: "policy.evaluate_sign_on", Reason: "risk_below_high", Events: 2},
-					{Day: day, EventType: "security.threat.detected", Kept: true, Reason: "threat_insight", Events: 1},
-					{Day: day, EventType: "user.risk.detect", Kept: true, Reason: "user_risk", Events: 2},
-					{Day: day, EventType: "user.session.start", Reason: "not_risk_event", Events: 5},
-					{Day: day, EventType: "user.session.start", Reason: "threat_suspected", Events: 1},
-				},
-				DeadLetters: []store.DeadLetter{
-					{Reason: "invalid_json: unexpected end of input", Payload: []byte(`{"uuid":`), ReceivedAt: now},
-					{Reason: "not_object", Payload: []byte(`42`), ReceivedAt: now},
-				},
+				Kept:            map[string]int{"user_risk": 2, "threat_insight": 1},
+				Dropped:         map[string]int{"not_risk_event": 5, "risk_below_high": 2, "threat_suspected": 1},
 				NewestPublished: newest,
 			},
 		},
@@ -82,8 +84,8 @@ func TestOutcome(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := outcome(tt.give, now)
-			sort.Slice(got.Counts, func(i, j int) bool {
-				a, b := got.Counts[i], got.Counts[j]
+			sort.Slice(got.Rows.Counts, func(i, j int) bool {
+				a, b := got.Rows.Counts[i], got.Rows.Counts[j]
 				if a.EventType != b.EventType {
 					return a.EventType < b.EventType
 				}
@@ -108,17 +110,17 @@ func TestNewClassifyFunc(t *testing.T) {
 	out := NewClassifyFunc([]string{"app.oauth2.token.grant"})(raws, now)
 
 	var ids []string
-	for _, e := range out.Events {
+	for _, e := range out.Rows.Events {
 		ids = append(ids, e.ID)
 	}
 	require.Equal(t, []string{"keep-1", "keep-2", "extra-1"}, ids)
 	require.Equal(t, map[string]int{"user_risk": 1, "high_risk": 1, "extra": 1}, out.Kept)
 	require.Equal(t, map[string]int{"risk_below_high": 1}, out.Dropped)
-	require.Len(t, out.DeadLetters, 1)
+	require.Len(t, out.Rows.DeadLetters, 1)
 	var counted uint64
-	for _, c := range out.Counts {
+	for _, c := range out.Rows.Counts {
 		counted += c.Events
 	}
-	require.EqualValues(t, len(raws)-len(out.DeadLetters), counted, "every event counted once")
+	require.EqualValues(t, len(raws)-len(out.Rows.DeadLetters), counted, "every event counted once")
 	require.False(t, out.NewestPublished.IsZero())
 }

@@ -57,7 +57,7 @@ func TestMetricsMatchClickHouse(t *testing.T) {
 	for _, o := range orgs.Orgs {
 		s, ok := r.status(o.Tenant)
 		require.True(t, ok, o.Tenant)
-		require.Equal(t, s.State, o.State, "the API shows the poller's status")
+		require.Equal(t, string(s.State), o.State, "the API shows the poller's status")
 		require.NotNil(t, o.IntegratedAt)
 		require.Equal(t, at[o.Tenant], o.IntegratedAt.UTC())
 		require.Positive(t, o.EventsPolled)

@@ -26,7 +26,7 @@ const permissionCheckTimeout = 15 * time.Second
 // because its credential lacks what reading the System Log needs (its
 // last_error says what to grant). A poller whose requests Okta refuses
 // with 403 later is in poll.StatePermissionDenied.
-const StatePermissionMissing = "permission_missing"
+const StatePermissionMissing = poll.StatePermissionMissing
 
 // permit checks what t's credential may do before its poller starts (the
 // user's roles or the token's scopes: no request to the System Log) and

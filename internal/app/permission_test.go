@@ -56,7 +56,7 @@ func TestPermissionMissingAndRecovery(t *testing.T) {
 		require.NoError(t, err)
 		for _, row := range rows {
 			if row.Tenant == "locked" {
-				return row.State == StatePermissionMissing && strings.HasPrefix(row.LastError, "grant okta.logs.read to the service app locked-app")
+				return row.State == string(StatePermissionMissing) && strings.HasPrefix(row.LastError, "grant okta.logs.read to the service app locked-app")
 			}
 		}
 		return false

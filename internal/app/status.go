@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
@@ -23,7 +22,7 @@ const finalStatusTimeout = 5 * time.Second
 
 // StateStopped is the state of the last poller_status row of a tenant
 // written at shutdown.
-const StateStopped = "stopped"
+const StateStopped = string(poll.StateStopped)
 
 // heartbeat writes every poller's poll.Status to poller_status (so
 // `riskpipe status` reads it from ClickHouse) and keeps the stall gauge
@@ -104,12 +103,12 @@ func (h *heartbeat) run(ctx context.Context) {
 func (h *heartbeat) final(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)
 	defer cancel()
-	h.beat(ctx, StateStopped)
+	h.beat(ctx, poll.StateStopped)
 }
 
 // beat updates the stall gauge and writes the statuses (their State
 // replaced by state, when given).
-func (h *heartbeat) beat(ctx context.Context, state string) {
+func (h *heartbeat) beat(ctx context.Context, state poll.State) {
 	now := time.Now()
 	sts := h.statuses()
 	if h.health != nil && state == "" {
@@ -121,13 +120,13 @@ func (h *heartbeat) beat(ctx context.Context, state string) {
 		if h.stallAfterNow != nil {
 			stallAfter = h.stallAfterNow()
 		}
-		stalled, _ := api.Stalled(s, h.started, now, stallAfter)
+		stalled, _ := s.Stalled(h.started, now, stallAfter)
 		h.stalled.WithLabelValues(s.Tenant).Set(boolFloat(stalled))
 		if state != "" {
 			s.State = state
 		}
 		rows = append(rows, store.PollerStatus{
-			Tenant: s.Tenant, State: s.State, IntegratedAt: s.IntegratedAt, LastPoll: s.LastPoll,
+			Tenant: s.Tenant, State: string(s.State), IntegratedAt: s.IntegratedAt, LastPoll: s.LastPoll,
 			LastSuccess: s.LastSuccess, LastCursorAdvance: s.LastCursorAdvance, NewestPublished: s.NewestPublished,
 			LastError: s.LastError, ConsecutiveFailures: s.ConsecutiveFailures, EventsPolled: s.EventsPolled,
 			EventsKept: s.EventsKept, StartedAt: h.started, UpdatedAt: now,

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
-	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/chtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
@@ -133,7 +132,7 @@ func TestHeartbeatStatusesAndMetrics(t *testing.T) {
 	}
 	eventually(t, waitFor, func() bool { return stalled("quiet") == 1 && stalled("acme") == 0 }, "quiet stalls, acme does not")
 	q, _ := r.status("quiet")
-	isStalled, _ := api.Stalled(q, started, time.Now(), cfg.API.StallAfter)
+	isStalled, _ := q.Stalled(started, time.Now(), cfg.API.StallAfter)
 	require.True(t, isStalled, "the API's rule agrees")
 	// An event revives quiet.
 	h.orgs["quiet"].injectRisk("wake-up", 2)

@@ -219,7 +219,7 @@ func (s *tenantSet) startLocked(cfg *config.Config, t config.Tenant) error {
 	// memory.attribution_mib, shared equally by the enabled tenants (a
 	// tenant keeps the share it started with until it restarts).
 	attributionShare := (cfg.Memory.AttributionMiB << 20) / tenants
-	proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, cfg.Score, s.st.Conn(), s.st.Database(), attributionShare)
+	proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, cfg.Score, s.st, attributionShare)
 	src := &swapSource{}
 	src.swap(client)
 	sink := &drainSink{w: s.w}

@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/riskpipe/riskpipe/internal/app"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // Queries measures the latency of the dashboard's and the API's queries,
@@ -228,8 +229,7 @@ FROM (SELECT number + {from} AS number FROM system.numbers LIMIT {count})`,
 		r.db, strings.Join(riskEventColumns, ", "), tenants, now, perTenant, pad)
 
 	factorSelect := func(table string, n int64, updated string) string {
-		return fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (tenant, user_id, user_login, updated_at, score, percentile, level, signals,
-    cause_event_id, cause_category, explanation, version)
+		return fmt.Sprintf(`INSERT INTO %[1]s.%[2]s (%[7]s)
 SELECT
     concat('q-', toString(number %% %[3]d)) AS tenant,
     concat('00u', toString(intDiv(number, %[3]d) %% %[4]d)) AS user_id,
@@ -243,7 +243,7 @@ SELECT
     'user_risk' AS cause_category,
     'user_risk HIGH (40) + threat_insight (25), decayed' AS explanation,
     number AS version
-FROM system.numbers LIMIT %[6]d`, r.db, table, tenants, perTenant, updated, n)
+FROM system.numbers LIMIT %[6]d`, r.db, table, tenants, perTenant, updated, n, strings.Join(store.Columns(table), ", "))
 	}
 	// Chunks of a million rows, in small blocks: one INSERT ... SELECT of
 	// wide rows would squash a million of them into one block, beyond
@@ -275,13 +275,6 @@ FROM system.numbers LIMIT %[6]d`, r.db, table, tenants, perTenant, updated, n)
 	return nil
 }
 
-// riskEventColumns are risk_events' columns (schema/001_core.sql), in the
-// order generate selects them.
-var riskEventColumns = []string{
-	"tenant", "event_id", "published", "published_ms", "event_type", "legacy_event_type",
-	"category", "severity", "display_message", "risk_level", "risk_reasons", "risk_detection",
-	"previous_risk_level", "user_id", "user_login", "actor_id", "actor_type", "actor_login",
-	"target_user_id", "target_user_login", "client_ip", "country", "outcome", "outcome_reason",
-	"threat_suspected", "threat_detection_names", "threat_detection_levels", "transaction_id",
-	"session_id", "published_note", "id_derived", "raw", "ingested_at", "version",
-}
+// riskEventColumns are risk_events' columns as the store inserts them
+// (store.Columns): generate selects them in this order.
+var riskEventColumns = store.Columns("risk_events")

@@ -170,10 +170,10 @@ func (s *suite) badInput(t *testing.T) {
 	// Array elements that are not events at all.
 	inject("not objects", []byte(`42`), []byte(`"not an event"`), []byte(`null`), []byte(`[1,2,3]`), []byte(`true`), []byte(`-0.5e10`), []byte(`{}`))
 
-	p.alive("after the bad input")
+	p.Alive("after the bad input")
 	end := d.stopTraffic()
 	d.waitPositions(p, 3*time.Minute, "every cursor at the end of its log", end)
-	drain := p.terminate() // exit 0, no panic in the log
+	drain := p.Terminate() // exit 0, no panic in the log
 
 	// Every element is kept, dropped or dead-lettered.
 	dls := d.db.deadLetters(org)

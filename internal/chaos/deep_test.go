@@ -31,7 +31,7 @@ func TestDeepEventKeepsItsPage(t *testing.T) {
 	deep := append(append([]byte(`{"uuid":"`+deepID+`","eventType":"user.risk.detect","nested":`), nest(100_000)...), '}')
 	sm.org(org).Inject(before.raw, deep, after.raw)
 	d.waitPositions(p, 3*time.Minute, "the cursor past the deep event", map[string]int64{org: sm.org(org).Len()})
-	p.terminate()
+	p.Terminate()
 
 	got := d.db.stored(org)
 	dls := d.db.deadLetters(org)

@@ -254,7 +254,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 		return true
 	}
 	for {
-		p.alive("Okta faults are active")
+		p.Alive("Okta faults are active")
 		for _, fc := range cases {
 			if fc.tick != nil {
 				fc.tick(ctxs[fc.name])
@@ -289,7 +289,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 			continue
 		}
 		waitFor(t, 3*time.Minute, fc.name+": a page dead-lettered", func() (bool, string) {
-			p.alive("waiting for a dead-lettered page")
+			p.Alive("waiting for a dead-lettered page")
 			n := d.db.uint("SELECT count() FROM "+d.db.table("dead_letters")+" WHERE tenant = ? AND startsWith(reason, 'invalid page')", fc.name)
 			return n > 0, fmt.Sprintf("%d dead letters", n)
 		})
@@ -300,7 +300,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 	// cleared; the healthy orgs keep going meanwhile.
 	recovered := map[string]time.Duration{}
 	waitFor(t, 5*time.Minute, "every faulty org recovered", func() (bool, string) {
-		p.alive("the orgs recover")
+		p.Alive("the orgs recover")
 		pos := d.positions()
 		var waiting []string
 		for _, fc := range cases {
@@ -325,7 +325,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 
 	end := d.stopTraffic()
 	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
-	drain := p.terminate()
+	drain := p.Terminate()
 
 	// Every org against the truth.
 	results := map[string]result{}

@@ -80,10 +80,10 @@ func (s *suite) kill9(t *testing.T) {
 		}
 		began := time.Now()
 		time.Sleep(minKill + time.Duration(rng.Int64N(int64(maxKill-minKill))))
-		p.alive(fmt.Sprintf("waiting to kill it (round %d)", r))
-		p.signal(syscall.SIGKILL)
+		p.Alive(fmt.Sprintf("waiting to kill it (round %d)", r))
+		p.Signal(syscall.SIGKILL)
 		killedAfter := time.Since(began)
-		_, sig := p.wait(time.Minute)
+		_, sig := p.Wait(time.Minute)
 		require.Equal(t, syscall.SIGKILL, sig, "round %d", r)
 
 		pos := d.positions() // never backwards, integration time unchanged
@@ -116,7 +116,7 @@ func (s *suite) kill9(t *testing.T) {
 	resume := d.waitPositions(p, 3*time.Minute, "cursors moving after the last restart", resumeAt)
 	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
 	catchUp := time.Since(began)
-	drain := p.terminate()
+	drain := p.Terminate()
 	fmt.Fprintf(tw, "final\t\tSIGTERM, exit 0\t")
 	for _, org := range orgs {
 		fmt.Fprintf(tw, "%d\t(%d)\t", end[org], end[org])

@@ -274,7 +274,7 @@ func (d *deployment) waitIntegrated(p *proc) {
 	t := d.t
 	t.Helper()
 	waitFor(t, 2*time.Minute, "every tenant integrated", func() (bool, string) {
-		p.alive("integrating")
+		p.Alive("integrating")
 		states := d.db.pollStates()
 		return len(states) == len(d.sim.names), fmt.Sprintf("%d of %d tenants in poll_state", len(states), len(d.sim.names))
 	})
@@ -318,7 +318,7 @@ func (d *deployment) waitPositions(p *proc, deadline time.Duration, what string,
 	d.t.Helper()
 	began := time.Now()
 	waitFor(d.t, deadline, what, func() (bool, string) {
-		p.alive(what)
+		p.Alive(what)
 		pos := d.positions()
 		for org, w := range want {
 			if pos[org] < w {

@@ -56,7 +56,7 @@ func (s *suite) outage(t *testing.T) {
 	}
 	d.waitPositions(p, 2*time.Minute, "every org polling", running)
 	pre := d.positions()
-	rssBefore, err := p.rssBytes()
+	rssBefore, err := p.RSS()
 	require.NoError(t, err)
 
 	if err := ch.Stop(); err != nil {
@@ -66,8 +66,8 @@ func (s *suite) outage(t *testing.T) {
 	var maxRSS int64
 	samples := 0
 	for time.Since(downAt) < s.sz.outage {
-		p.alive("ClickHouse is down")
-		rss, err := p.rssBytes()
+		p.Alive("ClickHouse is down")
+		rss, err := p.RSS()
 		require.NoError(t, err)
 		maxRSS = max(maxRSS, rss)
 		samples++
@@ -77,7 +77,7 @@ func (s *suite) outage(t *testing.T) {
 	// What poll_state held when ClickHouse went down, read from its data
 	// on another port, where riskpipe cannot write first.
 	side := readStatesOffline(t, dir, "chaos_outage")
-	p.alive("ClickHouse is down")
+	p.Alive("ClickHouse is down")
 	upBegin := time.Now()
 	ch = startCH(t, dir, port, httpPort)
 	upAt := time.Now()
@@ -146,13 +146,13 @@ func (s *suite) outage(t *testing.T) {
 		t.Logf("stop clickhouse: %v", err)
 	}
 	time.Sleep(2 * time.Second)
-	downDrain := p.terminate()
+	downDrain := p.Terminate()
 	ch = startCH(t, dir, port, httpPort)
 	d.srv, d.db = ch, openDB(t, ch, "chaos_outage")
 	p = d.start()
 	end := d.stopTraffic()
 	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
-	drain := p.terminate()
+	drain := p.Terminate()
 
 	// The first page fetched after the restart starts where the last one
 	// before it ended: nothing skipped, nothing re-read.

@@ -42,7 +42,7 @@ func (s *suite) sigtermDrain(t *testing.T) {
 			busy[org] = prev[org] + 3*pageLimit
 		}
 		d.waitPositions(p, 3*time.Minute, "riskpipe working through the backlog", busy)
-		drain := p.terminate()
+		drain := p.Terminate()
 		drains = append(drains, drain)
 
 		pos := d.positions()
@@ -72,7 +72,7 @@ func (s *suite) sigtermDrain(t *testing.T) {
 	began := time.Now()
 	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
 	catchUp := time.Since(began)
-	drains = append(drains, p.terminate())
+	drains = append(drains, p.Terminate())
 
 	var results []result
 	var events int64

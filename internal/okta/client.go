@@ -87,8 +87,6 @@ func (p *Page) Release() {
 }
 
 const (
-	defaultShare      = 0.5
-	defaultTimeout    = 60 * time.Second
 	defaultMaxRetries = 3
 	retryWaitMin      = 250 * time.Millisecond
 	retryWaitMax      = 10 * time.Second
@@ -131,14 +129,14 @@ func New(s Settings) (*Client, error) {
 	}
 	share := s.RateLimitShare
 	if share == 0 {
-		share = defaultShare
+		share = config.Default().Poll.RateLimitShare
 	}
 	if !(share > 0 && share <= 1) {
 		return nil, fmt.Errorf("okta client: rate limit share %v not in (0, 1]", s.RateLimitShare)
 	}
 	timeout := s.RequestTimeout
 	if timeout == 0 {
-		timeout = defaultTimeout
+		timeout = config.Default().Poll.RequestTimeout
 	}
 	if timeout < 0 {
 		return nil, fmt.Errorf("okta client: negative request timeout %s", timeout)

@@ -67,7 +67,7 @@ func TestNewValidates(t *testing.T) {
 	c, err := New(good)
 	require.NoError(t, err)
 	require.Equal(t, defaultMaxRetries, c.retry.RetryMax)
-	require.Equal(t, defaultTimeout, c.timeout)
+	require.Equal(t, config.Default().Poll.RequestTimeout, c.timeout)
 	require.Equal(t, initialRate, c.limiter.lim.Limit())
 	require.Equal(t, 1, c.limiter.lim.Burst())
 	require.True(t, strings.HasPrefix(c.userAgent, "riskpipe/"))

@@ -79,7 +79,7 @@ func TestSimPacedClientNeverGets429(t *testing.T) {
 			c := s.tenantClient(t, tn, nil)
 			share := c.limiter.share
 			if tt.share == "" {
-				require.Equal(t, defaultShare, share)
+				require.Equal(t, config.Default().Poll.RateLimitShare, share)
 			}
 
 			start := s.clock.Now()

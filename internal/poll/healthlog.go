@@ -30,7 +30,7 @@ type HealthWindow struct {
 	MaxFailures int `json:"max_failures"`
 	// WorstState is the worst state seen (auth_error and write_error,
 	// then backing_off, then the others).
-	WorstState string `json:"worst_state"`
+	WorstState State  `json:"worst_state"`
 	LastError  string `json:"last_error"`
 }
 
@@ -53,9 +53,12 @@ func NewHealthLog(window time.Duration, keep int) *HealthLog {
 }
 
 // stateRank orders states from worst (0) to best.
-var stateRank = map[string]int{"auth_error": 0, "write_error": 1, "backing_off": 2, "starting": 3, "polling": 4, "caught_up": 5}
+var stateRank = map[State]int{
+	StateAuthError: 0, StatePermissionDenied: 0, StatePermissionMissing: 0, StateWriteError: 1,
+	StateBackingOff: 2, StateStarting: 3, StatePolling: 4, StateCaughtUp: 5,
+}
 
-func rank(state string) int {
+func rank(state State) int {
 	if r, ok := stateRank[state]; ok {
 		return r
 	}

@@ -149,7 +149,7 @@ func testClassify(raws []json.RawMessage, now time.Time) Outcome {
 	for _, raw := range raws {
 		e, err := event.Decode(raw, now)
 		if err != nil {
-			out.DeadLetters = append(out.DeadLetters, store.DeadLetter{Reason: "not an event", Payload: bytes.Clone(raw), ReceivedAt: now})
+			out.Rows.DeadLetters = append(out.Rows.DeadLetters, store.DeadLetter{Reason: "not an event", Payload: bytes.Clone(raw), ReceivedAt: now})
 			continue
 		}
 		if e.Published.After(out.NewestPublished) {
@@ -157,13 +157,13 @@ func testClassify(raws []json.RawMessage, now time.Time) Outcome {
 		}
 		if e.EventType == dropType {
 			out.Dropped["not_risk_event"]++
-			out.Counts = append(out.Counts, store.TypeCount{Day: now, EventType: e.EventType, Reason: "not_risk_event", Events: 1})
+			out.Rows.Counts = append(out.Rows.Counts, store.TypeCount{Day: now, EventType: e.EventType, Reason: "not_risk_event", Events: 1})
 			continue
 		}
 		e.Category = event.CategoryUserRisk
-		out.Events = append(out.Events, e)
+		out.Rows.Events = append(out.Rows.Events, e)
 		out.Kept[string(e.Category)]++
-		out.Counts = append(out.Counts, store.TypeCount{Day: now, EventType: e.EventType, Kept: true, Reason: string(e.Category), Events: 1})
+		out.Rows.Counts = append(out.Rows.Counts, store.TypeCount{Day: now, EventType: e.EventType, Kept: true, Reason: string(e.Category), Events: 1})
 	}
 	return out
 }

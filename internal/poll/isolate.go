@@ -161,7 +161,7 @@ func (p *Poller) writeRetrying(ctx context.Context, retry *backoff, bs ...store.
 			return ctx.Err()
 		}
 		p.s.Metrics.writeError(p.s.Tenant)
-		p.fail("write_error", fmt.Errorf("write batch: %w", err))
+		p.fail(StateWriteError, fmt.Errorf("write batch: %w", err))
 		if !p.sleep(ctx, retry.next()) {
 			return ctx.Err()
 		}

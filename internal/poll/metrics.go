@@ -99,7 +99,7 @@ func (m *Metrics) observePage(tenant string, polled int, out Outcome, now time.T
 	for reason, n := range out.Dropped {
 		m.dropped.WithLabelValues(tenant, reason).Add(float64(n))
 	}
-	if n := len(out.DeadLetters); n > 0 {
+	if n := len(out.Rows.DeadLetters); n > 0 {
 		m.deadLettered.WithLabelValues(tenant).Add(float64(n))
 	}
 	m.lastSuccess.WithLabelValues(tenant).Set(float64(now.Unix()))

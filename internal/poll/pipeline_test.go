@@ -161,7 +161,7 @@ func (c *classifyRecorder) classify(raws []json.RawMessage, now time.Time) Outco
 	out := testClassify(raws, now)
 	time.Sleep(time.Millisecond) // a window for an overlapping call to show
 	c.mu.Lock()
-	c.pages = append(c.pages, idsOf(out.Events))
+	c.pages = append(c.pages, idsOf(out.Rows.Events))
 	c.mu.Unlock()
 	return out
 }
@@ -406,7 +406,7 @@ func TestPollerBoundedWhileSinkFails(t *testing.T) {
 				require.Equal(t, ids[:10], idsOf(c.Batch.Events), "only the first page is handed over")
 			}
 			st := f.poller.Status()
-			require.Equal(t, "write_error", st.State)
+			require.Equal(t, StateWriteError, st.State)
 			require.Zero(t, st.EventsPolled, "nothing confirmed yet")
 
 			down.Store(false)
@@ -528,7 +528,7 @@ func TestPollerStopWaitsForWriteInFlight(t *testing.T) {
 			stop()
 			require.True(t, returned.Load(), "Run returned before its write")
 			st := f.poller.Status()
-			require.Equal(t, "polling", st.State)
+			require.Equal(t, StatePolling, st.State)
 			require.Zero(t, st.EventsPolled, "nothing confirmed")
 			f.client.CloseIdleConnections()
 			goleak.VerifyNone(t, ignore)

@@ -11,9 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riskpipe/riskpipe/internal/event"
+	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
-	"github.com/riskpipe/riskpipe/internal/score"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -34,19 +33,20 @@ type StateStore interface {
 	LoadPollState(ctx context.Context, tenant string) (store.PollState, bool, error)
 }
 
-// Outcome is what classification made of one page.
+// Outcome is what classification (and scoring) made of one page: the rows
+// to write, in the shape the store takes them, and what the poller's
+// status and metrics count. The poller never looks into the rows; it
+// writes them with its tenant and the page's cursor.
 type Outcome struct {
-	Events      []event.Event // kept or re-attributed events
-	DeadLetters []store.DeadLetter
-	Counts      []store.TypeCount
-	Kept        map[string]int // by category
-	Dropped     map[string]int // by drop reason
+	// Rows are the page's rows: kept or re-attributed events, dead
+	// letters, type counts and the attack-factor rows they caused (its
+	// Tenant and State are the poller's to set).
+	Rows    store.Batch
+	Kept    map[string]int // by category
+	Dropped map[string]int // by drop reason
 	// NewestPublished is the newest `published` among all the page's
 	// events, kept or not (for the lag metric).
 	NewestPublished time.Time
-	// Scores are the attack-factor rows the page caused; written in the
-	// same batch as its events.
-	Scores score.Output
 }
 
 // ClassifyFunc classifies one page of raw events. raws are valid only
@@ -100,7 +100,7 @@ type Settings struct {
 // Status is a snapshot of a poller's health.
 type Status struct {
 	Tenant              string    `json:"tenant"`
-	State               string    `json:"state"` // starting | polling | caught_up | backing_off | auth_error | permission_denied | write_error
+	State               State     `json:"state"`
 	IntegratedAt        time.Time `json:"integrated_at"`
 	LastPoll            time.Time `json:"last_poll"`
 	LastSuccess         time.Time `json:"last_success"`
@@ -111,10 +111,6 @@ type Status struct {
 	EventsPolled        uint64    `json:"events_polled"`
 	EventsKept          uint64    `json:"events_kept"`
 }
-
-// StatePermissionDenied is the state of a poller whose requests Okta
-// answers with 403: the credential may not read the System Log.
-const StatePermissionDenied = "permission_denied"
 
 // Poller tails one org's System Log.
 type Poller struct {
@@ -127,11 +123,13 @@ type Poller struct {
 
 // New builds a poller; it starts nothing.
 func New(s Settings) *Poller {
+	// Defaults are written in config only.
+	d := config.Default().Poll
 	if s.Interval <= 0 {
-		s.Interval = 15 * time.Second
+		s.Interval = d.Interval
 	}
 	if s.PageLimit <= 0 {
-		s.PageLimit = 1000
+		s.PageLimit = d.PageLimit
 	}
 	if s.Now == nil {
 		s.Now = time.Now
@@ -174,7 +172,7 @@ func New(s Settings) *Poller {
 	return &Poller{
 		s:      s,
 		log:    s.Logger.With("tenant", s.Tenant),
-		status: Status{Tenant: s.Tenant, State: "starting"},
+		status: Status{Tenant: s.Tenant, State: StateStarting},
 	}
 }
 
@@ -289,7 +287,7 @@ func (p *Poller) Run(ctx context.Context) error {
 				if !settle() {
 					return nil
 				}
-				p.fail("backing_off", fmt.Errorf("invalid page body: %w", page.Invalid))
+				p.fail(StateBackingOff, fmt.Errorf("invalid page body: %w", page.Invalid))
 				p.s.Metrics.fetchError(p.s.Tenant, "invalid_page")
 				if !p.sleep(ctx, retry.next()) {
 					return nil
@@ -299,11 +297,11 @@ func (p *Poller) Run(ctx context.Context) error {
 			// Refetching did not help: keep the body (nothing is lost)
 			// and move on so the tenant is not stuck forever.
 			p.log.Warn("dead-lettering an invalid page after retries", "retries", invalid-1, "err", page.Invalid)
-			out = Outcome{DeadLetters: []store.DeadLetter{{
+			out = Outcome{Rows: store.Batch{DeadLetters: []store.DeadLetter{{
 				Reason:     "invalid page: " + page.Invalid.Error(),
 				Payload:    bytes.Clone(page.Body), // the page's buffer is reused
 				ReceivedAt: p.s.Now(),
-			}}}
+			}}}}
 		} else {
 			out = p.s.Classify(page.Events, p.s.Now())
 		}
@@ -321,14 +319,9 @@ func (p *Poller) Run(ctx context.Context) error {
 		newState := st
 		newState.Cursor = next
 		newState.UpdatedAt = p.s.Now()
-		acc.add(store.Batch{
-			Tenant:      p.s.Tenant,
-			Events:      out.Events,
-			DeadLetters: out.DeadLetters,
-			Counts:      out.Counts,
-			Scores:      out.Scores,
-			State:       &newState,
-		}, polled, out)
+		b := out.Rows
+		b.Tenant, b.State = p.s.Tenant, &newState
+		acc.add(b, polled, out)
 		st = newState
 
 		if full && w.busy() && len(acc.batches) < p.s.WritePages && acc.bytes < p.s.WriteBytes {
@@ -347,7 +340,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		if !w.wait() {
 			return nil
 		}
-		p.update(func(s *Status) { s.State = "caught_up" })
+		p.update(func(s *Status) { s.State = StateCaughtUp })
 		wait := p.s.Interval - p.s.Now().Sub(roundStart)
 		if wait <= 0 {
 			// The round (a catch-up) outlasted the interval: wait a full
@@ -448,7 +441,7 @@ func (p *Poller) initState(ctx context.Context) (store.PollState, bool) {
 	for {
 		st, found, err := p.s.State.LoadPollState(ctx, p.s.Tenant)
 		if err == nil && found && st.Cursor != "" {
-			p.update(func(s *Status) { s.IntegratedAt = st.IntegratedAt; s.State = "polling" })
+			p.update(func(s *Status) { s.IntegratedAt = st.IntegratedAt; s.State = StatePolling })
 			return st, true
 		}
 		if err == nil {
@@ -462,14 +455,14 @@ func (p *Poller) initState(ctx context.Context) (store.PollState, bool) {
 			err = p.s.Sink.Write(ctx, store.Batch{Tenant: p.s.Tenant, State: &st})
 			if err == nil {
 				p.log.Info("tenant integrated: polling forward from now", "integrated_at", now)
-				p.update(func(s *Status) { s.IntegratedAt = now; s.State = "polling" })
+				p.update(func(s *Status) { s.IntegratedAt = now; s.State = StatePolling })
 				return st, true
 			}
 		}
 		if ctx.Err() != nil {
 			return store.PollState{}, false
 		}
-		p.fail("write_error", fmt.Errorf("load poll state: %w", err))
+		p.fail(StateWriteError, fmt.Errorf("load poll state: %w", err))
 		if !p.sleep(ctx, retry.next()) {
 			return store.PollState{}, false
 		}
@@ -486,15 +479,17 @@ func (p *Poller) start(ctx context.Context, st store.PollState) bool {
 	for {
 		out, err := p.s.Start(ctx, st)
 		if err == nil {
-			if out.Scores.Empty() && len(out.Events) == 0 {
+			b := out.Rows
+			b.Tenant, b.State = p.s.Tenant, nil
+			if b.Empty() {
 				return true
 			}
-			return p.write(ctx, []store.Batch{{Tenant: p.s.Tenant, Events: out.Events, Scores: out.Scores}}, &retry)
+			return p.write(ctx, []store.Batch{b}, &retry)
 		}
 		if ctx.Err() != nil {
 			return false
 		}
-		p.fail("write_error", fmt.Errorf("start: %w", err))
+		p.fail(StateWriteError, fmt.Errorf("start: %w", err))
 		if !p.sleep(ctx, retry.next()) {
 			return false
 		}
@@ -518,7 +513,7 @@ func (p *Poller) write(ctx context.Context, bs []store.Batch, retry *backoff) bo
 			return false
 		}
 		p.s.Metrics.writeError(p.s.Tenant)
-		p.fail("write_error", fmt.Errorf("write batch: %w", err))
+		p.fail(StateWriteError, fmt.Errorf("write batch: %w", err))
 		if !p.sleep(ctx, retry.next()) {
 			return false
 		}
@@ -531,7 +526,7 @@ func (p *Poller) onFetchError(err error, retry, slow *backoff) time.Duration {
 	switch {
 	case errors.As(err, &rl):
 		p.s.Metrics.fetchError(p.s.Tenant, "rate_limited")
-		p.fail("backing_off", err)
+		p.fail(StateBackingOff, err)
 		wait := rl.Until.Sub(p.s.Now())
 		if wait < time.Second {
 			wait = time.Second
@@ -546,20 +541,20 @@ func (p *Poller) onFetchError(err error, retry, slow *backoff) time.Duration {
 		return slow.next()
 	case okta.IsAuth(err):
 		p.s.Metrics.fetchError(p.s.Tenant, "auth")
-		p.fail("auth_error", err)
+		p.fail(StateAuthError, err)
 		return slow.next()
 	case okta.IsRetryable(err):
 		p.s.Metrics.fetchError(p.s.Tenant, "retryable")
-		p.fail("backing_off", err)
+		p.fail(StateBackingOff, err)
 		return retry.next()
 	default:
 		p.s.Metrics.fetchError(p.s.Tenant, "permanent")
-		p.fail("backing_off", err)
+		p.fail(StateBackingOff, err)
 		return slow.next()
 	}
 }
 
-func (p *Poller) fail(state string, err error) {
+func (p *Poller) fail(state State, err error) {
 	var first bool
 	p.update(func(s *Status) {
 		first = s.ConsecutiveFailures == 0
@@ -584,7 +579,7 @@ func (p *Poller) afterPage(polled int, out Outcome) {
 	}
 	p.update(func(s *Status) {
 		recovered = s.ConsecutiveFailures > 0
-		s.State = "polling"
+		s.State = StatePolling
 		s.LastSuccess = now
 		s.LastError = ""
 		s.ConsecutiveFailures = 0

@@ -27,7 +27,7 @@ func TestPollerIntegratesAndPollsForwardOnly(t *testing.T) {
 	f.sink.Before = onIntegration(func() { f.sim.org.Inject(raws...) })
 	before := f.sim.org.Len()
 	require.EqualValues(t, 40, before)
-	require.Equal(t, "starting", f.poller.Status().State)
+	require.Equal(t, StateStarting, f.poller.Status().State)
 
 	t0 := time.Now().UTC().Truncate(time.Millisecond)
 	f.start(t)
@@ -44,7 +44,7 @@ func TestPollerIntegratesAndPollsForwardOnly(t *testing.T) {
 	require.False(t, integratedAt.After(t1))
 	require.Equal(t, integratedAt.Truncate(time.Millisecond), integratedAt, "millisecond precision")
 	require.Equal(t, f.client.PollURL(integratedAt, 10), first.State.Cursor, "polls since the integration time")
-	require.Equal(t, "starting", calls[0].Status.State, "status while integrating")
+	require.Equal(t, StateStarting, calls[0].Status.State, "status while integrating")
 	require.Equal(t, integratedAt, f.poller.Status().IntegratedAt)
 	require.Equal(t, f.client.PollURL(integratedAt, 10), f.src.fetched()[0], "the first fetch is the integration cursor")
 
@@ -105,7 +105,7 @@ func TestPollerPaging(t *testing.T) {
 		var sizes []int
 		for _, c := range f.sink.all()[1:] {
 			sizes = append(sizes, len(c.Batch.Events))
-			require.Equal(t, "polling", c.Status.State, "catching up")
+			require.Equal(t, StatePolling, c.Status.State, "catching up")
 		}
 		require.Equal(t, []int{10, 10, 10, 5}, sizes)
 		require.Len(t, f.src.fetched(), 4, "no fetch after the short page")
@@ -151,7 +151,7 @@ func TestPollerWriteFailureKeepsPageAndCursor(t *testing.T) {
 		require.Equal(t, firstPage.Batch.State.Cursor, c.Batch.State.Cursor, "write %d: the same cursor", k)
 		require.LessOrEqual(t, c.Requests, firstPage.Requests+1, "write %d: at most the next page fetched while the page waits", k)
 		if k > 1 {
-			require.Equal(t, "write_error", c.Status.State, "write %d", k)
+			require.Equal(t, StateWriteError, c.Status.State, "write %d", k)
 			require.Equal(t, k-1, c.Status.ConsecutiveFailures, "write %d", k)
 			require.Contains(t, c.Status.LastError, "clickhouse down")
 		}
@@ -256,7 +256,7 @@ func TestPollerFetchErrors(t *testing.T) {
 	tests := []struct {
 		name      string
 		give      oktasim.Fault
-		wantState string
+		wantState State
 		wantKind  string
 		wantErr   string
 	}{
@@ -317,12 +317,12 @@ func TestPollerStatusTransitions(t *testing.T) {
 	require.Equal(t, Status{Tenant: tenant, State: "starting"}, f.poller.Status())
 	f.start(t)
 	eventually(t, func() bool { return f.poller.Status().State == "caught_up" })
-	require.Equal(t, "starting", f.sink.all()[0].Status.State, "during the integration write")
+	require.Equal(t, StateStarting, f.sink.all()[0].Status.State, "during the integration write")
 
 	steps := []struct {
 		name      string
 		give      func()
-		wantState string
+		wantState State
 	}{
 		{"fetch fails", func() { require.NoError(t, f.sim.org.SetFault(oktasim.Fault{Kind: oktasim.FaultServerError})) }, "backing_off"},
 		{"auth fails", func() { require.NoError(t, f.sim.org.SetFault(oktasim.Fault{Kind: oktasim.FaultUnauthorized})) }, "auth_error"},
@@ -354,7 +354,7 @@ func TestPollerStatusTransitions(t *testing.T) {
 	eventually(t, func() bool { return len(f.sink.keptIDs()) == 3 && f.poller.Status().State == "caught_up" })
 	for _, c := range f.sink.all()[n0:] {
 		if len(c.Batch.Events) > 0 {
-			require.Contains(t, []string{"polling", "caught_up"}, c.Status.State)
+			require.Contains(t, []State{StatePolling, StateCaughtUp}, c.Status.State)
 		}
 	}
 	st := f.poller.Status()
@@ -418,7 +418,7 @@ func TestPollerIntegrationWriteRetried(t *testing.T) {
 	require.Error(t, calls[0].Err)
 	require.Error(t, calls[1].Err)
 	require.NoError(t, calls[2].Err)
-	require.Equal(t, "write_error", calls[1].Status.State)
+	require.Equal(t, StateWriteError, calls[1].Status.State)
 	st, _ := f.state.get()
 	require.Equal(t, st.IntegratedAt, f.poller.Status().IntegratedAt)
 	require.Equal(t, f.client.PollURL(st.IntegratedAt, 10), calls[2].Batch.State.Cursor)
@@ -466,7 +466,7 @@ func TestPollerStopsWhileWaiting(t *testing.T) {
 			stop() // returns nil without waiting out the hour
 			if tt.giveWait > 0 {
 				require.Empty(t, f.sink.all(), "nothing happens before the start offset")
-				require.Equal(t, "starting", f.poller.Status().State)
+				require.Equal(t, StateStarting, f.poller.Status().State)
 			}
 		})
 	}

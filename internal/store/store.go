@@ -33,17 +33,6 @@ import (
 	"github.com/riskpipe/riskpipe/internal/config"
 )
 
-// Defaults for the zero values of config.ClickHouse.
-const (
-	DefaultAddr         = "127.0.0.1:9000"
-	DefaultDatabase     = "okta_risk"
-	DefaultUsername     = "default"
-	DefaultDialTimeout  = 5 * time.Second
-	DefaultWriteTimeout = 30 * time.Second
-	DefaultBatchMaxRows = 10000
-	DefaultBatchMaxWait = 0 // group commit: no linger
-)
-
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
 // Store is a connection pool to one ClickHouse database.
@@ -107,27 +96,30 @@ func New(cfg config.ClickHouse, logger *slog.Logger) (*Store, error) {
 	return &Store{conn: conn, cfg: cfg, db: "`" + cfg.Database + "`", logger: logger}, nil
 }
 
+// withDefaults fills c's zero values from config.Default (the one place
+// defaults are written).
 func withDefaults(c config.ClickHouse) config.ClickHouse {
+	d := config.Default().ClickHouse
 	if c.Addr == "" {
-		c.Addr = DefaultAddr
+		c.Addr = d.Addr
 	}
 	if c.Database == "" {
-		c.Database = DefaultDatabase
+		c.Database = d.Database
 	}
 	if c.Username == "" {
-		c.Username = DefaultUsername
+		c.Username = d.Username
 	}
 	if c.DialTimeout <= 0 {
-		c.DialTimeout = DefaultDialTimeout
+		c.DialTimeout = d.DialTimeout
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = DefaultWriteTimeout
+		c.WriteTimeout = d.WriteTimeout
 	}
 	if c.BatchMaxRows <= 0 {
-		c.BatchMaxRows = DefaultBatchMaxRows
+		c.BatchMaxRows = d.BatchMaxRows
 	}
 	if c.BatchMaxWait < 0 {
-		c.BatchMaxWait = DefaultBatchMaxWait
+		c.BatchMaxWait = d.BatchMaxWait
 	}
 	return c
 }

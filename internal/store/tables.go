@@ -34,6 +34,19 @@ var rowTables = append(append([]table{
 	table{name: "event_type_counts", columns: typeCountColumns, rows: typeCountRows},
 )
 
+// Columns returns the columns riskpipe inserts into table (its schema's
+// columns, in insert order), nil for a table the writer does not fill: the
+// one list of each table's columns, for the generators and fixtures that
+// write the same tables (bench, tests).
+func Columns(table string) []string {
+	for _, t := range append(rowTables, stateTable) {
+		if t.name == table {
+			return append([]string(nil), t.columns...)
+		}
+	}
+	return nil
+}
+
 // stateTable is inserted only after every row table was acknowledged.
 var stateTable = table{name: "poll_state", columns: pollStateColumns, rows: pollStateRows}
 

@@ -58,6 +58,9 @@ func (b Batch) Bytes() int {
 	return n
 }
 
+// Empty reports whether b holds no row and no state.
+func (b Batch) Empty() bool { return b.rows() == 0 }
+
 // rows is what the batch weighs against WriterOptions.MaxRows.
 func (b Batch) rows() int {
 	n := len(b.Events) + len(b.DeadLetters) + len(b.Counts) +
