@@ -20,6 +20,8 @@ type Org struct {
 	limits *limiter
 	faults *faultSet
 	stats  orgStats
+	dir    *directory
+	mgmt   *limiter // users and groups API bucket
 }
 
 func newOrg(s *Server, oo OrgOptions) (*Org, error) {
@@ -40,6 +42,16 @@ func newOrg(s *Server, oo OrgOptions) (*Org, error) {
 	if start.IsZero() {
 		start = s.now()
 	}
+	dir, err := newDirectory(oo.Users, oo.Groups, start)
+	if err != nil {
+		return nil, err
+	}
+	o.dir = dir
+	perMinute := oo.ManagementPerMinute
+	if perMinute <= 0 {
+		perMinute = defaultManagementPerMinute
+	}
+	o.mgmt = newLimiter(RateLimitOptions{Disabled: oo.RateLimit.Disabled, PerMinute: perMinute, Concurrency: defaultConcurrency})
 	o.log.edit(start, func(b *logBuilder) {
 		b.addBacklog(oo.Backlog, start)
 		b.setRate(oo.EventsPerSecond, start)
