@@ -30,6 +30,8 @@ type tenantMeta struct {
 	poll  map[string]bool // poll keys the tenant sets (overrides)
 	extra []string        // the tenant's own extra_event_types
 	auth  map[string]bool // auth keys present
+	// responseAuth: response.auth keys present (nil without response.auth)
+	responseAuth map[string]bool
 }
 
 // field decodes the value node n at path into a destination it captured.
@@ -101,7 +103,7 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 	}
 	for i, item := range n.Content {
 		p := indexPath(path, i)
-		t := Tenant{Poll: c.Poll}
+		t := Tenant{Poll: c.Poll, Response: DefaultResponse()}
 		t.Poll.ExtraEventTypes = nil
 		var tm tenantMeta
 		var poll *yaml.Node
@@ -112,6 +114,7 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 			"auth":        func(n *yaml.Node, p string) { tm.auth = d.auth(n, p, &t.Auth) },
 			"poll":        func(n *yaml.Node, _ string) { poll = n },
 			"enabled":     d.boolPtr(&t.Enabled),
+			"response":    func(n *yaml.Node, p string) { tm.responseAuth = d.response(n, p, &t.Response) },
 		})
 		if poll != nil {
 			tm.poll = d.poll(poll, keyPath(p, "poll"), &t.Poll)

@@ -89,6 +89,8 @@ type Tenant struct {
 	Poll Poll `yaml:"poll"`
 	// Enabled defaults to true; a disabled tenant is validated but not polled.
 	Enabled *bool `yaml:"enabled"`
+	// Response is what riskpipe may change in the org (response.go).
+	Response Response `yaml:"response"`
 }
 
 // IsEnabled reports whether the tenant is polled.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/riskpipe/riskpipe/internal/config"
 )
 
 // Writer changes users and groups of one org (response actions) and reads
@@ -49,7 +51,7 @@ func NewWriter(s Settings) (*Writer, error) {
 // (sessions, lifecycle; includes users.read), groups.manage (membership;
 // includes groups.read), roles.read (protected admins) and logs.read
 // (verification).
-var WriteScopes = []string{"okta.users.manage", "okta.groups.manage", "okta.roles.read", "okta.logs.read"}
+var WriteScopes = config.ResponseScopes
 
 // CloseIdleConnections closes idle connections (shutdown).
 func (w *Writer) CloseIdleConnections() { w.c.CloseIdleConnections() }
