@@ -265,8 +265,9 @@ func (e LogEvent) APITokenID() string { return e.Transaction.Detail["requestApiT
 
 // FindEvent looks in the System Log for an event of eventType targeting
 // the user (and the group, if given) published at or after since; nil when
-// there is none yet.
-func (w *Writer) FindEvent(ctx context.Context, eventType, userID, groupID string, since time.Time) (*LogEvent, error) {
+// there is none yet. An event whose transaction.id is requestID (the
+// X-Okta-Request-Id of our call) is preferred to the first one.
+func (w *Writer) FindEvent(ctx context.Context, eventType, userID, groupID, requestID string, since time.Time) (*LogEvent, error) {
 	filter := fmt.Sprintf(`eventType eq %q and target.id eq %q`, eventType, userID)
 	q := url.Values{"filter": {filter}, "since": {since.UTC().Format("2006-01-02T15:04:05.000Z")},
 		"sortOrder": {"ASCENDING"}, "limit": {"100"}}
@@ -274,17 +275,21 @@ func (w *Writer) FindEvent(ctx context.Context, eventType, userID, groupID strin
 	if err := w.read(ctx, w.path("api/v1/logs"), q, opReadLogs, "logs", eventType, &evs); err != nil {
 		return nil, err
 	}
+	var first *LogEvent
 	for i := range evs {
-		if groupID == "" {
-			return &evs[i], nil
-		}
+		ok := groupID == ""
 		for _, t := range evs[i].Target {
-			if t.ID == groupID {
-				return &evs[i], nil
-			}
+			ok = ok || t.ID == groupID
+		}
+		switch {
+		case !ok:
+		case requestID != "" && evs[i].Transaction.ID == requestID:
+			return &evs[i], nil
+		case first == nil:
+			first = &evs[i]
 		}
 	}
-	return nil, nil
+	return first, nil
 }
 
 func (w *Writer) path(parts ...string) *url.URL {

@@ -95,14 +95,14 @@ func TestWriterActions(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, us, 1)
 
-	ev, err := w.FindEvent(ctx, "user.lifecycle.suspend", "00ujoren", "", start)
+	ev, err := w.FindEvent(ctx, "user.lifecycle.suspend", "00ujoren", "", "", start)
 	require.NoError(t, err)
 	require.NotNil(t, ev)
 	require.NotEmpty(t, ev.APITokenID())
-	ev, err = w.FindEvent(ctx, "group.user_membership.add", "00ujoren", "00grestricted", start)
+	ev, err = w.FindEvent(ctx, "group.user_membership.add", "00ujoren", "00grestricted", "", start)
 	require.NoError(t, err)
 	require.NotNil(t, ev)
-	ev, err = w.FindEvent(ctx, "group.user_membership.remove", "00ujoren", "", start)
+	ev, err = w.FindEvent(ctx, "group.user_membership.remove", "00ujoren", "", "", start)
 	require.NoError(t, err)
 	require.Nil(t, ev)
 }
