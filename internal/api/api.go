@@ -34,6 +34,9 @@ type Settings struct {
 	StallAfter time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time // default time.Now
+	// Respond serves /api/v1/actions and /api/v1/identities/match
+	// (*respond.Service); nil: those answer 404.
+	Respond Responder
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

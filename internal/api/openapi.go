@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -62,6 +63,26 @@ func openAPIDoc(routes []route) map[string]any {
 		}
 		if strings.Contains(rt.pattern, "{event_id}") || strings.Contains(rt.pattern, "{user_id}") {
 			responses["404"] = errResp("Not found in this org.")
+		}
+		if rt.doc.request != nil {
+			op["requestBody"] = map[string]any{"required": true,
+				"content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.doc.request))}}}
+			responses["400"] = errResp("Invalid parameter or body.")
+		}
+		for code, desc := range rt.doc.statuses {
+			switch {
+			case code < 300:
+				r := map[string]any{"description": desc}
+				if c, has := ok["content"]; has {
+					r["content"] = c
+				}
+				responses[strconv.Itoa(code)] = r
+			case code == 409:
+				responses["409"] = map[string]any{"description": desc, "content": map[string]any{
+					"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(conflictBody{}))}}}
+			default:
+				responses[strconv.Itoa(code)] = errResp(desc)
+			}
 		}
 		op["responses"] = responses
 		if paths[rt.pattern] == nil {

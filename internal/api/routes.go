@@ -22,6 +22,10 @@ type opDoc struct {
 	id, summary, description string
 	params                   []param
 	response                 any // a value of the 200 answer's type
+	request                  any // a value of the JSON request body's type, if any
+	// statuses are further answers by status: 2xx carry the response's
+	// type, 409 the current state, others an error body.
+	statuses map[int]string
 }
 
 type param struct {
@@ -41,6 +45,10 @@ var (
 )
 
 func (a *API) routes() []route {
+	return append(a.coreRoutes(), a.actionRoutes()...)
+}
+
+func (a *API) coreRoutes() []route {
 	return []route{
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: http.HandlerFunc(a.serveOpenAPI), doc: opDoc{
 			id: "openapi", summary: "This OpenAPI document (no token needed).",
