@@ -24,6 +24,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/respond"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	// HeartbeatInterval is how often the pollers' statuses are written to
 	// poller_status (default DefaultHeartbeatInterval; tests shorten it).
 	HeartbeatInterval time.Duration
+	// Notify is told of response actions waiting for a person (nil: log
+	// lines only); the notifications of security contacts plug in here.
+	Notify respond.Notifier
 }
 
 // App is a running riskpipe.
@@ -58,6 +62,7 @@ type App struct {
 	mu      sync.Mutex
 	manager *poll.Manager
 	store   *store.Store
+	respond *respond.Service
 }
 
 // New builds an App; it touches no network.
@@ -115,6 +120,14 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	responder, err := respond.New(respond.Settings{Tenants: cfg.Tenants, Conn: st.Conn(), Database: st.Database(),
+		Registerer: a.reg, Logger: a.log.With("component", "respond"), Notify: a.o.Notify, Version: a.o.Version})
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.respond = responder
+	a.mu.Unlock()
 	a.mu.Lock()
 	a.manager = manager
 	a.mu.Unlock()
@@ -136,6 +149,9 @@ func (a *App) Run(ctx context.Context) error {
 	pollCtx, stopPollers := context.WithCancel(ctx)
 	pollDone := make(chan error, 1)
 	go func() { pollDone <- manager.Run(pollCtx) }()
+	respondCtx, stopRespond := context.WithCancel(ctx)
+	respondDone := make(chan error, 1)
+	go func() { respondDone <- responder.Run(respondCtx) }()
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); hb.run(hbCtx) }()
@@ -160,6 +176,8 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range clients {
 		c.CloseIdleConnections()
 	}
+	stopRespond() // before ClickHouse closes: it records every step there
+	<-respondDone
 	stopHeartbeat()
 	<-hbDone
 	hb.final(ctx) // the pollers' last status, before the writer and ClickHouse close
@@ -368,13 +386,17 @@ func (a *App) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
 	a.mu.Lock()
-	st := a.store
+	st, responder := a.store, a.respond
 	a.mu.Unlock()
 	if st != nil {
 		cfg := a.o.Config
+		var rs api.Responder
+		if responder != nil {
+			rs = responder
+		}
 		ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
 			Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
-			Logger: a.log.With("component", "api")})
+			Logger: a.log.With("component", "api"), Respond: rs})
 		if err != nil {
 			a.log.Error("api disabled", "err", err)
 		} else {
