@@ -50,7 +50,7 @@ func cmdAction(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{errors.New("missing subcommand\n" + actionUsage)}
 	}
 	fs := newFlagSet("action "+sub, "--config FILE [flags]", stdout)
-	cfgPath := fs.String("config", "", "path to the YAML config (required): its http.listen is the riskpipe to talk to")
+	cfgPath := fs.String("config", "", "path to the YAML config (required unless --url): its http.listen is the riskpipe to talk to")
 	base := fs.String("url", "", "riskpipe's base URL (default http://<http.listen>)")
 	tokenEnv := fs.String("token-env", "RISKPIPE_API_TOKEN", "environment variable holding an API token with the respond role")
 	timeout := fs.Duration("timeout", 30*time.Second, "time allowed for the request")
@@ -78,9 +78,13 @@ func cmdAction(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
+	listen := ""
+	if *base == "" || *cfgPath != "" {
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		listen = cfg.HTTP.Listen
 	}
 	token := os.Getenv(*tokenEnv)
 	if token == "" {
@@ -88,10 +92,10 @@ func cmdAction(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	u := *base
 	if u == "" {
-		if cfg.HTTP.Listen == "" {
+		if listen == "" {
 			return usageError{errors.New("http.listen is empty: pass --url")}
 		}
-		host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+		host, port, err := net.SplitHostPort(listen)
 		if err != nil {
 			return usageError{fmt.Errorf("http.listen: %w", err)}
 		}
@@ -107,7 +111,10 @@ func cmdAction(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	}
-	var body []byte
+	var (
+		body []byte
+		err  error
+	)
 	switch sub {
 	case "list":
 		q := url.Values{}

@@ -49,6 +49,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer cancel()
 	}
 	log := newLogger(stderr, "text", *logLevel)
+	stdout = &syncWriter{w: stdout} // the response demo prints from its goroutine
 
 	// The simulator: org 1 uses an API token, org 2 an OAuth service app
 	// with private_key_jwt and DPoP required (as new Okta service apps
@@ -91,6 +92,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		switch i % 3 {
 		case 0:
 			t.Auth = config.Auth{Method: config.AuthAPIToken, Token: config.Secret("sim-token-" + name)}
+			if i == 0 { // response actions (demo_response.go)
+				t.Response = demoResponseConfig(name)
+			}
 		case 1:
 			t.Auth = config.Auth{Method: config.AuthPrivateKeyJWT, ClientID: "sim-jwt-" + name, Signer: key,
 				Scopes: []string{config.ScopeLogsRead}, DPoP: config.DPoPAuto}
@@ -120,6 +124,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rand.Read(tok)
 	token := hex.EncodeToString(tok)
 	cfg.API.Tokens = []config.APIToken{{Name: "demo", Token: config.Secret(token), Tenants: []string{config.AllTenants}}}
+	respTokens, respAPITokens := newDemoTokens()
+	cfg.API.Tokens = append(cfg.API.Tokens, respAPITokens...)
+	responseDone := make(chan struct{})
+	var responseStarted bool
+	responseCtx, stopResponse := context.WithCancel(ctx)
+	defer stopResponse()
 	var dashboard string
 	applyMemory(&cfg, os.LookupEnv, log)
 	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, Ready: func(httpAddr string) {
@@ -127,6 +137,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if httpAddr != "" {
 			dashboard = "http://" + httpAddr + "/#token=" + token
 			fmt.Fprintf(stdout, "dashboard: %s\nAPI:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", dashboard, token, httpAddr)
+			responseStarted = true
+			go func() {
+				defer close(responseDone)
+				demoResponse(responseCtx, stdout, "http://"+httpAddr, cfg.Tenants[0].Name, respTokens)
+			}()
 		}
 	}})
 	if err != nil {
@@ -140,6 +155,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for {
 		select {
 		case err := <-done:
+			stopResponse()
+			if responseStarted {
+				<-responseDone
+			}
 			if err != nil {
 				return err
 			}

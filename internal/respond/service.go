@@ -463,7 +463,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 
 // pending tells people an action waits for them. s.mu must be held.
 func (s *Service) pending(ctx context.Context, a *Action) {
-	s.log.Warn("response action pending approval", "tenant", a.Tenant, "action_id", a.ID, "action", a.Action,
+	s.log.Info("response action pending approval", "tenant", a.Tenant, "action_id", a.ID, "action", a.Action,
 		"user", a.UserLogin, "identity", a.Identity, "state", a.State, "expires_at", a.ExpiresAt,
 		"approve", "POST /api/v1/actions/"+a.ID+"/approve")
 	if s.s.Notify != nil {
