@@ -165,11 +165,16 @@ func demoResponse(ctx context.Context, w io.Writer, apiBase, org string, tok dem
 	fmt.Fprintf(w, "response: action %s is %s (group %s); approve it with:\n", act.ID, act.State, act.GroupID)
 	fmt.Fprintf(w, "  RISKPIPE_API_TOKEN=%s riskpipe action approve --url %s --id %s\n", tok.approver, apiBase, act.ID)
 	fmt.Fprintf(w, "  (or: curl -X POST -H 'Authorization: Bearer %s' %s/api/v1/actions/%s/approve)\n", tok.approver, apiBase, act.ID)
+	if status, err := call("POST", "/api/v1/actions/"+act.ID+"/approve", tok.analyst, map[string]string{}, &act); status == http.StatusForbidden {
+		fmt.Fprintf(w, "response: demo-analyst may not approve its own proposal (four eyes): 403\n")
+	} else if err == nil {
+		fmt.Fprintf(w, "response: four eyes did not stop demo-analyst\n")
+	}
 	if _, err := call("POST", "/api/v1/actions/"+act.ID+"/approve", tok.approver, map[string]string{}, &act); err != nil {
 		fmt.Fprintf(w, "response: approval failed: %v\n", err)
 		return
 	}
-	fmt.Fprintf(w, "response: demo-approver approved it (four eyes: demo-analyst could not); executing\n")
+	fmt.Fprintf(w, "response: demo-approver approved it; executing\n")
 	for act.VerifiedAt == nil && act.State != "failed" {
 		if !wait(time.Second) {
 			return

@@ -25,5 +25,6 @@ func TestDemoResponse(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^response: action (act_[0-9a-f]+) is proposed \(group 00grestrictedacme\); approve it with:$`).FindStringSubmatch(r.stdout)
 	require.NotNil(t, m, r.stdout)
 	require.Regexp(t, `(?m)^  RISKPIPE_API_TOKEN=[0-9a-f]+ riskpipe action approve --url http://127\.0\.0\.1:\d+ --id `+m[1]+`$`, r.stdout)
+	require.Contains(t, r.stdout, "response: demo-analyst may not approve its own proposal (four eyes): 403\n")
 	require.Regexp(t, `(?m)^response: action `+m[1]+` succeeded in the simulator \(X-Okta-Request-Id \S+\), verified from the System Log: event [0-9a-f-]{36} at \S+$`, r.stdout)
 }

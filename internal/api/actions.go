@@ -172,6 +172,8 @@ func (a *API) writeRespondError(w http.ResponseWriter, r *http.Request, err erro
 		writeError(w, http.StatusForbidden, fe.Msg)
 	case errors.As(err, &oe):
 		writeError(w, http.StatusBadGateway, oe.Error())
+	case errors.Is(err, respond.ErrStarting):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, respond.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such action")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:

@@ -408,3 +408,29 @@ func TestAutoModeAndRevertAfter(t *testing.T) {
 	require.Contains(t, a.RevertedBy, "auto-revert")
 	require.Empty(t, h.org.Members(grp))
 }
+
+// TestRun: Run loads, executes an approval at once (no waiting for the
+// interval), and returns when its context ends, leaving no goroutine
+// (goleak in TestMain).
+func TestRun(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	s := h.service(ctx)
+	s.s.Interval = time.Hour
+	a := propose(t, s, config.ActionClearSessions, joren, "alice")
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	_, err := s.Approve(ctx, a.ID, "bob", "")
+	require.NoError(t, err)
+	for get(t, s, a.ID).State != StateSucceeded {
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case err := <-done:
+			t.Fatalf("Run returned early: %v", err)
+		}
+	}
+	stop()
+	require.NoError(t, <-done)
+	require.Equal(t, int64(1), h.writes(callClear))
+}

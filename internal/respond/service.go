@@ -123,6 +123,15 @@ func (e *OktaError) Unwrap() error      { return e.Err }
 // ErrNotFound is an unknown action id.
 var ErrNotFound = errors.New("no such action")
 
+// ErrStarting: the actions are not loaded from ClickHouse yet.
+var ErrStarting = errors.New("response actions are still loading from ClickHouse")
+
+func (s *Service) isStarted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
 // New builds the Service; it touches no network.
 func New(s Settings) (*Service, error) {
 	if s.Conn == nil {
@@ -173,6 +182,12 @@ func New(s Settings) (*Service, error) {
 // type and reconciles actions found executing (reading Okta before any
 // retry). Run calls it; tests may call it and Sweep directly.
 func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if started {
+		return nil
+	}
 	names := make([]string, 0, len(s.tenants))
 	for n := range s.tenants {
 		names = append(names, n)
@@ -353,6 +368,8 @@ type Proposal struct {
 func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error) {
 	t := s.tenants[p.Tenant]
 	switch {
+	case !s.isStarted():
+		return Action{}, false, ErrStarting
 	case t == nil:
 		return Action{}, false, &InputError{Msg: fmt.Sprintf("unknown org %q", p.Tenant)}
 	case t.okta == nil:
@@ -581,6 +598,9 @@ func (s *Service) expireIfDue(ctx context.Context, a *Action, t *tenant) error {
 }
 
 func (s *Service) lookup(id string) (*Action, error) {
+	if !s.started {
+		return nil, ErrStarting
+	}
 	a := s.actions[id]
 	if a == nil || a.State == "" {
 		return nil, ErrNotFound
