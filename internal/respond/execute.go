@@ -54,12 +54,7 @@ func (s *Service) ids(keep func(*Action) bool) []string {
 			list = append(list, a)
 		}
 	}
-	slices.SortFunc(list, func(a, b *Action) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(list, func(a, b *Action) int { return strings.Compare(a.ID, b.ID) }) // creation order
 	out := make([]string, len(list))
 	for i, a := range list {
 		out[i] = a.ID

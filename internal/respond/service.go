@@ -300,10 +300,13 @@ func keyOf(a *Action) openKey {
 	return openKey{tenant: a.Tenant, user: user, action: a.Action}
 }
 
-func newID() string {
-	var b [8]byte
+// newID returns an action id that sorts in creation order: the next
+// version (monotonic across restarts) and 4 random bytes. s.mu must be held.
+func (s *Service) newID() string {
+	s.version = max(s.version+1, uint64(s.now().UnixNano()))
+	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return "act_" + hex.EncodeToString(b[:])
+	return fmt.Sprintf("act_%016x%s", s.version, hex.EncodeToString(b[:]))
 }
 
 // commit applies mutate to a copy of a, writes it to ClickHouse as the next
@@ -393,7 +396,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 	} else if p.GroupID != "" {
 		return Action{}, false, &InputError{Msg: "group_id only applies to add_to_group and remove_from_group"}
 	}
-	a := &Action{ID: newID(), Tenant: p.Tenant, Action: p.Action, GroupID: p.GroupID, ProposedBy: p.By,
+	a := &Action{Tenant: p.Tenant, Action: p.Action, GroupID: p.GroupID, ProposedBy: p.By,
 		Reason: p.Reason, Evidence: p.Evidence, Identity: strings.TrimSpace(p.Identity), DryRun: t.cfg.Mode == config.ResponseDryRun}
 	a.Evidence.Proposals = 1
 	state := StateProposed
@@ -452,6 +455,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 			"by", p.By, "proposals", open.Evidence.Proposals)
 		return open.clone(), false, nil
 	}
+	a.ID = s.newID()
 	a.CreatedAt = now.Truncate(time.Second)
 	a.ExpiresAt = a.CreatedAt.Add(t.cfg.ApprovalTTL)
 	s.actions[a.ID] = &Action{} // filled by commit
@@ -641,12 +645,7 @@ func (s *Service) List(f Filter) ([]Action, string) {
 		out = append(out, a.clone())
 	}
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b Action) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ID, a.ID)
-	})
+	slices.SortFunc(out, func(a, b Action) int { return cmp.Compare(b.ID, a.ID) }) // ids sort in creation order
 	if f.After != "" {
 		if i := slices.IndexFunc(out, func(a Action) bool { return a.ID == f.After }); i >= 0 {
 			out = out[i+1:]
