@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -71,7 +72,7 @@ func newActionEnv(t *testing.T) *actionEnv {
 		Registerer: prometheus.NewRegistry()})
 	require.NoError(t, err)
 	require.NoError(t, svc.Start(ctx))
-	respondRole := []config.Role{config.RoleRespond}
+	respondRole := []config.Role{config.RoleRead, config.RoleRespond}
 	a, err := New(Settings{Conn: st.Conn(), Database: st.Database(), Tenants: tenants, Respond: svc,
 		Tokens: []config.APIToken{
 			{Name: "analyst-a", Token: tokRespA, Tenants: []string{"acme"}, Roles: respondRole},
@@ -240,4 +241,49 @@ func TestActionsIsolation(t *testing.T) {
 	require.Len(t, acts, 1)
 	require.Equal(t, respond.StateProposed, acts[0].State, "nothing was changed by the refused requests")
 	require.Empty(t, e.sim.Org("acme").WriteCalls())
+}
+
+// TestActionsDashboard: a respond token sees the pending-approvals queue
+// with the evidence, approves with a click (four eyes: another token
+// proposed it), and a read-only token does not see the queue at all.
+func TestActionsDashboard(t *testing.T) {
+	e := newActionEnv(t)
+	r := e.do("POST", "/api/v1/actions", tokRespA, ActionRequest{Org: "acme", Action: "clear_sessions", UserID: "00ujoren", Reason: "stolen session"})
+	require.Equal(t, http.StatusCreated, r.status)
+	id := r.action(t).ID
+	ctx := newBrowser(t)
+	pe := watchErrors(t, ctx)
+	do(t, ctx, chromedp.Navigate(e.srv.URL+"/#token="+tokRespB))
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#actions-queue tr[data-action="`+id+`"]`)),
+	)
+	row := value(t, ctx, chromedp.Evaluate[string](`document.querySelector('#actions-queue tr[data-action="`+id+`"]').innerText`))
+	require.Contains(t, row, "joren.m@acme.example")
+	require.Contains(t, row, "stolen session")
+	require.Contains(t, row, "analyst-a")
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`#actions-queue tr[data-action="`+id+`"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#actions-queue p.muted`)),
+	)
+	got, ok := e.svc.Get(id)
+	require.True(t, ok)
+	require.Equal(t, respond.StateApproved, got.State)
+	require.Equal(t, "analyst-b", got.DecidedBy)
+
+	// The user page lists the user's actions.
+	do(t, ctx,
+		chromedp.Navigate(e.srv.URL+"/#/user/acme/00ujoren"),
+		chromedp.WaitVisible(chromedp.CSS(`#user-actions tr[data-action="`+id+`"]`)),
+	)
+	pe.requireNone(t)
+	require.Contains(t, value(t, ctx, chromedp.Evaluate[string](`document.querySelector('#user-actions').innerText`)), "Propose")
+
+	// A read-only token: no queue.
+	ctx2 := newBrowser(t)
+	do(t, ctx2,
+		chromedp.Navigate(e.srv.URL+"/#token="+tokReader),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="home"]`)),
+	)
+	require.True(t, value(t, ctx2, chromedp.Evaluate[bool](`document.querySelector('#actions-queue').hidden`)))
 }

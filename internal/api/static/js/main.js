@@ -6,6 +6,7 @@ import { $, h, show } from './dom.js';
 import { RANGES } from './format.js';
 import { renderHome, resetPaging, wireHome } from './home.js';
 import { renderUser } from './user.js';
+import { renderActionQueue, renderUserActions } from './actions.js';
 
 const ORG_KEY = 'riskpipe.org';
 
@@ -27,11 +28,15 @@ async function render() {
     if (m) {
       show('#view-home', false);
       show('#view-user', true);
+      // The user's response actions first: a user known only from an
+      // action has no attack factor page.
+      await renderUserActions($('#user-actions'), decodeURIComponent(m[1]), decodeURIComponent(m[2]));
       await renderUser(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
     } else {
       show('#view-user', false);
       show('#view-home', true);
       await renderHome(context());
+      await renderActionQueue($('#actions-queue'), context().org);
     }
     show('#error', false);
     if (mine === seq) document.body.dataset.ready = m ? 'user' : 'home';
