@@ -231,10 +231,16 @@ func parseFilter(s string) (filterNode, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseTokens(toks, topLevelFields, checkSupported)
+}
+
+// parseTokens parses a lexed expression whose attributes start with one of
+// top and pass check.
+func parseTokens(toks []filterToken, top map[string]bool, check func(cmpNode) error) (filterNode, error) {
 	if len(toks) == 0 {
 		return nil, syntaxError("empty filter")
 	}
-	p := &filterParser{toks: toks, top: topLevelFields, check: checkSupported}
+	p := &filterParser{toks: toks, top: top, check: check}
 	n, err := p.parseOr(0)
 	if err != nil {
 		return nil, err

@@ -66,9 +66,6 @@ func parseUserExpr(s string, check func(cmpNode) error, fold bool) (filterNode, 
 	if err != nil {
 		return nil, err
 	}
-	if len(toks) == 0 {
-		return nil, syntaxError("empty expression")
-	}
 	if fold {
 		for i := range toks {
 			if toks[i].kind == 's' {
@@ -76,15 +73,7 @@ func parseUserExpr(s string, check func(cmpNode) error, fold bool) (filterNode, 
 			}
 		}
 	}
-	p := &filterParser{toks: toks, top: userSearchTop, check: check}
-	n, err := p.parseOr(0)
-	if err != nil {
-		return nil, err
-	}
-	if p.pos < len(p.toks) {
-		return nil, syntaxError("unexpected %q", p.toks[p.pos].text)
-	}
-	return n, nil
+	return parseTokens(toks, userSearchTop, check)
 }
 
 func (o *Org) serveListUsers(w *recorder, r *http.Request) {
