@@ -217,7 +217,7 @@ func (v *validator) response(t *Tenant, path string, authPresent map[string]bool
 	v.actionList(at("auto_actions"), r.AutoActions, ResponseActions)
 	v.nonEmpty(at("protected.users"), r.Protected.Users)
 	v.nonEmpty(at("protected.groups"), r.Protected.Groups)
-	needsGroup := r.RevertAfter > 0 && slices.Contains(r.AutoActions, ActionAddToGroup)
+	needsGroup := false
 	for i, rule := range r.Rules {
 		rp := indexPath(at("rules"), i)
 		w := rule.When

@@ -21,12 +21,11 @@ import (
 
 // State is where an action is in its lifecycle. The set is closed:
 //
-//	needs_identity → proposed → approved → executing → succeeded | failed
+//	proposed → approved → executing → succeeded | failed
+//	needs_identity → approved (the approver picks the user among the candidates)
 //	needs_identity | proposed → rejected | expired
+//	approved → failed (a guard rail refused it before any Okta call)
 //	succeeded → reverted (suspend and add_to_group only)
-//
-// needs_identity may also go straight to approved when the approver picks
-// the user.
 type State string
 
 // States.
@@ -57,7 +56,7 @@ func (s State) Pending() bool { return s == StateNeedsIdentity || s == StateProp
 
 // transitions lists the states each state may move to.
 var transitions = map[State][]State{
-	StateNeedsIdentity: {StateProposed, StateApproved, StateRejected, StateExpired},
+	StateNeedsIdentity: {StateApproved, StateRejected, StateExpired},
 	StateProposed:      {StateApproved, StateRejected, StateExpired},
 	StateApproved:      {StateExecuting, StateFailed}, // failed: refused by a guard rail before any call
 	StateExecuting:     {StateSucceeded, StateFailed},

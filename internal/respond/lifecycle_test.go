@@ -2,9 +2,11 @@ package respond
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/config"
@@ -433,4 +435,54 @@ func TestRun(t *testing.T) {
 	stop()
 	require.NoError(t, <-done)
 	require.Equal(t, int64(1), h.writes(callClear))
+}
+
+type recordingNotifier struct {
+	mu        sync.Mutex
+	pending   []string
+	exhausted []string
+}
+
+func (n *recordingNotifier) PendingApproval(_ context.Context, a Action) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.pending = append(n.pending, a.ID)
+}
+
+func (n *recordingNotifier) BudgetExhausted(_ context.Context, tenant string, _ int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.exhausted = append(n.exhausted, tenant)
+}
+
+// TestMetricsAndNotifier: transitions are counted by state, pending
+// actions are a gauge, and the notifier hears of pending approvals and of
+// a spent budget (once).
+func TestMetricsAndNotifier(t *testing.T) {
+	h := newHarness(t, func(r *config.Response) {
+		r.Mode = config.ResponseAuto
+		r.MaxActionsPerHour = 1
+	})
+	ctx := context.Background()
+	s := h.service(ctx)
+	n := &recordingNotifier{}
+	s.s.Notify = n
+	a := propose(t, s, config.ActionClearSessions, joren, "alice") // auto: approved
+	s.Sweep(ctx)
+	b := propose(t, s, config.ActionClearSessions, ada, "alice") // budget spent: waits for a person
+	c := propose(t, s, config.ActionSuspend, ada, "alice")
+	require.Equal(t, StateSucceeded, get(t, s, a.ID).State)
+	require.Equal(t, StateProposed, get(t, s, b.ID).State)
+	require.Equal(t, []string{b.ID, c.ID}, n.pending)
+	require.Equal(t, []string{"acme"}, n.exhausted)
+	m := s.metrics
+	require.Equal(t, 2.0, testutil.ToFloat64(m.pending.WithLabelValues("acme")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.exhausted.WithLabelValues("acme")))
+	require.Equal(t, 3.0, testutil.ToFloat64(m.actions.WithLabelValues("acme", "clear_sessions", "proposed"))+
+		testutil.ToFloat64(m.actions.WithLabelValues("acme", "suspend", "proposed")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.actions.WithLabelValues("acme", "clear_sessions", "succeeded")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.verified.WithLabelValues("acme", "verified")))
+	_, err := s.Reject(ctx, c.ID, "bob", "")
+	require.NoError(t, err)
+	require.Equal(t, 1.0, testutil.ToFloat64(m.pending.WithLabelValues("acme")))
 }
