@@ -42,6 +42,30 @@ func (s *Service) Sweep(ctx context.Context) {
 	}
 	s.autoRevert(ctx)
 	s.runRules(ctx)
+	s.budgetGauge()
+}
+
+// budgetGauge sets riskpipe_response_budget_exhausted to whether each
+// tenant's hourly budget is spent now; once it frees up, the next wait is
+// told again.
+func (s *Service) budgetGauge() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for _, t := range s.tenants {
+		if t.okta == nil {
+			continue
+		}
+		spent := s.budgetLeft(t, now) <= 0
+		if !spent {
+			t.exhausted = false
+		}
+		v := 0.0
+		if spent {
+			v = 1
+		}
+		s.metrics.exhausted.WithLabelValues(t.name).Set(v)
+	}
 }
 
 // ids lists the actions matching keep, oldest first.
@@ -89,6 +113,19 @@ func (s *Service) budgetLeft(t *tenant, now time.Time) int {
 	return t.cfg.MaxActionsPerHour - n
 }
 
+// autoBudgetLeft is budgetLeft less the actions already approved and
+// waiting to run: what auto mode may still approve without a person.
+// s.mu must be held.
+func (s *Service) autoBudgetLeft(t *tenant, now time.Time) int {
+	n := s.budgetLeft(t, now)
+	for _, a := range s.actions {
+		if a.Tenant == t.name && !a.DryRun && a.State == StateApproved {
+			n--
+		}
+	}
+	return n
+}
+
 // budgetSpent records and tells that the tenant's budget is spent (once
 // until it frees up). s.mu must be held.
 func (s *Service) budgetSpent(ctx context.Context, t *tenant) {
@@ -119,10 +156,6 @@ func (s *Service) execute(ctx context.Context, id string) {
 		s.budgetSpent(ctx, t)
 		s.mu.Unlock()
 		return
-	}
-	if t.exhausted {
-		t.exhausted = false
-		s.metrics.exhausted.WithLabelValues(t.name).Set(0)
 	}
 	uid, login := a.UserID, a.UserLogin
 	s.mu.Unlock()

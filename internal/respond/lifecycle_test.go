@@ -468,8 +468,10 @@ func TestMetricsAndNotifier(t *testing.T) {
 	n := &recordingNotifier{}
 	s.s.Notify = n
 	a := propose(t, s, config.ActionClearSessions, joren, "alice") // auto: approved
+	require.Equal(t, StateApproved, a.State)
+	b := propose(t, s, config.ActionClearSessions, ada, "alice") // the budget is taken by a: waits for a person
+	require.Equal(t, StateProposed, b.State)
 	s.Sweep(ctx)
-	b := propose(t, s, config.ActionClearSessions, ada, "alice") // budget spent: waits for a person
 	c := propose(t, s, config.ActionSuspend, ada, "alice")
 	require.Equal(t, StateSucceeded, get(t, s, a.ID).State)
 	require.Equal(t, StateProposed, get(t, s, b.ID).State)

@@ -467,7 +467,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 	s.log.Info("response action proposed", "tenant", a.Tenant, "action_id", a.ID, "action", a.Action,
 		"user", a.UserLogin, "identity", a.Identity, "state", state, "by", p.By)
 	if state == StateProposed && t.cfg.Automatic(a.Action) {
-		if s.budgetLeft(t, now) > 0 {
+		if s.autoBudgetLeft(t, now) > 0 {
 			if err := s.commit(ctx, stored, func(c *Action) {
 				c.State, c.DecidedBy, c.DecidedAt = StateApproved, "auto", tptr(now)
 			}); err != nil {
