@@ -52,6 +52,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer cancel()
 	}
 	log := newLogger(stderr, "text", *logLevel)
+	stdout = &syncWriter{w: stdout} // the response demo prints from its goroutine
 
 	// The simulator: org 1 uses an API token, org 2 an OAuth service app
 	// with private_key_jwt and DPoP required (as new Okta service apps
@@ -94,6 +95,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		switch i % 3 {
 		case 0:
 			t.Auth = config.Auth{Method: config.AuthAPIToken, Token: config.Secret("sim-token-" + name)}
+			if i == 0 { // response actions (demo_response.go)
+				t.Response = demoResponseConfig(name)
+			}
 		case 1:
 			t.Auth = config.Auth{Method: config.AuthPrivateKeyJWT, ClientID: "sim-jwt-" + name, Signer: key,
 				Scopes: []string{config.ScopeLogsRead}, DPoP: config.DPoPAuto}
@@ -129,6 +133,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rand.Read(tok)
 	token := hex.EncodeToString(tok)
 	cfg.API.Tokens = []config.APIToken{{Name: "demo", Token: config.Secret(token), Tenants: []string{config.AllTenants}}}
+	respTokens, respAPITokens := newDemoTokens()
+	cfg.API.Tokens = append(cfg.API.Tokens, respAPITokens...)
+	responseDone := make(chan struct{})
+	var responseStarted bool
+	responseCtx, stopResponse := context.WithCancel(ctx)
+	defer stopResponse()
 	var dashboard string
 	applyMemory(&cfg, os.LookupEnv, log)
 	// The configuration a hot reload reads (SIGHUP, POST /-/reload and
@@ -150,6 +160,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				}
 				fmt.Fprintf(stdout, "dashboard: %s  (one-time sign-in, valid %s; afterwards sign in with the token below)\n", link, demoSignInTTL)
 				fmt.Fprintf(stdout, "API:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", token, httpAddr)
+				responseStarted = true
+				go func() {
+					defer close(responseDone)
+					demoResponse(responseCtx, stdout, "http://"+httpAddr, cfg.Tenants[0].Name, respTokens)
+				}()
 			}
 		}})
 	if err != nil {
@@ -164,6 +179,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for {
 		select {
 		case err := <-done:
+			stopResponse()
+			if responseStarted {
+				<-responseDone
+			}
 			if err != nil {
 				return err
 			}

@@ -57,6 +57,7 @@ func simOrgs(s simSettings, start time.Time) ([]oktasim.OrgOptions, map[string]*
 			return nil, nil, err
 		}
 		streams[name] = st
+		users, groups := simDirectory(name, st, s.users)
 		clients := []oktasim.Client{{ID: "sim-client-" + name, Secret: "sim-secret-" + name}}
 		if s.jwtKey != nil {
 			clients = append(clients, oktasim.Client{ID: "sim-jwt-" + name, PublicKey: s.jwtKey.Public(), RequireDPoP: s.requireDPoP})
@@ -70,6 +71,8 @@ func simOrgs(s simSettings, start time.Time) ([]oktasim.OrgOptions, map[string]*
 			Tokens:          []string{"sim-token-" + name},
 			Clients:         clients,
 			RateLimit:       oktasim.RateLimitOptions{Disabled: s.noLimits, PerMinute: s.rateLimit},
+			Users:           users,
+			Groups:          groups,
 		})
 	}
 	return out, streams, nil

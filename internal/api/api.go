@@ -58,6 +58,9 @@ type Settings struct {
 	// HealthLog, when set, returns a tenant's recent poller health windows
 	// (poll.HealthLog.Windows of the running process); nil: none.
 	HealthLog func(tenant string, from, to time.Time) []poll.HealthWindow
+	// Respond serves /api/v1/actions and /api/v1/identities/match
+	// (*respond.Service); nil: those answer 404.
+	Respond Responder
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

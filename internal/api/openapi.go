@@ -71,6 +71,21 @@ func openAPIDoc(routes []route) map[string]any {
 		for status, desc := range rt.doc.errors {
 			responses[strconv.Itoa(status)] = errResp(desc)
 		}
+		for code, desc := range rt.doc.statuses {
+			switch {
+			case code < 300:
+				r := map[string]any{"description": desc}
+				if c, has := ok["content"]; has {
+					r["content"] = c
+				}
+				responses[strconv.Itoa(code)] = r
+			case code == 409:
+				responses["409"] = map[string]any{"description": desc, "content": map[string]any{
+					"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(conflictBody{}))}}}
+			default:
+				responses[strconv.Itoa(code)] = errResp(desc)
+			}
+		}
 		op["responses"] = responses
 		if paths[rt.pattern] == nil {
 			paths[rt.pattern] = map[string]any{}

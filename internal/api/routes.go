@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/riskpipe/riskpipe/internal/config"
@@ -24,6 +25,9 @@ type opDoc struct {
 	request                  any            // a value of the JSON body's type; nil: none
 	errors                   map[int]string // further error answers: status -> description
 	response                 any            // a value of the 200 answer's type
+	// statuses are further answers by status: 2xx carry the response's
+	// type, 409 the current state, others an error body.
+	statuses map[int]string
 }
 
 type param struct {
@@ -134,7 +138,7 @@ func (a *API) routes() []route {
 				"running configuration stays. GET /-/reload (no token) shows the outcome of the last reload.",
 			response: ReloadAnswer{},
 		}},
-	}, append(a.notifyRoutes(), a.dashboardAPIRoutes()...)...)
+	}, slices.Concat(a.notifyRoutes(), a.dashboardAPIRoutes(), a.actionRoutes())...)
 }
 
 // needs is the role a route requires: its own, or read.

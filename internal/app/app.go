@@ -27,6 +27,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/okta"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/respond"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -71,6 +72,9 @@ type Options struct {
 	// SignInCodes, when set, are one-time dashboard sign-in codes the API
 	// accepts (riskpipe demo issues one for its link).
 	SignInCodes *api.SignInCodes
+	// Notify is told of response actions waiting for a person (nil: log
+	// lines only); the notifications of security contacts plug in here.
+	Notify respond.Notifier
 }
 
 // Clock tells the time and waits. Sleep returns ctx's error when ctx ends
@@ -93,7 +97,8 @@ type App struct {
 	mu             sync.Mutex
 	tenants        *tenantSet
 	store          *store.Store
-	notReadyReason string // why /readyz answers 503; "" once running
+	respond        *respond.Service // nil until Run built it
+	notReadyReason string           // why /readyz answers 503; "" once running
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloader *reloader
@@ -168,8 +173,16 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("%w: clickhouse: %w", ErrInvalidConfig, err)
 	}
 	defer st.Close()
+	// Built before the API, which serves its actions; it touches no
+	// network until Run (which loads the actions from ClickHouse).
+	responder, err := respond.New(respond.Settings{Tenants: cfg.Tenants, Conn: st.Conn(), Database: st.Database(),
+		Registerer: a.reg, Logger: a.log.With("component", "respond"), Notify: a.o.Notify, Version: a.o.Version})
+	if err != nil {
+		return fmt.Errorf("%w: response: %w", ErrInvalidConfig, err)
+	}
 	a.mu.Lock()
 	a.store = st
+	a.respond = responder
 	a.mu.Unlock()
 	h, err := a.buildAPI(a.config())
 	if err != nil {
@@ -235,6 +248,9 @@ func (a *App) Run(ctx context.Context) error {
 			_ = notifier.Run(notifyCtx)
 		}
 	}()
+	respondCtx, stopRespond := context.WithCancel(ctx)
+	respondDone := make(chan error, 1)
+	go func() { respondDone <- responder.Run(respondCtx) }()
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); hb.run(hbCtx) }()
@@ -266,6 +282,10 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopNotifier() // undelivered messages stay pending in ClickHouse for the next start
 	<-notifyDone
+	stopRespond() // before ClickHouse closes: it records every step there
+	if err := <-respondDone; err != nil && !errors.Is(err, context.Canceled) {
+		a.log.Warn("response actions stopped with error", "err", err)
+	}
 	stopHeartbeat()
 	<-hbDone
 	hb.final(ctx) // the pollers' last status, before the writer and ClickHouse close
@@ -466,17 +486,22 @@ func (a *App) Handler() http.Handler {
 // is open.
 func (a *App) buildAPI(cfg *config.Config) (http.Handler, error) {
 	a.mu.Lock()
-	st := a.store
+	st, responder := a.store, a.respond
 	a.mu.Unlock()
 	if st == nil {
 		return nil, nil
+	}
+	var rs api.Responder // a nil *respond.Service would not be a nil interface
+	if responder != nil {
+		rs = responder
 	}
 	ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
 		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
 		Started: a.reloader.started, Reload: a.reloader.serveReload,
 		Bands: cfg.Score.Bands, SignInCodes: a.o.SignInCodes, HealthLog: a.health.Windows,
-		Notify: notify.NewAdmin(cfg, notify.NewStore(st.Conn(), st.Database()), nil),
-		Logger: a.log.With("component", "api")})
+		Notify:  notify.NewAdmin(cfg, notify.NewStore(st.Conn(), st.Database()), nil),
+		Respond: rs,
+		Logger:  a.log.With("component", "api")})
 	if err != nil {
 		return nil, err
 	}

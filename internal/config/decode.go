@@ -33,6 +33,8 @@ type tenantMeta struct {
 	// contacts are the tenant's own contacts (before the top-level ones
 	// are added).
 	contacts Contacts
+	// responseAuth: response.auth keys present (nil without response.auth)
+	responseAuth map[string]bool
 }
 
 // field decodes the value node n at path into a destination it captured.
@@ -109,7 +111,7 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 	}
 	for i, item := range n.Content {
 		p := indexPath(path, i)
-		t := Tenant{Poll: c.Poll}
+		t := Tenant{Poll: c.Poll, Response: DefaultResponse()}
 		t.Poll.ExtraEventTypes = nil
 		var tm tenantMeta
 		var poll *yaml.Node
@@ -121,6 +123,7 @@ func (d *decoder) tenants(n *yaml.Node, path string, c *Config) {
 			"poll":        func(n *yaml.Node, _ string) { poll = n },
 			"enabled":     d.boolPtr(&t.Enabled),
 			"contacts":    func(n *yaml.Node, p string) { d.contacts(n, p, &tm.contacts) },
+			"response":    func(n *yaml.Node, p string) { tm.responseAuth = d.response(n, p, &t.Response) },
 		})
 		if poll != nil {
 			tm.poll = d.poll(poll, keyPath(p, "poll"), &t.Poll)

@@ -50,6 +50,22 @@ func Default() Config {
 	}
 }
 
+// DefaultResponse is a tenant's response block when it sets none: off,
+// proposals expire after 24h, manual revert, 10 actions per hour, four
+// eyes, only clear_sessions automatic in auto mode, admins protected,
+// verification within 15 minutes, no rules.
+func DefaultResponse() Response {
+	return Response{
+		Mode:              ResponseOff,
+		ApprovalTTL:       24 * time.Hour,
+		MaxActionsPerHour: 10,
+		FourEyes:          true,
+		AutoActions:       []ResponseAction{ActionClearSessions},
+		VerifyWithin:      15 * time.Minute,
+		Protected:         Protected{Admins: true},
+	}
+}
+
 // applyTokenDefaults gives every API token without roles the default
 // roles, [read].
 func (c *Config) applyTokenDefaults() {

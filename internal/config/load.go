@@ -57,6 +57,7 @@ func parse(data []byte, env LookupEnv, dir string) (*Config, error) {
 	}
 	c.applyAuthDefaults()
 	c.applyTokenDefaults()
+	c.applyResponseDefaults()
 	return c, nil
 }
 

@@ -191,6 +191,11 @@ func TestLoadGood(t *testing.T) {
 			got, err := Load(path, MapEnv(goodEnv(t)))
 			require.NoError(t, err)
 			want := wantFn(t, dir)
+			for i := range want.Tenants {
+				if want.Tenants[i].Response.Mode == "" { // files without a response block
+					want.Tenants[i].Response = DefaultResponse()
+				}
+			}
 			requireSameSigners(t, want, got)
 			require.Equal(t, want, got)
 		})

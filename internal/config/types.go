@@ -109,6 +109,8 @@ type Tenant struct {
 	// Contacts are the effective contacts: the top-level contacts followed
 	// by the tenant's own (after Load).
 	Contacts Contacts `yaml:"contacts"`
+	// Response is what riskpipe may change in the org (response.go).
+	Response Response `yaml:"response"`
 }
 
 // IsEnabled reports whether the tenant is polled.

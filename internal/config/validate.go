@@ -155,6 +155,7 @@ func (v *validator) tenant(t *Tenant, i int, firstByName map[string]int) {
 	}
 	v.auth(&t.Auth, at("auth"), tm.auth)
 	v.poll(t.Poll, at("poll"), tm.poll, tm.extra)
+	v.response(t, at("response"), tm.responseAuth)
 }
 
 func (v *validator) auth(a *Auth, path string, present map[string]bool) {

@@ -12,6 +12,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/classify"
 	"github.com/riskpipe/riskpipe/internal/event"
 	"github.com/riskpipe/riskpipe/internal/score"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // Row is one row of notifications: one message to one recipient.
@@ -84,18 +85,16 @@ func (s *Store) WriteRows(ctx context.Context, rows []Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("notifications")+" ("+rowColumns+")")
-	if err != nil {
-		return fmt.Errorf("write notifications: %w", err)
-	}
-	defer b.Close()
-	for _, r := range rows {
-		if err := b.Append(r.Tenant, r.NotificationID, string(r.Kind), r.Recipient, string(r.Channel), r.Subject, string(r.Status),
-			r.Attempts, r.LastError, dt(r.CreatedAt), dt(r.SentAt), dt(r.NextAttemptAt), r.DedupKey, r.Body, nextVersion()); err != nil {
-			return fmt.Errorf("write notifications: %w", err)
+	_, err := store.Insert(ctx, s.conn, "INSERT INTO "+s.table("notifications")+" ("+rowColumns+")", func(add func(values ...any) error) error {
+		for _, r := range rows {
+			if err := add(r.Tenant, r.NotificationID, string(r.Kind), r.Recipient, string(r.Channel), r.Subject, string(r.Status),
+				r.Attempts, r.LastError, dt(r.CreatedAt), dt(r.SentAt), dt(r.NextAttemptAt), r.DedupKey, r.Body, nextVersion()); err != nil {
+				return err
+			}
 		}
-	}
-	if err := b.Send(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("write notifications: %w", err)
 	}
 	return nil
@@ -214,15 +213,14 @@ func (s *Store) Contacts(ctx context.Context, tenant string) (ContactsRecord, bo
 
 // WriteContacts inserts a new org_contacts row.
 func (s *Store) WriteContacts(ctx context.Context, r ContactsRecord) error {
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table("org_contacts")+" (tenant, contacts, applied_at, reviewed_at, reviewed_by, version)")
+	_, err := store.Insert(ctx, s.conn, "INSERT INTO "+s.table("org_contacts")+" (tenant, contacts, applied_at, reviewed_at, reviewed_by, version)",
+		func(add func(values ...any) error) error {
+			return add(r.Tenant, r.Contacts, dt(r.AppliedAt), dt(r.ReviewedAt), r.ReviewedBy, nextVersion())
+		})
 	if err != nil {
 		return fmt.Errorf("write org_contacts: %w", err)
 	}
-	defer b.Close()
-	if err := b.Append(r.Tenant, r.Contacts, dt(r.AppliedAt), dt(r.ReviewedAt), r.ReviewedBy, nextVersion()); err != nil {
-		return fmt.Errorf("write org_contacts: %w", err)
-	}
-	return b.Send()
+	return nil
 }
 
 // replay reads what a tenant's Detector needs to re-derive the findings

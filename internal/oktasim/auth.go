@@ -59,10 +59,14 @@ type accessToken struct {
 
 // principal is who a resource request is authenticated as.
 type principal struct {
-	key      string // rate-limit key: "ssws:<n>", "client:<id>" or "anonymous"
-	ssws     bool
-	token    string // the SSWS token (people: its owner's roles)
-	clientID string // the OAuth client
+	key  string // rate-limit key: "ssws:<n>", "client:<id>" or "anonymous"
+	ssws bool
+	// token is the SSWS token (people: its owner's roles); tokenID the API
+	// token's id (00T...), what System Log events name in
+	// transaction.detail.requestApiTokenId; clientID the OAuth client.
+	token    string
+	tokenID  string
+	clientID string
 }
 
 func newAuthServer(oo OrgOptions) (*authServer, error) {
@@ -330,12 +334,19 @@ func (a *authServer) checkAssertion(assertion, formID, tokenURL string, now time
 // writes the answer (with the org bucket's rate-limit headers) and returns
 // false.
 func (o *Org) authenticate(w *recorder, r *http.Request, now time.Time) (principal, bool) {
-	return o.authenticateFor(w, r, now, scopeLogsRead)
+	return o.authenticateScope(w, r, now, scopeLogsRead, o.limits)
 }
 
 // authenticateFor is authenticate for an endpoint whose OAuth scope is
-// scope.
+// scope (the org bucket's headers on rejections).
 func (o *Org) authenticateFor(w *recorder, r *http.Request, now time.Time, scope string) (principal, bool) {
+	return o.authenticateScope(w, r, now, scope, o.limits)
+}
+
+// authenticateScope is authenticate for an endpoint needing scope (OAuth
+// access tokens; an SSWS token acts with its admin's rights), whose
+// rejections carry the headers of the bucket lim.
+func (o *Org) authenticateScope(w *recorder, r *http.Request, now time.Time, scope string, lim *limiter) (principal, bool) {
 	a := o.auth
 	if a.open {
 		return principal{key: "anonymous"}, true
@@ -343,8 +354,8 @@ func (o *Org) authenticateFor(w *recorder, r *http.Request, now time.Time, scope
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	cred = strings.TrimSpace(cred)
 	reject := func(status int, challenge, code, summary string) (principal, bool) {
-		if !o.limits.opts.Disabled {
-			setRateHeaders(w.Header(), o.limits.peek(now))
+		if !lim.opts.Disabled {
+			setRateHeaders(w.Header(), lim.peek(now))
 		}
 		if challenge != "" {
 			w.Header().Set("WWW-Authenticate", challenge)
@@ -366,7 +377,7 @@ func (o *Org) authenticateFor(w *recorder, r *http.Request, now time.Time, scope
 			o.stats.fault(FaultUnauthorized)
 			return reject(http.StatusUnauthorized, "", "E0000011", "Invalid token provided")
 		}
-		return principal{key: "ssws:" + tokenKey(cred), ssws: true, token: cred}, true
+		return principal{key: "ssws:" + tokenKey(cred), ssws: true, token: cred, tokenID: apiTokenID(cred)}, true
 	case "bearer", "dpop":
 		dpop := strings.EqualFold(scheme, "dpop")
 		challenge := "Bearer"
@@ -406,7 +417,7 @@ func (o *Org) authenticateFor(w *recorder, r *http.Request, now time.Time, scope
 					"E0000011", "Invalid token provided")
 			}
 		}
-		if !slices.Contains(t.scopes, scope) {
+		if !hasScope(t.scopes, scope) {
 			return reject(http.StatusForbidden,
 				fmt.Sprintf(`%s realm="IdentityProvider", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", scope=%q`, challenge, scope),
 				"E0000006", "You do not have permission to perform the requested action")
@@ -414,6 +425,28 @@ func (o *Org) authenticateFor(w *recorder, r *http.Request, now time.Time, scope
 		return principal{key: "client:" + t.clientID, clientID: t.clientID}, true
 	}
 	return reject(http.StatusUnauthorized, "", "E0000011", "Invalid token provided")
+}
+
+// hasScope reports whether granted covers need: the scope itself or, for
+// okta.X.read, okta.X.manage (Okta's manage scopes include reading).
+func hasScope(granted []string, need string) bool {
+	if slices.Contains(granted, need) {
+		return true
+	}
+	if base, ok := strings.CutSuffix(need, ".read"); ok {
+		return slices.Contains(granted, base+".manage")
+	}
+	return false
+}
+
+// apiTokenID is the id Okta gives an API token (00T + 17 characters),
+// derived from the token so it is stable across restarts.
+func apiTokenID(tok string) string {
+	id := "00T" + strconv.FormatUint(hashString("token-id:"+tok), 36)
+	for len(id) < 20 {
+		id += "0"
+	}
+	return id[:20]
 }
 
 // tokenKey identifies an API token in rate-limit keys without keeping it.

@@ -63,7 +63,9 @@ const (
 const (
 	EndpointLogs  = "logs"  // GET /api/v1/logs (default)
 	EndpointToken = "token" // POST /oauth2/v1/token
-	EndpointAny   = "any"
+	// EndpointManagement: the users and groups API (directory.go).
+	EndpointManagement = "management"
+	EndpointAny        = "any"
 )
 
 // Fault is injected into an org's next requests.
@@ -85,7 +87,7 @@ type Fault struct {
 	Delay       time.Duration // slow
 	Events      int           // duplicate: how many events repeat (default 1)
 	ResetIn     time.Duration // rate_limited: X-Rate-Limit-Reset = now + ResetIn
-	Endpoint    string        // EndpointLogs (default), EndpointToken or EndpointAny
+	Endpoint    string        // EndpointLogs (default), EndpointToken, EndpointManagement or EndpointAny
 	// Skip spares the first Skip requests the fault would hit (they are
 	// answered normally and do not count towards Count): Skip 1 arms a
 	// fault for the page after the next one, however fast the client asks.
@@ -129,8 +131,8 @@ func (f *Fault) normalize() error {
 		f.Endpoint = EndpointLogs
 	}
 	switch {
-	case f.Endpoint != EndpointLogs && f.Endpoint != EndpointToken && f.Endpoint != EndpointAny:
-		return fmt.Errorf("fault endpoint %q: want logs, token or any", f.Endpoint)
+	case f.Endpoint != EndpointLogs && f.Endpoint != EndpointToken && f.Endpoint != EndpointManagement && f.Endpoint != EndpointAny:
+		return fmt.Errorf("fault endpoint %q: want logs, token, management or any", f.Endpoint)
 	case f.Endpoint != EndpointLogs && (class == classPage || class == classAuth):
 		return fmt.Errorf("fault %s only applies to logs", f.Kind)
 	case f.Count < 0:

@@ -231,10 +231,16 @@ func parseFilter(s string) (filterNode, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseTokens(toks, topLevelFields, checkSupported)
+}
+
+// parseTokens parses a lexed expression whose attributes start with one of
+// top and pass check.
+func parseTokens(toks []filterToken, top map[string]bool, check func(cmpNode) error) (filterNode, error) {
 	if len(toks) == 0 {
 		return nil, syntaxError("empty filter")
 	}
-	p := &filterParser{toks: toks}
+	p := &filterParser{toks: toks, top: top, check: check}
 	n, err := p.parseOr(0)
 	if err != nil {
 		return nil, err
@@ -296,6 +302,11 @@ func lexFilter(s string) ([]filterToken, error) {
 type filterParser struct {
 	toks []filterToken
 	pos  int
+	// top are the attributes a path may start with; check rejects what
+	// the endpoint does not support (System Log: checkSupported; users
+	// search: usersearch.go).
+	top   map[string]bool
+	check func(cmpNode) error
 }
 
 func (p *filterParser) peekWord(w string) bool {
@@ -370,7 +381,7 @@ func (p *filterParser) parseUnary(depth int) (filterNode, error) {
 func (p *filterParser) parseComparison() (filterNode, error) {
 	attr := p.toks[p.pos].text
 	p.pos++
-	path, err := attrPath(attr)
+	path, err := attrPath(attr, p.top)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +394,7 @@ func (p *filterParser) parseComparison() (filterNode, error) {
 	}
 	p.pos++
 	n := cmpNode{attr: attr, path: path, op: op}
-	if err := checkSupported(n); err != nil {
+	if err := p.check(n); err != nil {
 		return nil, err
 	}
 	if op == "pr" {
@@ -418,14 +429,14 @@ func isJSONNumber(s string) bool {
 	return json.Unmarshal([]byte(s), &n) == nil
 }
 
-func attrPath(attr string) ([]string, error) {
+func attrPath(attr string, top map[string]bool) ([]string, error) {
 	path := strings.Split(attr, ".")
 	for _, p := range path {
 		if !validName(p) {
 			return nil, syntaxError("field is not valid: %s", attr)
 		}
 	}
-	if !topLevelFields[path[0]] {
+	if !top[path[0]] {
 		return nil, &filterError{Code: "E0000053", Detail: "Invalid filter: field is not valid: " + attr}
 	}
 	return path, nil

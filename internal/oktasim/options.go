@@ -50,6 +50,13 @@ type OrgOptions struct {
 	TokenOwners []TokenOwner
 
 	RateLimit RateLimitOptions
+	// ManagementPerMinute is the bucket of the users and groups API
+	// (default 600, Okta's /api/v1/users limit), shared by its endpoints.
+	ManagementPerMinute int
+
+	// Users and Groups are the org's directory (directory.go).
+	Users  []User
+	Groups []Group
 
 	TokenLifetime time.Duration // access tokens; default 1h (Okta's fixed value)
 	NonceLifetime time.Duration // DPoP nonce rotation; default 5m (the previous nonce stays valid)

@@ -21,6 +21,8 @@ type Org struct {
 	faults *faultSet
 	stats  orgStats
 	people *people // API-token owners and admin roles (principal.go)
+	dir    *directory
+	mgmt   *limiter // users and groups API bucket
 }
 
 func newOrg(s *Server, oo OrgOptions) (*Org, error) {
@@ -42,6 +44,16 @@ func newOrg(s *Server, oo OrgOptions) (*Org, error) {
 	if start.IsZero() {
 		start = s.now()
 	}
+	dir, err := newDirectory(oo.Users, oo.Groups, start)
+	if err != nil {
+		return nil, err
+	}
+	o.dir = dir
+	perMinute := oo.ManagementPerMinute
+	if perMinute <= 0 {
+		perMinute = defaultManagementPerMinute
+	}
+	o.mgmt = newLimiter(RateLimitOptions{Disabled: oo.RateLimit.Disabled, PerMinute: perMinute, Concurrency: defaultConcurrency})
 	o.log.edit(start, func(b *logBuilder) {
 		b.addBacklog(oo.Backlog, start)
 		b.setRate(oo.EventsPerSecond, start)

@@ -266,11 +266,12 @@ func (o *Org) serveUsersMe(w *recorder, r *http.Request) {
 	writeJSON(w, http.StatusOK, u)
 }
 
-// serveUserRoles is GET /api/v1/users/{id}/roles. Listing administrators
+// serveOwnerRoles is GET /api/v1/users/{id}/roles of an API token's
+// owner (serveUserRoles sends it those). Listing administrators
 // is a Super Administrator's right in Okta's role matrix, so any other
 // caller, the user itself included, gets 403 E0000006. OAuth callers also
 // need okta.roles.read.
-func (o *Org) serveUserRoles(w *recorder, r *http.Request) {
+func (o *Org) serveOwnerRoles(w *recorder, r *http.Request) {
 	o.serveRoles(w, r, "User", func(id string) ([]string, bool) {
 		ow := o.people.byID[id]
 		if ow == nil {

@@ -89,10 +89,11 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("/o/{org}/api/v1/logs", s.orgHandler((*Org).serveLogs))
 	m.HandleFunc("/o/{org}/oauth2/v1/token", s.orgHandler((*Org).serveToken))
-	m.HandleFunc("/o/{org}/api/v1/users/me", s.orgHandler((*Org).serveUsersMe))
-	m.HandleFunc("/o/{org}/api/v1/users/{id}/roles", s.orgHandler((*Org).serveUserRoles))
+	// GET: more specific than the directory's GET /api/v1/users/{id}.
+	m.HandleFunc("GET /o/{org}/api/v1/users/me", s.orgHandler((*Org).serveUsersMe))
 	m.HandleFunc("/o/{org}/oauth2/v1/clients/{id}/roles", s.orgHandler((*Org).serveClientRoles))
 	m.HandleFunc("/o/{org}/o/{again}/{rest...}", s.doubledPrefix)
+	s.directoryRoutes(m)
 	m.HandleFunc("GET /_sim/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	m.HandleFunc("GET /_sim/orgs", s.controlListOrgs)
 	m.HandleFunc("GET /_sim/orgs/{org}/stats", s.control(controlStats))

@@ -52,13 +52,33 @@ func sendContext(ctx context.Context, timeout time.Duration) (sendCtx, error) {
 // cannot convert for its column) is a *PermanentError with Rows set; other
 // errors are the driver's, unclassified.
 func (s *Store) sendBatch(sc sendCtx, query string, fill func(add func(values ...any) error) error) (rows int, err error) {
+	return sendBatch(s.conn, sc, query, fill)
+}
+
+// DefaultInsertTimeout bounds an Insert whose ctx has no earlier deadline.
+const DefaultInsertTimeout = 30 * time.Second
+
+// Insert is the store's insert for the packages that keep tables of their
+// own (notify, respond): query (an INSERT with its column list) filled by
+// fill, sent in one batch through conn with a context that carries ctx's
+// deadline (at most DefaultInsertTimeout) but never its cancellation (see
+// above: clickhouse-go PR #2032). It returns the rows sent.
+func Insert(ctx context.Context, conn driver.Conn, query string, fill func(add func(values ...any) error) error) (int, error) {
+	sc, err := sendContext(ctx, DefaultInsertTimeout)
+	if err != nil {
+		return 0, err
+	}
+	return sendBatch(conn, sc, query, fill)
+}
+
+func sendBatch(conn driver.Conn, sc sendCtx, query string, fill func(add func(values ...any) error) error) (rows int, err error) {
 	var (
 		b          driver.Batch
 		prepareErr error
 	)
 	add := func(values ...any) error {
 		if b == nil {
-			if b, prepareErr = s.conn.PrepareBatch(sc.ctx, query); prepareErr != nil {
+			if b, prepareErr = conn.PrepareBatch(sc.ctx, query); prepareErr != nil {
 				return prepareErr
 			}
 		}

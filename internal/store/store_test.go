@@ -51,7 +51,11 @@ func TestParseMigrations(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, migs)
 	for i, m := range migs {
-		require.Equal(t, i+1, m.Version, "versions are 1, 2, 3, ...")
+		// Versions increase; numbers are assigned per issue, so a branch
+		// may lack one (005 before 004 is merged).
+		if i > 0 {
+			require.Greater(t, m.Version, migs[i-1].Version, "versions increase")
+		}
 		for _, s := range m.Statements {
 			require.Contains(t, s, "{db}.", "%s: tables are qualified with {db}", m.Name)
 			require.Contains(t, s, "IF NOT EXISTS", "%s: statements are idempotent", m.Name)
@@ -94,7 +98,10 @@ func TestMigrateIdempotentAndVersioned(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, known, cur)
 	require.Equal(t, known, known2)
-	require.Equal(t, uint64(known), queryUint(t, s.Conn(), "SELECT count() FROM "+s.table("schema_migrations")),
+	migs, err := Migrations()
+	require.NoError(t, err)
+	require.Equal(t, migs[len(migs)-1].Version, known)
+	require.Equal(t, uint64(len(migs)), queryUint(t, s.Conn(), "SELECT count() FROM "+s.table("schema_migrations")),
 		"one row per migration after two runs")
 
 	// The column contract dashboards and downstream jobs rely on.

@@ -9,6 +9,7 @@ import { href, registerView, setQuery } from './router.js';
 import { okta, visible } from './text.js';
 import { exportButtons } from './export.js';
 import { Section } from './view.js';
+import { runHooks } from './extensions.js';
 import * as charts from './charts.js';
 
 const PAGE = 25;
@@ -24,6 +25,7 @@ async function render(ctx) {
     pollers.load(async () => ctx.orgs, (list, body) => drawPollers(ctx, list, body)),
     activity.load((signal) => activityData(ctx, signal), (data, body) => drawActivity(ctx, data, body)),
     users.load((signal) => usersData(ctx, signal), (data, body) => drawUsers(ctx, users, data, body)),
+    runHooks('home', ctx),
   ]);
 }
 

@@ -12,3 +12,4 @@ import './org-activity.js';
 import './org-users.js';
 import './org-attacks.js';
 import './org-contacts.js';
+import './actions-hook.js';

@@ -10,6 +10,7 @@ import { okta } from './text.js';
 import { exportButtons } from './export.js';
 import { signalList } from './home.js';
 import { Section } from './view.js';
+import { runHooks } from './extensions.js';
 import * as charts from './charts.js';
 
 registerView({ name: 'user', path: /^\/user\/([^/]+)\/(.+)$/, render });
@@ -35,6 +36,7 @@ async function render(ctx, org, userID) {
       return { after: () => charts.scoreHistory(canvas, u.history) };
     }),
     events.load(fetch, (u, body) => drawEvents(ctx, events, org, u, body)),
+    runHooks('user', ctx, org, userID),
   ]);
 }
 
