@@ -69,6 +69,12 @@ const configTemplate = `<?xml version="1.0"?>
     <mark_cache_size>67108864</mark_cache_size>
     <uncompressed_cache_size>67108864</uncompressed_cache_size>
     <max_server_memory_usage>2147483648</max_server_memory_usage>
+    <!-- Parts replaced by a merge or mutation are removed from disk after
+         10 s instead of 480 s, so a privacy deletion can prove no old part
+         still holds the person (docs/privacy.md). -->
+    <merge_tree>
+        <old_parts_lifetime>10</old_parts_lifetime>
+    </merge_tree>
 </yandex>
 `
 

@@ -1,0 +1,216 @@
+package privacy
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func ids(recs []map[string]any, col string) []string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, r[col].(string))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestAccessGroundTruth(t *testing.T) {
+	f := newFixture(t)
+	f.populate(t)
+	s := f.service(t, Options{})
+	ctx := context.Background()
+
+	res, err := s.Access(ctx, "  JOREN.m@Example.COM ", "test")
+	require.NoError(t, err)
+	assert.Equal(t, "joren.m@example.com", res.Email)
+	assert.Equal(t, []string{"acme", "globex"}, res.Tenants)
+	assert.Equal(t, map[string]int{"risk_events": 5, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2, "dead_letters": 1}, res.Counts)
+	assert.Equal(t, []string{"e01", "e02", "e03", "e04", "e05"}, ids(res.Records["risk_events"], "event_id"))
+	assert.Equal(t, []string{joren.ids["acme"], joren.ids["globex"]}, ids(res.Records["org_users"], "user_id"))
+	assert.Equal(t, []string{"fp1"}, ids(res.Records["dead_letters"], "fingerprint"))
+
+	// Another person: only theirs.
+	res, err = s.Access(ctx, carla.email, "test")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"e07", "e08"}, ids(res.Records["risk_events"], "event_id"))
+
+	// Unknown: empty, not an error.
+	res, err = s.Access(ctx, "nobody@example.net", "test")
+	require.NoError(t, err)
+	assert.Empty(t, res.Records)
+	assert.Empty(t, res.Tenants)
+
+	_, err = s.Access(ctx, "not an email", "test")
+	require.ErrorIs(t, err, ErrInvalidEmail)
+
+	// The audit holds the hash, never the email; no temporary table is left.
+	var n uint64
+	require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM `"+f.db+"`.privacy_requests WHERE status = 'done' AND kind = 'access' AND email_hash = ?",
+		s.Hasher().Email("joren.m@example.com")).Scan(&n))
+	assert.Equal(t, uint64(1), n)
+	require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND startsWith(name, 'privacy_tmp_')", f.db).Scan(&n))
+	assert.Zero(t, n)
+}
+
+// needlesOf are the strings that must not remain for p.
+func needlesOf(p person) []string {
+	out := []string{strings.ToLower(p.email)}
+	for _, id := range p.ids {
+		out = append(out, strings.ToLower(id))
+	}
+	return out
+}
+
+func mentions(s string, p person) bool {
+	l := strings.ToLower(s)
+	for _, n := range needlesOf(p) {
+		if strings.Contains(l, n) {
+			return true
+		}
+	}
+	return strings.Contains(s, p.name)
+}
+
+func TestDeletionGroundTruth(t *testing.T) {
+	f := newFixture(t)
+	f.populate(t)
+	mem := &memForget{users: map[string]string{joren.ids["acme"]: "joren.m@example.com", anna.ids["acme"]: anna.email, "00uother": "Joren.M@example.com"}}
+	s := f.service(t, Options{Forgetter: mem})
+	ctx := context.Background()
+	before := f.snapshot(t)
+
+	res, err := s.Delete(ctx, "joren.m@EXAMPLE.com", "test")
+	require.NoError(t, err)
+	assert.True(t, res.Done(), "%+v", res)
+	assert.Equal(t, map[string]int{"risk_events": 3, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2}, res.Deleted)
+	assert.Equal(t, map[string]int{"risk_events": 2, "dead_letters": 1}, res.Redacted)
+	assert.Zero(t, res.Remaining)
+	assert.Equal(t, map[string]string{anna.ids["acme"]: anna.email}, mem.users, "in-memory state forgot joren by id and by login")
+
+	after := f.snapshot(t)
+	for table, rows := range before {
+		var kept, changed []string
+		for _, r := range rows {
+			if mentions(r, joren) {
+				changed = append(changed, r)
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		// Everyone else's rows are byte-for-byte intact.
+		for _, r := range kept {
+			assert.Contains(t, after[table], r, table)
+		}
+		// Nothing in the table mentions joren any more.
+		for _, r := range after[table] {
+			assert.False(t, mentions(r, joren), "%s: %s", table, r)
+		}
+		assert.LessOrEqual(t, len(after[table]), len(rows), table)
+	}
+	// Redacted rows: only the fields that named joren changed (and version).
+	assertRedacted(t, before["risk_events"], after["risk_events"], "event_id", "e04", "e05")
+	assertRedacted(t, before["dead_letters"], after["dead_letters"], "fingerprint", "fp1")
+
+	// Access now finds nothing; the request is recorded done; a rerun is
+	// done too and deletes nothing.
+	acc, err := s.Access(ctx, joren.email, "test")
+	require.NoError(t, err)
+	assert.Empty(t, acc.Records)
+	st, err := s.Request(ctx, res.RequestID)
+	require.NoError(t, err)
+	assert.Equal(t, StatusDone, st.Status)
+	assert.Equal(t, res.Deleted, st.Deleted)
+	res2, err := s.Delete(ctx, joren.email, "test")
+	require.NoError(t, err)
+	assert.True(t, res2.Done())
+	assert.Empty(t, res2.Deleted)
+
+	// ClickHouse's bookkeeping holds no identifier: mutations name only
+	// the request's key tables; no inactive part is left.
+	f.assertNoBookkeeping(t, joren)
+}
+
+func (f *fixture) assertNoBookkeeping(t *testing.T, p person) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := f.conn.Query(ctx, "SELECT command FROM system.mutations WHERE database = ?", f.db)
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		var cmd string
+		require.NoError(t, rows.Scan(&cmd))
+		assert.False(t, mentions(cmd, p), cmd)
+		assert.Contains(t, cmd, "privacy_tmp_")
+		n++
+	}
+	rows.Close()
+	assert.NotZero(t, n)
+	var inactive uint64
+	require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = ? AND active = 0 AND table IN ('risk_events', 'org_users', 'attack_factor_updates', 'attack_factor_latest', 'dead_letters')", f.db).Scan(&inactive))
+	assert.Zero(t, inactive)
+}
+
+func assertRedacted(t *testing.T, before, after []string, key string, keys ...string) {
+	t.Helper()
+	find := func(rows []string, k string) map[string]any {
+		for _, r := range rows {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(r), &m))
+			if m[key] == k {
+				return m
+			}
+		}
+		return nil
+	}
+	for _, k := range keys {
+		b, a := find(before, k), find(after, k)
+		require.NotNil(t, b, k)
+		require.NotNil(t, a, "%s: the redacted row is kept", k)
+		for col, bv := range b {
+			bs, _ := json.Marshal(bv)
+			as, _ := json.Marshal(a[col])
+			switch {
+			case col == "version":
+				assert.Greater(t, a[col].(float64), bv.(float64))
+			case mentions(string(bs), joren):
+				assert.Contains(t, string(as), Marker, "%s.%s", k, col)
+				assert.False(t, mentions(string(as), joren), "%s.%s", k, col)
+			default:
+				assert.Equal(t, string(bs), string(as), "%s.%s unchanged", k, col)
+			}
+		}
+	}
+}
+
+func TestUndeclaredTableBlocksDone(t *testing.T) {
+	f := newFixture(t)
+	f.populate(t)
+	f.exec(t, "CREATE TABLE {db}.plain_notes (id UInt32, note Nullable(String), tags Array(String)) ENGINE = MergeTree ORDER BY id")
+	f.insert(t, "plain_notes", []string{"id", "note", "tags"}, []any{uint32(1), (*string)(nil), []string{"x", "JOREN.M@example.com"}}, []any{uint32(2), (*string)(nil), []string{"y"}})
+	s := f.service(t, Options{})
+	ctx := context.Background()
+
+	acc, err := s.Access(ctx, joren.email, "test")
+	require.NoError(t, err)
+	assert.Equal(t, 1, acc.Counts["plain_notes"], "access shows an undeclared table's rows too")
+
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	res, err := s.Delete(ctx, joren.email, "test")
+	require.NoError(t, err)
+	assert.False(t, res.Done())
+	assert.Equal(t, StatusIncomplete, res.Status)
+	assert.Equal(t, uint64(1), res.Remaining)
+	assert.Contains(t, res.Detail, "plain_notes")
+	assert.NotContains(t, res.Detail, "joren")
+	st, err := s.Request(ctx, res.RequestID)
+	require.NoError(t, err)
+	assert.Equal(t, StatusIncomplete, st.Status)
+}
