@@ -65,17 +65,17 @@ var ErrNotFound = errors.New("no such privacy request")
 
 // RequestState is a request as privacy_requests records it.
 type RequestState struct {
-	RequestID   string    `json:"request_id"`
-	Kind        string    `json:"kind"`
-	Status      string    `json:"status"`
-	RequestedBy string    `json:"requested_by"`
-	Detail      string    `json:"detail,omitempty"`
+	RequestID   string         `json:"request_id"`
+	Kind        string         `json:"kind"`
+	Status      string         `json:"status"`
+	RequestedBy string         `json:"requested_by"`
+	Detail      string         `json:"detail,omitempty"`
 	Deleted     map[string]int `json:"deleted,omitempty"`
 	Redacted    map[string]int `json:"redacted,omitempty"`
 	Found       map[string]int `json:"found,omitempty"`
-	Remaining   uint64    `json:"remaining"`
-	StartedAt   time.Time `json:"started_at"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Remaining   uint64         `json:"remaining"`
+	StartedAt   time.Time      `json:"started_at"`
+	FinishedAt  *time.Time     `json:"finished_at,omitempty"`
 }
 
 // Request reads the current state of request id.

@@ -603,5 +603,3 @@ func (s *Service) dropRequestTemps(ctx context.Context, id string) {
 		s.dropTemp(ctx, n)
 	}
 }
-
-

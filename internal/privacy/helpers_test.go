@@ -126,7 +126,7 @@ func (f *fixture) populate(t *testing.T) {
 		event("acme", "e03", 3, bob, joren, joren, nil),    // bob acted on joren, attributed to joren: joren's
 		event("acme", "e04", 4, bob, joren, bob, nil),      // bob's event targeting joren: redacted
 		event("acme", "e05", 5, anna, none, anna, map[string]any{"debugContext": map[string]any{"note": "shared device with JOREN.M@EXAMPLE.COM"}}), // mention in raw
-		event("acme", "e06", 6, anna, none, anna, nil),   // untouched
+		event("acme", "e06", 6, anna, none, anna, nil),     // untouched
 		event("globex", "e07", 7, carla, none, carla, nil), // untouched
 		event("globex", "e08", 8, carla, anna, carla, nil), // untouched
 	)

@@ -98,11 +98,11 @@ func (s *Service) Hasher() *Hasher { return s.h }
 
 // AccessResult is the answer to an access request.
 type AccessResult struct {
-	RequestID string                               `json:"request_id"`
-	Email     string                               `json:"email"`
-	Tenants   []string                             `json:"tenants"`
-	Counts    map[string]int                       `json:"counts"`
-	Records   map[string][]map[string]any          `json:"records"`
+	RequestID string                      `json:"request_id"`
+	Email     string                      `json:"email"`
+	Tenants   []string                    `json:"tenants"`
+	Counts    map[string]int              `json:"counts"`
+	Records   map[string][]map[string]any `json:"records"`
 }
 
 // DeletionResult is the state of a deletion request.
@@ -224,7 +224,9 @@ func (s *Service) search(ctx context.Context, n *needles, final bool) ([]tableFo
 	return out, nil
 }
 
-func isTemp(name string) bool { return len(name) >= len(tmpPrefix) && name[:len(tmpPrefix)] == tmpPrefix }
+func isTemp(name string) bool {
+	return len(name) >= len(tmpPrefix) && name[:len(tmpPrefix)] == tmpPrefix
+}
 
 // resolveIDs adds the user ids the declared id sources map the email to.
 func (s *Service) resolveIDs(ctx context.Context, n *needles, schema map[string][]column) error {
