@@ -74,6 +74,7 @@ const configTemplate = `<?xml version="1.0"?>
          still holds the person (docs/privacy.md). -->
     <merge_tree>
         <old_parts_lifetime>10</old_parts_lifetime>
+        <cleanup_delay_period>1</cleanup_delay_period>
     </merge_tree>
 </yandex>
 `

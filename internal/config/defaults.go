@@ -37,6 +37,9 @@ func Default() Config {
 		Score:  score.DefaultConfig(),
 		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
+
+		Privacy:   Privacy{SyncTimeout: 60 * time.Second},
+		Retention: DefaultRetention(),
 	}
 }
 

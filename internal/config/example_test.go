@@ -23,6 +23,7 @@ func TestExampleConfig(t *testing.T) {
 		"INITECH_OKTA_CLIENT_SECRET": "initech-secret",
 		"RISKPIPE_API_TOKEN":         "scoring-job-token-0123456789",
 		"ACME_ANALYSTS_API_TOKEN":    "acme-analysts-token-0123456789",
+		"RISKPIPE_PRIVACY_HASH_KEY":  "privacy-hash-key-0123456789",
 	}))
 	require.NoError(t, err)
 	require.NoError(t, cfg.RequireTenants())
@@ -35,6 +36,8 @@ func TestExampleConfig(t *testing.T) {
 	require.Equal(t, def.Poll, cfg.Poll)
 	require.Equal(t, def.HTTP, cfg.HTTP)
 	require.Equal(t, def.Log, cfg.Log)
+	require.Equal(t, def.Retention.Tables(), cfg.Retention.Tables())
+	require.Equal(t, def.Privacy.SyncTimeout, cfg.Privacy.SyncTimeout)
 	require.Equal(t, def.API.StallAfter, cfg.API.StallAfter)
 	require.Equal(t, []APIToken{
 		{Name: "scoring-job", Token: "scoring-job-token-0123456789", Tenants: []string{AllTenants}, Roles: DefaultRoles},

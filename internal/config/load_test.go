@@ -164,8 +164,11 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 				c.Weights = map[string]float64{"leaked_credentials": 50}
 				return c
 			}(),
-			Memory: Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
-			Log:    Log{Format: "json", Level: "debug"},
+			Memory:  Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
+			Log:     Log{Format: "json", Level: "debug"},
+			Privacy: Privacy{HashKey: "privacy-hash-key-0123456789", SyncTimeout: 30 * time.Second, SuppressDeleted: true},
+			Retention: Retention{"risk_events": 2 * Year, "attack_factor_updates": 400 * Day, "dead_letters": 0,
+				"event_type_counts": 36 * time.Hour, "notifications": 180 * Day, "privacy_requests": 3 * Year},
 		}
 	},
 }
@@ -411,6 +414,9 @@ func TestDefault(t *testing.T) {
 		Score:  score.DefaultConfig(),
 		Memory: Memory{PagesInFlight: 4, AttributionMiB: 8, GCPercent: 50},
 		Log:    Log{Format: "text", Level: "info"},
+
+		Privacy:   Privacy{SyncTimeout: time.Minute},
+		Retention: DefaultRetention(),
 	}
 	require.Equal(t, want, Default())
 }

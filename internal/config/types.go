@@ -20,6 +20,10 @@ type Config struct {
 	// Memory bounds what all tenants together hold in memory.
 	Memory Memory `yaml:"memory"`
 	Log    Log    `yaml:"log"`
+	// Privacy configures privacy requests; Retention how long tables keep
+	// rows (docs/privacy.md).
+	Privacy   Privacy   `yaml:"privacy"`
+	Retention Retention `yaml:"retention"`
 }
 
 // Memory bounds riskpipe's memory across all tenants, so that it does not
