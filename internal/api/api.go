@@ -33,7 +33,11 @@ type Settings struct {
 	// StallAfter: a tenant that received nothing for longer is stalled.
 	StallAfter time.Duration
 	Logger     *slog.Logger
-	Now        func() time.Time // default time.Now
+	// Privacy answers /api/v1/privacy/* (nil: 503, privacy.hash_key unset);
+	// PrivacySyncTimeout is privacy.sync_timeout (default 60s).
+	Privacy            Privacy
+	PrivacySyncTimeout time.Duration
+	Now                func() time.Time // default time.Now
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

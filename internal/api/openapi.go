@@ -63,6 +63,17 @@ func openAPIDoc(routes []route) map[string]any {
 		if strings.Contains(rt.pattern, "{event_id}") || strings.Contains(rt.pattern, "{user_id}") {
 			responses["404"] = errResp("Not found in this org.")
 		}
+		if rt.doc.request != nil {
+			op["requestBody"] = map[string]any{"required": true,
+				"content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.doc.request))}}}
+		}
+		for status, desc := range rt.doc.statuses {
+			r := errResp(desc)
+			if v, ok := rt.doc.statusTypes[status]; ok {
+				r["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(v))}}
+			}
+			responses[status] = r
+		}
 		op["responses"] = responses
 		if paths[rt.pattern] == nil {
 			paths[rt.pattern] = map[string]any{}
@@ -129,7 +140,7 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
-	case t == rawType:
+	case t == rawType, t.Kind() == reflect.Interface:
 		return map[string]any{"description": "Any JSON value."}
 	}
 	switch t.Kind() {

@@ -22,6 +22,12 @@ type opDoc struct {
 	id, summary, description string
 	params                   []param
 	response                 any // a value of the 200 answer's type
+	// request is a value of the JSON request body's type (nil: none);
+	// statuses documents further answers: status → description, with
+	// the error body unless statusTypes gives the status another type.
+	request     any
+	statuses    map[string]string
+	statusTypes map[string]any
 }
 
 type param struct {
@@ -41,6 +47,10 @@ var (
 )
 
 func (a *API) routes() []route {
+	return append(a.baseRoutes(), a.privacyRoutes()...)
+}
+
+func (a *API) baseRoutes() []route {
 	return []route{
 		{method: "GET", pattern: "/api/v1/openapi.json", handler: http.HandlerFunc(a.serveOpenAPI), doc: opDoc{
 			id: "openapi", summary: "This OpenAPI document (no token needed).",
