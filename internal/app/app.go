@@ -24,6 +24,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/privacy"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -58,6 +59,11 @@ type App struct {
 	mu      sync.Mutex
 	manager *poll.Manager
 	store   *store.Store
+	// procs are the tenants' classify → score stages (Forget);
+	// privacy answers privacy requests (nil without privacy.hash_key).
+	procs   []*processor
+	privacy *privacy.Service
+	sup     *suppressor
 }
 
 // New builds an App; it touches no network.
@@ -111,6 +117,11 @@ func (a *App) Run(ctx context.Context) error {
 		Registerer:   a.reg,
 		Logger:       a.log,
 	})
+	stopPrivacy, err := a.startPrivacy(ctx, st)
+	if err != nil {
+		return err
+	}
+	defer stopPrivacy()
 	manager, clients, err := a.buildPollers(st, writer)
 	if err != nil {
 		return err
@@ -288,6 +299,10 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 		om.InitTenant(t.Name)
 		pm.InitTenant(t.Name)
 		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st.Conn(), st.Database(), attributionShare)
+		proc.sup = a.sup
+		a.mu.Lock()
+		a.procs = append(a.procs, proc)
+		a.mu.Unlock()
 		s := poll.Settings{
 			Tenant:    t.Name,
 			Interval:  t.Poll.Interval,
@@ -374,6 +389,7 @@ func (a *App) Handler() http.Handler {
 		cfg := a.o.Config
 		ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
 			Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter,
+			Privacy: a.privacyAPI(), PrivacySyncTimeout: cfg.Privacy.SyncTimeout,
 			Logger: a.log.With("component", "api")})
 		if err != nil {
 			a.log.Error("api disabled", "err", err)
