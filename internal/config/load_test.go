@@ -167,8 +167,7 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 			Memory:  Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
 			Log:     Log{Format: "json", Level: "debug"},
 			Privacy: Privacy{HashKey: "privacy-hash-key-0123456789", SyncTimeout: 30 * time.Second, SuppressDeleted: true},
-			Retention: Retention{"risk_events": 2 * Year, "attack_factor_updates": 400 * Day, "dead_letters": 0,
-				"event_type_counts": 36 * time.Hour, "notifications": 180 * Day, "privacy_requests": 3 * Year},
+			Retention: Retention{"risk_events": 2 * Year, "dead_letters": 0, "event_type_counts": 36 * time.Hour},
 		}
 	},
 }
@@ -284,6 +283,17 @@ func TestLoadBad(t *testing.T) {
 				`score.weights.leaked_credentials: invalid number "lots"`,
 				"score.weights.phishing: unknown key",
 				"score: population_window: must not be negative, got -24h0m0s",
+			},
+		},
+		{
+			file: "privacy.bad.yaml",
+			wantProblems: []string{
+				"privacy.bogus: unknown key",
+				`retention.risk_events: invalid age "400 days": want 0 (keep forever), days (400d), years (3y) or a duration (36h)`,
+				"retention.users: unknown key",
+				`retention.dead_letters: invalid age "-3d": want 0 (keep forever), days (400d), years (3y) or a duration (36h)`,
+				"privacy.hash_key: must be at least 16 characters",
+				"privacy.sync_timeout: must be positive",
 			},
 		},
 		{

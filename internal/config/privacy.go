@@ -38,16 +38,10 @@ var RetentionTables = []string{"risk_events", "attack_factor_updates", "dead_let
 // Retention is how long each table keeps rows (0: forever), by table name.
 type Retention map[string]time.Duration
 
-// DefaultRetention is the retention an empty retention block gives.
-func DefaultRetention() Retention {
-	return Retention{
-		"risk_events":           400 * Day,
-		"attack_factor_updates": 400 * Day,
-		"dead_letters":          30 * Day,
-		"notifications":         180 * Day,
-		"privacy_requests":      3 * Year,
-	}
-}
+// DefaultRetention is the retention an empty retention block gives:
+// every table keeps its rows (0), so that upgrading never deletes history
+// nobody chose to delete. configs/example.yaml shows recommended ages.
+func DefaultRetention() Retention { return Retention{} }
 
 // Day and Year are the units of retention ages (d, y; a year is 365 days).
 const (
