@@ -121,6 +121,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	token := hex.EncodeToString(tok)
 	cfg.API.Tokens = []config.APIToken{{Name: "demo", Token: config.Secret(token), Tenants: []string{config.AllTenants}}}
 	var dashboard string
+	demoPrivacyConfig(&cfg)
 	applyMemory(&cfg, os.LookupEnv, log)
 	a, err := app.New(app.Options{Config: &cfg, Logger: log, Version: version, Ready: func(httpAddr string) {
 		fmt.Fprintf(stdout, "pipeline running: ClickHouse %s, database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
@@ -143,7 +144,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			return demoSummary(stdout, cfg, dashboard)
+			if err := demoSummary(stdout, cfg, dashboard); err != nil {
+				return err
+			}
+			return demoPrivacy(stdout, cfg)
 		case <-tick.C:
 			printProgress(stdout, a.Statuses(), time.Since(start))
 		}

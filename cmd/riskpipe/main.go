@@ -47,6 +47,7 @@ func commands() []command {
 		{"check", "validate the config, reach ClickHouse and prove each org's System Log is readable", cmdCheck},
 		{"status", "show every org's poller health and today's kept events, read from ClickHouse", cmdStatus},
 		{"simulate", "serve simulated Okta orgs (System Log, OAuth, rate limits, faults)", cmdSimulate},
+		{"privacy", "answer a privacy request by email: `privacy access` (JSON export) or `privacy delete`", cmdPrivacy},
 		{"demo", "run the whole pipeline against the built-in simulator and a local ClickHouse", cmdDemo},
 		{"version", "print the version", cmdVersion},
 	}

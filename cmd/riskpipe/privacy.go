@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/privacy"
+	"github.com/riskpipe/riskpipe/internal/store"
+)
+
+// cmdPrivacy answers a privacy request from the command line:
+//
+//	riskpipe privacy access --config F --email E   # JSON export on stdout
+//	riskpipe privacy delete --config F --email E   # returns when the deletion is complete
+//
+// The email is never logged; requested_by is "cli".
+func cmdPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "access" && args[0] != "delete") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, "Usage: riskpipe privacy access|delete --config FILE --email EMAIL [--timeout D]")
+			return errHelp
+		}
+		return usageError{errors.New("want `privacy access` or `privacy delete`")}
+	}
+	kind := args[0]
+	fs := newFlagSet("privacy "+kind, "--config FILE --email EMAIL [--timeout D]", stdout)
+	cfgPath := fs.String("config", "", "path to the YAML config (required)")
+	email := fs.String("email", "", "the person's email address (required)")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long (a deletion can be run again: it finishes the job)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if cfg.Privacy.HashKey == "" {
+		return usageError{&config.Error{Problems: []config.Problem{{Path: "privacy.hash_key", Msg: "required for privacy requests"}}}}
+	}
+	if _, err := privacy.NormalizeEmail(*email); err != nil {
+		return usageError{errors.New("--email must be one email address")}
+	}
+	log := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	st, err := store.Open(ctx, cfg.ClickHouse, log)
+	if err != nil {
+		return fmt.Errorf("open clickhouse at %s: %w", cfg.ClickHouse.Addr, err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	svc, err := privacy.New(privacy.Options{Conn: st.Conn(), Database: st.Database(), HashKey: cfg.Privacy.HashKey.Reveal(),
+		Logger: log.With("component", "privacy")})
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if kind == "access" {
+		res, err := svc.Access(ctx, *email, "cli")
+		if err != nil {
+			return err
+		}
+		return enc.Encode(res)
+	}
+	res, err := svc.Delete(ctx, *email, "cli")
+	if res != nil {
+		if eerr := enc.Encode(res); eerr != nil && err == nil {
+			err = eerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("deletion %s not complete (run it again to finish): %w", requestID(res), err)
+	}
+	if !res.Done() {
+		return fmt.Errorf("deletion %s incomplete: %d mention(s) remain (%s)", res.RequestID, res.Remaining, res.Detail)
+	}
+	return nil
+}
+
+func requestID(r *privacy.DeletionResult) string {
+	if r == nil {
+		return "(not started)"
+	}
+	return r.RequestID
+}
