@@ -164,9 +164,9 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 				c.Weights = map[string]float64{"leaked_credentials": 50}
 				return c
 			}(),
-			Memory:  Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
-			Log:     Log{Format: "json", Level: "debug"},
-			Privacy: Privacy{HashKey: "privacy-hash-key-0123456789", SyncTimeout: 30 * time.Second, SuppressDeleted: true},
+			Memory:    Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
+			Log:       Log{Format: "json", Level: "debug"},
+			Privacy:   Privacy{HashKey: "privacy-hash-key-0123456789", SyncTimeout: 30 * time.Second, SuppressDeleted: true},
 			Retention: Retention{"risk_events": 2 * Year, "dead_letters": 0, "event_type_counts": 36 * time.Hour},
 		}
 	},

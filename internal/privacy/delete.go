@@ -146,6 +146,12 @@ func (d *deletion) subjectHashes() []string {
 
 func (d *deletion) d() *Service { return d.s }
 
+func (d *deletion) step(name string) {
+	if d.s.hook != nil {
+		d.s.hook(name)
+	}
+}
+
 func (d *deletion) forget() {
 	if d.s.o.Forgetter != nil {
 		d.s.o.Forgetter.Forget(Subject{IDs: slices.Clone(d.n.ids), Logins: []string{d.n.email}})
@@ -195,37 +201,53 @@ func (d *deletion) pass(ctx context.Context, schema map[string][]column, order [
 		d.collectNames(rows)
 		plans = append(plans, p)
 	}
-	// Deletions: one mutation per table through a key table.
-	for _, p := range plans {
-		if len(p.del) == 0 {
-			continue
+	// Deletions: one mutation per table through a key table, in two
+	// phases. The tables that map the email to user ids (IDSources) go
+	// last, after every other deletion and redaction is done: a deletion
+	// interrupted before then finds the ids again when it is run again.
+	sendDeletes := func(mapping bool) error {
+		for _, p := range plans {
+			if len(p.del) == 0 || (len(p.t.IDSources) > 0) != mapping {
+				continue
+			}
+			kt, err := d.keyTable(ctx, p.t, p.del)
+			if err != nil {
+				return err
+			}
+			p.mutation = kt
+			cols := make([]string, len(p.t.Key))
+			ks := make([]string, len(p.t.Key))
+			for i, c := range p.t.Key {
+				cols[i] = quoteIdent(c)
+				ks[i] = fmt.Sprintf("k%d", i+1)
+			}
+			q := fmt.Sprintf("ALTER TABLE %s.%s DELETE WHERE (%s) IN (SELECT %s FROM %s.`%s`)", s.db, quoteIdent(p.t.Name),
+				strings.Join(cols, ", "), strings.Join(ks, ", "), s.db, kt)
+			if err := s.o.Conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("delete from %s: %w", p.t.Name, err)
+			}
 		}
-		kt, err := d.keyTable(ctx, p.t, p.del)
-		if err != nil {
-			return err
-		}
-		p.mutation = kt
-		cols := make([]string, len(p.t.Key))
-		ks := make([]string, len(p.t.Key))
-		for i, c := range p.t.Key {
-			cols[i] = quoteIdent(c)
-			ks[i] = fmt.Sprintf("k%d", i+1)
-		}
-		q := fmt.Sprintf("ALTER TABLE %s.%s DELETE WHERE (%s) IN (SELECT %s FROM %s.`%s`)", s.db, quoteIdent(p.t.Name),
-			strings.Join(cols, ", "), strings.Join(ks, ", "), s.db, kt)
-		if err := s.o.Conn.Exec(ctx, q); err != nil {
-			return fmt.Errorf("delete from %s: %w", p.t.Name, err)
-		}
+		return nil
 	}
-	for _, p := range plans {
-		if p.mutation == "" {
-			continue
+	waitDeletes := func(mapping bool) error {
+		for _, p := range plans {
+			if p.mutation == "" || (len(p.t.IDSources) > 0) != mapping {
+				continue
+			}
+			if err := d.waitMutations(ctx, p.t.Name, p.mutation); err != nil {
+				return err
+			}
+			d.res.Deleted[p.t.Name] += len(p.del)
+			s.m.rows.WithLabelValues(p.t.Name, "deleted").Add(float64(len(p.del)))
 		}
-		if err := d.waitMutations(ctx, p.t.Name, p.mutation); err != nil {
-			return err
-		}
-		d.res.Deleted[p.t.Name] += len(p.del)
-		s.m.rows.WithLabelValues(p.t.Name, "deleted").Add(float64(len(p.del)))
+		return nil
+	}
+	if err := sendDeletes(false); err != nil {
+		return err
+	}
+	d.step("deletes-sent")
+	if err := waitDeletes(false); err != nil {
+		return err
 	}
 	// Redactions: a newer version of each row, then a merge of the
 	// partitions that held the person, so that no older version stays.
@@ -247,9 +269,20 @@ func (d *deletion) pass(ctx context.Context, schema map[string][]column, order [
 			}
 		}
 	}
-	var tables []string
-	for _, p := range plans {
-		tables = append(tables, p.t.Name)
+	d.step("redacted")
+	if err := sendDeletes(true); err != nil {
+		return err
+	}
+	d.step("mapping-deletes-sent")
+	if err := waitDeletes(true); err != nil {
+		return err
+	}
+	// Every table's old parts: those of a run interrupted earlier too.
+	tables := make([]string, 0, len(order))
+	for _, name := range order {
+		if !isTemp(name) {
+			tables = append(tables, name)
+		}
 	}
 	return d.waitOldParts(ctx, tables)
 }

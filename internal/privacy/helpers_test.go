@@ -129,6 +129,9 @@ func (f *fixture) populate(t *testing.T) {
 		event("acme", "e06", 6, anna, none, anna, nil),     // untouched
 		event("globex", "e07", 7, carla, none, carla, nil), // untouched
 		event("globex", "e08", 8, carla, anna, carla, nil), // untouched
+		// Only joren's globex id, no login: found through org_users, or
+		// after an interrupted deletion through its hash.
+		event("globex", "e09", 9, carla, none, carla, map[string]any{"debugContext": map[string]any{"relatedUser": joren.ids["globex"]}}),
 	)
 	ouCols := []string{"tenant", "user_id", "user_login", "first_seen", "last_seen", "version"}
 	ou := func(p person, tenant string, login string) []any {

@@ -31,15 +31,15 @@ func TestAccessGroundTruth(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "joren.m@example.com", res.Email)
 	assert.Equal(t, []string{"acme", "globex"}, res.Tenants)
-	assert.Equal(t, map[string]int{"risk_events": 5, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2, "dead_letters": 1}, res.Counts)
-	assert.Equal(t, []string{"e01", "e02", "e03", "e04", "e05"}, ids(res.Records["risk_events"], "event_id"))
+	assert.Equal(t, map[string]int{"risk_events": 6, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2, "dead_letters": 1}, res.Counts)
+	assert.Equal(t, []string{"e01", "e02", "e03", "e04", "e05", "e09"}, ids(res.Records["risk_events"], "event_id"))
 	assert.Equal(t, []string{joren.ids["acme"], joren.ids["globex"]}, ids(res.Records["org_users"], "user_id"))
 	assert.Equal(t, []string{"fp1"}, ids(res.Records["dead_letters"], "fingerprint"))
 
 	// Another person: only theirs.
 	res, err = s.Access(ctx, carla.email, "test")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"e07", "e08"}, ids(res.Records["risk_events"], "event_id"))
+	assert.Equal(t, []string{"e07", "e08", "e09"}, ids(res.Records["risk_events"], "event_id"))
 
 	// Unknown: empty, not an error.
 	res, err = s.Access(ctx, "nobody@example.net", "test")
@@ -90,7 +90,7 @@ func TestDeletionGroundTruth(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.Done(), "%+v", res)
 	assert.Equal(t, map[string]int{"risk_events": 3, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2}, res.Deleted)
-	assert.Equal(t, map[string]int{"risk_events": 2, "dead_letters": 1}, res.Redacted)
+	assert.Equal(t, map[string]int{"risk_events": 3, "dead_letters": 1}, res.Redacted)
 	assert.Zero(t, res.Remaining)
 	assert.Equal(t, map[string]string{anna.ids["acme"]: anna.email}, mem.users, "in-memory state forgot joren by id and by login")
 
@@ -115,7 +115,7 @@ func TestDeletionGroundTruth(t *testing.T) {
 		assert.LessOrEqual(t, len(after[table]), len(rows), table)
 	}
 	// Redacted rows: only the fields that named joren changed (and version).
-	assertRedacted(t, before["risk_events"], after["risk_events"], "event_id", "e04", "e05")
+	assertRedacted(t, before["risk_events"], after["risk_events"], "event_id", "e04", "e05", "e09")
 	assertRedacted(t, before["dead_letters"], after["dead_letters"], "fingerprint", "fp1")
 
 	// Access now finds nothing; the request is recorded done; a rerun is

@@ -27,6 +27,10 @@ type Table struct {
 	// IDSources are (login column, id column) pairs that map the email to
 	// user ids (org_users); every id found is searched in every table.
 	IDSources [][2]string
+	// MentionIDColumns hold user ids of people a row is not about (actor,
+	// target). With IDColumns they are where an interrupted deletion's
+	// ids are found again by their hashes (see resolveIDs).
+	MentionIDColumns []string
 	// Version is the ReplacingMergeTree version column. When set, a row
 	// that only mentions the person is redacted by inserting the redacted
 	// row with a higher version and merging (OPTIMIZE ... FINAL) its
@@ -53,7 +57,7 @@ func (t Table) validate() error {
 	if len(t.Key) == 0 {
 		return fmt.Errorf("privacy: table %s: no key columns", t.Name)
 	}
-	for _, c := range slices.Concat(t.Key, t.LoginColumns, t.IDColumns, []string{t.Version}) {
+	for _, c := range slices.Concat(t.Key, t.LoginColumns, t.IDColumns, t.MentionIDColumns, []string{t.Version}) {
 		if c != "" && !identRE.MatchString(c) {
 			return fmt.Errorf("privacy: table %s: column %q: want an identifier", t.Name, c)
 		}
@@ -115,7 +119,9 @@ func CoreTables() []Table {
 		// (user_id, user_login); an event of someone else that has them as
 		// actor or target, or mentions them in raw, is redacted.
 		{Name: "risk_events", Key: []string{"tenant", "event_id"}, LoginColumns: []string{"user_login"},
-			IDColumns: []string{"user_id"}, Version: "version", Final: true},
+			IDColumns: []string{"user_id"}, MentionIDColumns: []string{"actor_id", "target_user_id"},
+			IDSources: [][2]string{{"user_login", "user_id"}, {"actor_login", "actor_id"}, {"target_user_login", "target_user_id"}},
+			Version: "version", Final: true},
 		// Dead letters could not be decoded, so they belong to no one:
 		// mentions are redacted (the newest part wins at a merge).
 		{Name: "dead_letters", Key: []string{"tenant", "fingerprint"}, Replacing: true, Final: true},

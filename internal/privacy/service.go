@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -64,6 +65,9 @@ type Service struct {
 	m      *metrics
 	verMu  sync.Mutex
 	verMax uint64
+	// hook, set by tests, is called at the steps of a deletion
+	// ("deletes-sent", "redacted").
+	hook func(step string)
 }
 
 // New builds a Service; Run must run for Submit.
@@ -260,7 +264,71 @@ func (s *Service) resolveIDs(ctx context.Context, n *needles, schema map[string]
 		}
 	}
 	sort.Strings(ids)
-	return n.addIDs(ctx, ids)
+	if err := n.addIDs(ctx, ids); err != nil {
+		return err
+	}
+	return s.recoverIDs(ctx, n, schema)
+}
+
+// recoverIDs finds the user ids an earlier, interrupted deletion of the
+// same email resolved but whose login mapping it already deleted: their
+// HMACs are in that request's subject_hashes, so the id columns' values
+// are hashed and compared (no identifier is sent to ClickHouse).
+func (s *Service) recoverIDs(ctx context.Context, n *needles, schema map[string][]column) error {
+	rows, err := s.o.Conn.Query(ctx, "SELECT DISTINCT arrayJoin(subject_hashes) FROM "+s.db+".privacy_requests WHERE kind = ? AND email_hash = ?",
+		KindDeletion, s.h.Email(n.email))
+	if err != nil {
+		return fmt.Errorf("read earlier deletions: %w", err)
+	}
+	want := map[string]bool{}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return err
+		}
+		want[h] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	delete(want, s.h.Email(n.email))
+	for _, id := range n.ids {
+		delete(want, s.h.ID(id))
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	var found []string
+	for _, t := range s.o.Registry.Tables() {
+		if _, ok := schema[t.Name]; !ok {
+			continue
+		}
+		for _, c := range slices.Concat(t.IDColumns, t.MentionIDColumns) {
+			rows, err := s.o.Conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT %s FROM %s.%s", quoteIdent(c), s.db, quoteIdent(t.Name)))
+			if err != nil {
+				return fmt.Errorf("recover user ids from %s: %w", t.Name, err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				if id != "" && want[s.h.ID(id)] {
+					found = append(found, id)
+					delete(want, s.h.ID(id))
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	sort.Strings(found)
+	return n.addIDs(ctx, found)
 }
 
 // dropTemp drops a request's temporary table.
