@@ -121,7 +121,7 @@ func CoreTables() []Table {
 		{Name: "risk_events", Key: []string{"tenant", "event_id"}, LoginColumns: []string{"user_login"},
 			IDColumns: []string{"user_id"}, MentionIDColumns: []string{"actor_id", "target_user_id"},
 			IDSources: [][2]string{{"user_login", "user_id"}, {"actor_login", "actor_id"}, {"target_user_login", "target_user_id"}},
-			Version: "version", Final: true},
+			Version:   "version", Final: true},
 		// Dead letters could not be decoded, so they belong to no one:
 		// mentions are redacted (the newest part wins at a merge).
 		{Name: "dead_letters", Key: []string{"tenant", "fingerprint"}, Replacing: true, Final: true},
