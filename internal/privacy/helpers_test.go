@@ -28,7 +28,9 @@ type fixture struct {
 	db   string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
+
+func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	srv := chtest.Start(t)
 	db := chtest.NewDatabase(t, srv)
@@ -41,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{st: st, conn: st.Conn(), db: db}
 }
 
-func (f *fixture) service(t *testing.T, o Options) *Service {
+func (f *fixture) service(t testing.TB, o Options) *Service {
 	t.Helper()
 	o.Conn, o.Database, o.HashKey = f.conn, f.db, hashKey
 	if o.PollInterval == 0 {
