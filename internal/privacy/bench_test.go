@@ -83,10 +83,10 @@ FROM system.numbers WHERE %[2]s LIMIT %[3]d`
 
 const benchCols = "tenant, event_id, published, published_ms, event_type, category, user_id, user_login, target_user_id, target_user_login, client_ip, raw, ingested_at, version"
 
-func (f *fixture) generate(b *testing.B, n int) {
+func (f *fixture) generate(b testing.TB, n int) {
 	ctx := context.Background()
-	for from := 0; from < n; from += 1_000_000 {
-		m := min(1_000_000, n-from)
+	for from := 0; from < n; from += 100_000 {
+		m := min(100_000, n-from)
 		q := fmt.Sprintf("INSERT INTO `%s`.risk_events (%s) SELECT * FROM (%s) WHERE 1", f.db, benchCols,
 			replaceLeftPad(fmt.Sprintf(benchSelect, n, fmt.Sprintf("number >= %d", from), m)))
 		require.NoError(b, f.conn.Exec(ctx, q))

@@ -87,7 +87,6 @@ type deletion struct {
 	aud   audit
 	n     *needles
 	names []string // display names found
-	keyN  int      // key tables created
 }
 
 func (d *deletion) run(ctx context.Context) error {
@@ -210,7 +209,7 @@ func (d *deletion) pass(ctx context.Context, schema map[string][]column, order [
 			if len(p.del) == 0 || (len(p.t.IDSources) > 0) != mapping {
 				continue
 			}
-			kt, err := d.keyTable(ctx, p.t, p.del)
+			kt, err := d.n.keyTable(ctx, p.t, p.del)
 			if err != nil {
 				return err
 			}
@@ -285,46 +284,6 @@ func (d *deletion) pass(ctx context.Context, schema map[string][]column, order [
 		}
 	}
 	return d.waitOldParts(ctx, tables)
-}
-
-// keyTable writes the keys of rows into a new Memory table of the request
-// and returns its name.
-func (d *deletion) keyTable(ctx context.Context, t *Table, rows []record) (string, error) {
-	s := d.s
-	d.keyN++
-	name := fmt.Sprintf("%s%s_k%d", tmpPrefix, d.res.RequestID, d.keyN)
-	defs := make([]string, len(t.Key))
-	ks := make([]string, len(t.Key))
-	for i := range t.Key {
-		ks[i] = fmt.Sprintf("k%d", i+1)
-		defs[i] = ks[i] + " String"
-	}
-	if err := s.o.Conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s.`%s` (%s) ENGINE = Memory", s.db, name, strings.Join(defs, ", "))); err != nil {
-		return "", fmt.Errorf("create key table: %w", err)
-	}
-	b, err := s.o.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.`%s` (%s)", s.db, name, strings.Join(ks, ", ")))
-	if err != nil {
-		return "", fmt.Errorf("write key table: %w", err)
-	}
-	for _, r := range rows {
-		vals := make([]any, len(t.Key))
-		for i, c := range t.Key {
-			v, ok := r.get(c).(string)
-			if !ok {
-				_ = b.Abort()
-				return "", fmt.Errorf("privacy: table %s: key column %s is not a String", t.Name, c)
-			}
-			vals[i] = v
-		}
-		if err := b.Append(vals...); err != nil {
-			_ = b.Abort()
-			return "", fmt.Errorf("write key table: %w", err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		return "", fmt.Errorf("write key table: %w", err)
-	}
-	return name, nil
 }
 
 // waitMutations polls system.mutations until every mutation of table

@@ -20,8 +20,9 @@ import (
 // sent) is recorded as failed, never done; running it again finishes the
 // job with the same ground truth.
 func TestDeletionCrashThenRetry(t *testing.T) {
+	t.Parallel()
 	for _, step := range []string{"deletes-sent", "mapping-deletes-sent"} {
-		t.Run(step, func(t *testing.T) { testCrashThenRetry(t, step) })
+		t.Run(step, func(t *testing.T) { t.Parallel(); testCrashThenRetry(t, step) })
 	}
 }
 
@@ -79,6 +80,7 @@ func assertGroundTruth(t *testing.T, before, after map[string][]string) {
 // person's, written between rounds, are found by the proof and deleted by
 // the next round, so done still means nothing left.
 func TestDeletionDuringIngestion(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.populate(t)
 	before := f.snapshot(t)
@@ -128,6 +130,7 @@ func TestDeletionDuringIngestion(t *testing.T) {
 // ClickHouse failing mid-request: an error and a failed request, never
 // done; after ClickHouse is back, running it again finishes it.
 func TestDeletionClickHouseDown(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(chtest.EnvAddr) != "" {
 		t.Skip("needs a server this test can stop (not " + chtest.EnvAddr + ")")
 	}

@@ -22,6 +22,7 @@ func ids(recs []map[string]any, col string) []string {
 }
 
 func TestAccessGroundTruth(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.populate(t)
 	s := f.service(t, Options{})
@@ -79,6 +80,7 @@ func mentions(s string, p person) bool {
 }
 
 func TestDeletionGroundTruth(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.populate(t)
 	mem := &memForget{users: map[string]string{joren.ids["acme"]: "joren.m@example.com", anna.ids["acme"]: anna.email, "00uother": "Joren.M@example.com"}}
@@ -190,6 +192,7 @@ func assertRedacted(t *testing.T, before, after []string, key string, keys ...st
 }
 
 func TestUndeclaredTableBlocksDone(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.populate(t)
 	f.exec(t, "CREATE TABLE {db}.plain_notes (id UInt32, note Nullable(String), tags Array(String)) ENGINE = MergeTree ORDER BY id")

@@ -16,6 +16,7 @@ import (
 // by DROP PARTITION, the rest (a partly expired month, partition 0,
 // unpartitioned tables) by a mutation.
 func TestRetention(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	var evs [][]any

@@ -31,6 +31,7 @@ type needles struct {
 	table string // unquoted name
 	email string
 	ids   []string
+	seq   int // key tables created
 }
 
 func (n *needles) qualified() string { return n.db + ".`" + n.table + "`" }
@@ -265,19 +266,85 @@ func toUint(v any) uint64 {
 }
 
 // findRows returns the rows of table t (declared or not: an undeclared
-// table has no owner columns) that are the person's or mention them.
+// table has no owner columns) that are the person's or mention them. With
+// final (a ReplacingMergeTree with a String key), the keys of matching
+// rows are found first without FINAL, then those rows are read with FINAL
+// through a key table, so FINAL never runs over the whole table.
 func (n *needles) findRows(ctx context.Context, t *Table, cols []column, final bool) ([]record, error) {
-	fin := ""
-	if final {
-		fin = " FINAL"
+	match := n.ownedExpr(t) + " OR " + n.mentionExpr(cols)
+	tbl := n.db + "." + quoteIdent(t.Name)
+	if !final || len(t.Key) == 0 {
+		q := fmt.Sprintf("SELECT *, %s AS %s FROM %s WHERE %s", n.ownedExpr(t), ownedCol, tbl, match)
+		recs, err := queryRecords(ctx, n.conn, q)
+		if err != nil {
+			return nil, fmt.Errorf("search %s: %w", t.Name, err)
+		}
+		return recs, nil
 	}
-	q := fmt.Sprintf("SELECT *, %s AS %s FROM %s.%s%s WHERE %s OR %s", n.ownedExpr(t), ownedCol, n.db, quoteIdent(t.Name), fin,
-		n.ownedExpr(t), n.mentionExpr(cols))
+	keyCols := make([]string, len(t.Key))
+	ks := make([]string, len(t.Key))
+	for i, c := range t.Key {
+		keyCols[i] = quoteIdent(c)
+		ks[i] = fmt.Sprintf("k%d", i+1)
+	}
+	keys, err := queryRecords(ctx, n.conn, fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s", strings.Join(keyCols, ", "), tbl, match))
+	if err != nil {
+		return nil, fmt.Errorf("search %s: %w", t.Name, err)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	kt, err := n.keyTable(ctx, t, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = n.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+n.db+".`"+kt+"`") }()
+	q := fmt.Sprintf("SELECT *, %s AS %s FROM %s FINAL WHERE (%s) IN (SELECT %s FROM %s.`%s`) AND (%s)", n.ownedExpr(t), ownedCol, tbl,
+		strings.Join(keyCols, ", "), strings.Join(ks, ", "), n.db, kt, match)
 	recs, err := queryRecords(ctx, n.conn, q)
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", t.Name, err)
 	}
 	return recs, nil
+}
+
+// keyTable writes the Key values of rows into a new Memory table of the
+// request (columns k1..kn String) and returns its name.
+func (n *needles) keyTable(ctx context.Context, t *Table, rows []record) (string, error) {
+	n.seq++
+	name := fmt.Sprintf("%s_k%d", strings.TrimSuffix(n.table, "_n"), n.seq)
+	defs := make([]string, len(t.Key))
+	ks := make([]string, len(t.Key))
+	for i := range t.Key {
+		ks[i] = fmt.Sprintf("k%d", i+1)
+		defs[i] = ks[i] + " String"
+	}
+	if err := n.conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s.`%s` (%s) ENGINE = Memory", n.db, name, strings.Join(defs, ", "))); err != nil {
+		return "", fmt.Errorf("create key table: %w", err)
+	}
+	b, err := n.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.`%s` (%s)", n.db, name, strings.Join(ks, ", ")))
+	if err != nil {
+		return "", fmt.Errorf("write key table: %w", err)
+	}
+	for _, r := range rows {
+		vals := make([]any, len(t.Key))
+		for i, c := range t.Key {
+			v, ok := r.get(c).(string)
+			if !ok {
+				_ = b.Abort()
+				return "", fmt.Errorf("privacy: table %s: key column %s is not a String", t.Name, c)
+			}
+			vals[i] = v
+		}
+		if err := b.Append(vals...); err != nil {
+			_ = b.Abort()
+			return "", fmt.Errorf("write key table: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return "", fmt.Errorf("write key table: %w", err)
+	}
+	return name, nil
 }
 
 // countMentions counts the rows of a table (every version, every part)
