@@ -159,10 +159,9 @@ func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "\\`"
 // schema reads the columns of every table of the database (Views skipped:
 // they hold no data), table name → columns in order.
 func readSchema(ctx context.Context, conn driver.Conn, db string) (map[string][]column, []string, error) {
-	rows, err := conn.Query(ctx, `SELECT c.table, c.name, c.type FROM system.columns AS c
-		ANY INNER JOIN (SELECT name AS table, engine FROM system.tables WHERE database = ?) AS t USING table
-		WHERE c.database = ? AND t.engine NOT IN ('View', 'MaterializedView')
-		ORDER BY c.table`, db, db)
+	rows, err := conn.Query(ctx, `SELECT table, name, type FROM system.columns
+		WHERE database = ? AND table IN (SELECT name FROM system.tables WHERE database = ? AND engine NOT IN ('View', 'MaterializedView'))
+		ORDER BY table`, db, db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read schema: %w", err)
 	}
