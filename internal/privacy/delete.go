@@ -546,19 +546,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // mutation needs and whose request is not running any more (left by a
 // crash).
 func (s *Service) cleanupTemp(ctx context.Context, current string) {
-	rows, err := s.o.Conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND startsWith(name, ?)", s.o.Database, tmpPrefix)
-	if err != nil {
-		return
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if rows.Scan(&n) == nil {
-			names = append(names, n)
-		}
-	}
-	rows.Close()
-	for _, n := range names {
+	for _, n := range s.tempTables(ctx, tmpPrefix) {
 		rid := strings.TrimPrefix(n, tmpPrefix)
 		rid, _, _ = strings.Cut(rid, "_")
 		if rid == current {
@@ -579,10 +567,19 @@ func (s *Service) cleanupTemp(ctx context.Context, current string) {
 
 // dropRequestTemps drops every temporary table of request id.
 func (s *Service) dropRequestTemps(ctx context.Context, id string) {
-	rows, err := s.o.Conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND startsWith(name, ?)", s.o.Database, tmpPrefix+id+"_")
-	if err != nil {
-		return
+	for _, n := range s.tempTables(ctx, tmpPrefix+id+"_") {
+		s.dropTemp(ctx, n)
 	}
+}
+
+// tempTables lists the tables whose name starts with prefix (none on an
+// error: cleaning up is retried by the next request).
+func (s *Service) tempTables(ctx context.Context, prefix string) []string {
+	rows, err := s.o.Conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND startsWith(name, ?)", s.o.Database, prefix)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var n string
@@ -590,8 +587,5 @@ func (s *Service) dropRequestTemps(ctx context.Context, id string) {
 			names = append(names, n)
 		}
 	}
-	rows.Close()
-	for _, n := range names {
-		s.dropTemp(ctx, n)
-	}
+	return names
 }
