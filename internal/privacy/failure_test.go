@@ -3,7 +3,10 @@ package privacy
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,6 +156,7 @@ func TestDeletionClickHouseDown(t *testing.T) {
 	f := open(srv)
 	f.populate(t)
 	before := f.snapshot(t)
+	require.NotEmpty(t, filesNaming(t, dir, joren), "the data files name joren before the deletion (else the disk check below proves nothing)")
 	s := f.service(t, Options{})
 	s.hook = func(step string) {
 		if step == "deletes-sent" {
@@ -176,4 +180,34 @@ func TestDeletionClickHouseDown(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.Done(), "%+v", res)
 	assertGroundTruth(t, before, f2.snapshot(t))
+
+	// Nothing on disk names joren: no old part, no mutation_*.txt, no
+	// server log line (the .bin files are LZ4-compressed, which keeps
+	// short unique strings readable, as the research notes found).
+	assert.Empty(t, filesNaming(t, dir, joren))
+}
+
+// filesNaming lists the files under dir whose bytes contain p's email or
+// one of p's ids (case-insensitively).
+func filesNaming(t *testing.T, dir string, p person) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil // a directory removed meanwhile
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		low := strings.ToLower(string(b))
+		for _, needle := range needlesOf(p) {
+			if strings.Contains(low, needle) {
+				out = append(out, path)
+				break
+			}
+		}
+		return nil
+	}))
+	return out
 }
