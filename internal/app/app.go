@@ -299,8 +299,8 @@ func (a *App) buildPollers(st *store.Store, w *store.Writer) (*poll.Manager, []*
 		om.InitTenant(t.Name)
 		pm.InitTenant(t.Name)
 		proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, a.o.Config.Score, st.Conn(), st.Database(), attributionShare)
-		proc.sup = a.sup
 		a.mu.Lock()
+		proc.sup = a.sup
 		a.procs = append(a.procs, proc)
 		a.mu.Unlock()
 		s := poll.Settings{

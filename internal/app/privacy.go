@@ -231,8 +231,9 @@ func (a *App) startPrivacy(ctx context.Context, st interface {
 		return stop, nil
 	}
 	h := privacy.NewHasher(cfg.Privacy.HashKey.Reveal())
+	var sup *suppressor
 	if cfg.Privacy.SuppressDeleted {
-		a.sup = newSuppressor(h, a.reg)
+		sup = newSuppressor(h, a.reg)
 	}
 	svc, err := privacy.New(privacy.Options{Conn: st.Conn(), Database: st.Database(), HashKey: cfg.Privacy.HashKey.Reveal(),
 		Forgetter: a, Logger: a.log.With("component", "privacy"), Registerer: a.reg})
@@ -241,9 +242,9 @@ func (a *App) startPrivacy(ctx context.Context, st interface {
 		return nil, err
 	}
 	a.mu.Lock()
-	a.privacy = svc
+	a.privacy, a.sup = svc, sup
 	a.mu.Unlock()
-	w := &privacyWatcher{conn: st.Conn(), db: "`" + st.Database() + "`", h: h, forget: a.Forget, sup: a.sup,
+	w := &privacyWatcher{conn: st.Conn(), db: "`" + st.Database() + "`", h: h, forget: a.Forget, sup: sup,
 		interval: 10 * time.Second, seen: map[string]int{}}
 	// Suppression is in force before the first page.
 	if err := w.load(ctx); err != nil {

@@ -46,7 +46,10 @@ func TestPrivacyEndToEnd(t *testing.T) {
 	}
 	require.True(t, inEngine())
 
-	res, err := r.app.privacy.Delete(ctx, login, "test")
+	r.app.mu.Lock()
+	svc, sup := r.app.privacy, r.app.sup
+	r.app.mu.Unlock()
+	res, err := svc.Delete(ctx, login, "test")
 	require.NoError(t, err)
 	require.True(t, res.Done(), "%+v", res)
 	require.NotZero(t, res.Deleted["risk_events"])
@@ -70,5 +73,5 @@ func TestPrivacyEndToEnd(t *testing.T) {
 	h.refreshed(t, r, cfg.Score.RefreshEvery, "acme")
 	require.Zero(t, mentions())
 	require.False(t, inEngine())
-	require.Positive(t, counterValue(t, r.app.sup.dropped.WithLabelValues("acme")), "the user's new events were suppressed")
+	require.Positive(t, counterValue(t, sup.dropped.WithLabelValues("acme")), "the user's new events were suppressed")
 }
