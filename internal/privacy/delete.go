@@ -70,6 +70,9 @@ func (s *Service) deleteID(ctx context.Context, id, email, requestedBy string) (
 	if d.res.Status != StatusFailed || !d.mutationsPending(wctx) {
 		s.dropRequestTemps(wctx, id)
 	}
+	if d.res.Status == StatusDone {
+		s.closeInterrupted(wctx, d.aud.EmailHash, id)
+	}
 	s.m.requests.WithLabelValues(KindDeletion, d.res.Status).Inc()
 	s.log.Info("privacy deletion finished", "request_id", id, "requested_by", requestedBy, "status", d.res.Status,
 		"remaining", d.res.Remaining, "duration_ms", d.res.DurationMS)
@@ -562,6 +565,31 @@ func (s *Service) cleanupTemp(ctx context.Context, current string) {
 			continue
 		}
 		s.dropTemp(ctx, n)
+	}
+}
+
+// closeInterrupted marks earlier deletions of the same email that are still
+// "running" (their process died) as failed, finished by request id.
+func (s *Service) closeInterrupted(ctx context.Context, emailHash, id string) {
+	rows, err := s.o.Conn.Query(ctx, "SELECT request_id, argMax(status, version), argMax(started_at, version), argMax(requested_by, version) FROM "+
+		s.db+".privacy_requests WHERE kind = ? AND email_hash = ? AND request_id != ? GROUP BY request_id", KindDeletion, emailHash, id)
+	if err != nil {
+		return
+	}
+	var stale []audit
+	for rows.Next() {
+		var a audit
+		var status string
+		if rows.Scan(&a.RequestID, &status, &a.StartedAt, &a.RequestedBy) == nil && status == StatusRunning {
+			a.Kind, a.EmailHash, a.Remaining = KindDeletion, emailHash, 1
+			stale = append(stale, a)
+		}
+	}
+	rows.Close()
+	for _, a := range stale {
+		if err := s.writeAudit(ctx, a, StatusFailed, "interrupted; finished by request "+id); err != nil {
+			s.log.Warn("privacy: close an interrupted request", "request_id", a.RequestID, "err", err)
+		}
 	}
 }
 

@@ -52,9 +52,17 @@ func testCrashThenRetry(t *testing.T, at string) {
 
 	// "Restart": a new service runs the request again.
 	s2 := f.service(t, Options{})
+	first := res.RequestID
+	// As if the process had died before recording the failure.
+	require.NoError(t, s.writeAudit(context.Background(), audit{RequestID: first, Kind: KindDeletion,
+		EmailHash: s.h.Email("joren.m@example.com"), StartedAt: time.Now()}, StatusRunning, "round 1"))
 	res, err = s2.Delete(context.Background(), joren.email, "test")
 	require.NoError(t, err)
 	require.True(t, res.Done(), "%+v", res)
+	st, err = s2.Request(context.Background(), first)
+	require.NoError(t, err)
+	assert.Equal(t, StatusFailed, st.Status)
+	assert.Equal(t, "interrupted; finished by request "+res.RequestID, st.Detail)
 	after := f.snapshot(t)
 	assertGroundTruth(t, before, after)
 	f.assertNoBookkeeping(t, joren)
