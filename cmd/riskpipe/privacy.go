@@ -56,8 +56,17 @@ func cmdPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// A riskpipe run writing heartbeats learns of this deletion from
+	// privacy_requests within privacy.WatchInterval: the proof waits for
+	// it to have forgotten the person (docs/privacy.md).
+	var settle time.Duration
+	var alive uint64
+	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM `"+st.Database()+"`.poller_status FINAL WHERE state != 'stopped' AND updated_at > now() - 60").Scan(&alive); err == nil && alive > 0 {
+		settle = 2 * privacy.WatchInterval
+		log.Info("a riskpipe run is alive: the deletion's proof waits for it to forget the person", "wait", settle)
+	}
 	svc, err := privacy.New(privacy.Options{Conn: st.Conn(), Database: st.Database(), HashKey: cfg.Privacy.HashKey.Reveal(),
-		Logger: log.With("component", "privacy")})
+		Logger: log.With("component", "privacy"), SettleFor: settle})
 	if err != nil {
 		return err
 	}

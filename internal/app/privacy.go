@@ -245,7 +245,7 @@ func (a *App) startPrivacy(ctx context.Context, st interface {
 	a.privacy, a.sup = svc, sup
 	a.mu.Unlock()
 	w := &privacyWatcher{conn: st.Conn(), db: "`" + st.Database() + "`", h: h, forget: a.Forget, sup: sup,
-		interval: 10 * time.Second, seen: map[string]int{}}
+		interval: privacy.WatchInterval, seen: map[string]int{}}
 	// Suppression is in force before the first page.
 	if err := w.load(ctx); err != nil {
 		a.log.Warn("privacy: read privacy_requests", "err", err)

@@ -111,11 +111,17 @@ func (d *deletion) run(ctx context.Context) error {
 		if err := s.writeAudit(ctx, d.aud, StatusRunning, fmt.Sprintf("round %d", round)); err != nil {
 			return err
 		}
+		announced := time.Now()
 		d.forget()
 		if err := d.pass(ctx, schema, order); err != nil {
 			return err
 		}
 		d.forget()
+		if wait := s.o.SettleFor - time.Since(announced); wait > 0 {
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
 		remaining, where, err := d.prove(ctx)
 		if err != nil {
 			return err

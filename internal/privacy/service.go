@@ -52,7 +52,16 @@ type Options struct {
 	PollInterval time.Duration
 	// Registerer gets the metrics (nil: none).
 	Registerer prometheus.Registerer
+	// SettleFor is how long a deletion waits after writing a round's
+	// subject hashes before its proof, so that other running processes
+	// (which read them every WatchInterval) forgot the person first. The
+	// CLI sets it when a riskpipe run is alive; 0: no wait.
+	SettleFor time.Duration
 }
+
+// WatchInterval is how often a running riskpipe reads privacy_requests for
+// deletions made by other processes.
+const WatchInterval = 10 * time.Second
 
 // Service answers access and deletion requests.
 type Service struct {
