@@ -20,24 +20,23 @@ import (
 //
 // The email is never logged; requested_by is "cli".
 func cmdPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "access" && args[0] != "delete") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, "Usage: riskpipe privacy access|delete --config FILE --email EMAIL [--timeout D]")
-			return errHelp
-		}
-		return usageError{errors.New("want `privacy access` or `privacy delete`")}
+	kind := ""
+	if len(args) > 0 && (args[0] == "access" || args[0] == "delete") {
+		kind, args = args[0], args[1:]
 	}
-	kind := args[0]
-	fs := newFlagSet("privacy "+kind, "--config FILE --email EMAIL [--timeout D]", stdout)
+	fs := newFlagSet("privacy", "access|delete --config FILE --email EMAIL [--timeout D]", stdout)
 	cfgPath := fs.String("config", "", "path to the YAML config (required)")
 	email := fs.String("email", "", "the person's email address (required)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long (a deletion can be run again: it finishes the job)")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
+	}
+	if kind == "" {
+		return usageError{errors.New("want `riskpipe privacy access ...` or `riskpipe privacy delete ...`")}
 	}
 	if cfg.Privacy.HashKey == "" {
 		return usageError{&config.Error{Problems: []config.Problem{{Path: "privacy.hash_key", Msg: "required for privacy requests"}}}}

@@ -72,6 +72,7 @@ func (s *Service) deleteID(ctx context.Context, id, email, requestedBy string) (
 	}
 	if d.res.Status == StatusDone {
 		s.closeInterrupted(wctx, d.aud.EmailHash, id)
+		s.cleanupTemp(wctx, id) // what the interrupted requests left
 	}
 	s.m.requests.WithLabelValues(KindDeletion, d.res.Status).Inc()
 	s.log.Info("privacy deletion finished", "request_id", id, "requested_by", requestedBy, "status", d.res.Status,
