@@ -140,6 +140,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	responseCtx, stopResponse := context.WithCancel(ctx)
 	defer stopResponse()
 	var dashboard string
+	demoPrivacyConfig(&cfg)
 	applyMemory(&cfg, os.LookupEnv, log)
 	// The configuration a hot reload reads (SIGHUP, POST /-/reload and
 	// reload.watch read the file instead).
@@ -186,7 +187,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			return demoSummary(stdout, cfg, dashboard)
+			if err := demoSummary(stdout, cfg, dashboard); err != nil {
+				return err
+			}
+			return demoPrivacy(stdout, cfg)
 		case <-tick.C:
 			printProgress(stdout, a.Statuses(), time.Since(start))
 			if !reloaded {

@@ -50,4 +50,10 @@ func TestDemo(t *testing.T) {
 	require.Regexp(t, `(?m)^hot reload .*rotated the API token of acme without a restart: client: acme$`, r.stdout)
 	require.Contains(t, r.stdout, "where to look next:")
 	require.Contains(t, r.stdout, db+".risk_events FINAL")
+
+	// A privacy access and deletion for the most attacked user: done,
+	// nothing left, and access finds nothing afterwards.
+	require.Regexp(t, `(?m)^  access   [0-9a-f]{32}: tenants \S+, rows .*risk_events=[1-9]`, r.stdout)
+	require.Regexp(t, `(?m)^  deletion [0-9a-f]{32}: done in \d+ ms, deleted .*risk_events=[1-9]\d*.*, remaining 0$`, r.stdout)
+	require.Contains(t, r.stdout, "  access again: rows none\n")
 }

@@ -49,6 +49,7 @@ func commands() []command {
 		{"contacts", "list, review or test each org's security contacts (list|review|test)", cmdContacts},
 		{"action", "list, propose, approve, reject or revert response actions through the running riskpipe's API", cmdAction},
 		{"simulate", "serve simulated Okta orgs (System Log, OAuth, rate limits, faults)", cmdSimulate},
+		{"privacy", "answer a privacy request by email: `privacy access` (JSON export) or `privacy delete`", cmdPrivacy},
 		{"demo", "run the whole pipeline against the built-in simulator and a local ClickHouse", cmdDemo},
 		{"version", "print the version", cmdVersion},
 	}

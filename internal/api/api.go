@@ -61,6 +61,10 @@ type Settings struct {
 	// Respond serves /api/v1/actions and /api/v1/identities/match
 	// (*respond.Service); nil: those answer 404.
 	Respond Responder
+	// Privacy answers /api/v1/privacy/* (nil: 503, privacy.hash_key unset);
+	// PrivacySyncTimeout is privacy.sync_timeout (default 60s).
+	Privacy            Privacy
+	PrivacySyncTimeout time.Duration
 }
 
 // API is the JSON API and the dashboard. It starts no goroutines.

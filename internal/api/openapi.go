@@ -86,6 +86,13 @@ func openAPIDoc(routes []route) map[string]any {
 				responses[strconv.Itoa(code)] = errResp(desc)
 			}
 		}
+		for status, desc := range rt.doc.statusDocs {
+			r := errResp(desc)
+			if v, ok := rt.doc.statusTypes[status]; ok {
+				r["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(v))}}
+			}
+			responses[status] = r
+		}
 		op["responses"] = responses
 		if paths[rt.pattern] == nil {
 			paths[rt.pattern] = map[string]any{}
@@ -152,7 +159,7 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
-	case t == rawType:
+	case t == rawType, t.Kind() == reflect.Interface:
 		return map[string]any{"description": "Any JSON value."}
 	}
 	switch t.Kind() {

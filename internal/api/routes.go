@@ -28,6 +28,10 @@ type opDoc struct {
 	// statuses are further answers by status: 2xx carry the response's
 	// type, 409 the current state, others an error body.
 	statuses map[int]string
+	// statusDocs documents further answers: status → description, with
+	// the error body unless statusTypes gives the status another type.
+	statusDocs  map[string]string
+	statusTypes map[string]any
 }
 
 type param struct {
@@ -138,7 +142,7 @@ func (a *API) routes() []route {
 				"running configuration stays. GET /-/reload (no token) shows the outcome of the last reload.",
 			response: ReloadAnswer{},
 		}},
-	}, slices.Concat(a.notifyRoutes(), a.dashboardAPIRoutes(), a.actionRoutes())...)
+	}, slices.Concat(a.notifyRoutes(), a.dashboardAPIRoutes(), a.actionRoutes(), a.privacyRoutes())...)
 }
 
 // needs is the role a route requires: its own, or read.

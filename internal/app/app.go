@@ -27,6 +27,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/okta"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/privacy"
 	"github.com/riskpipe/riskpipe/internal/respond"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
@@ -103,6 +104,13 @@ type App struct {
 	cur      atomic.Pointer[config.Config] // the configuration in force
 	reloader *reloader
 	apiH     atomic.Pointer[http.Handler] // nil until Run built it; rebuilt when a reload changes tokens or tenants
+	// procs are the tenants' classify → score stages (Forget), one per
+	// tenant; privacy answers privacy requests (nil without
+	// privacy.hash_key); sup drops the events of deleted people
+	// (privacy.suppress_deleted).
+	procs   map[string]*processor
+	privacy *privacy.Service
+	sup     *suppressor
 }
 
 // New builds an App; it touches no network.
@@ -212,6 +220,16 @@ func (a *App) Run(ctx context.Context) error {
 	a.notReady("migrating the clickhouse schema")
 	if err := st.Migrate(ctx); err != nil {
 		return startErr(ctx, fmt.Errorf("migrate: %w", err))
+	}
+	// Privacy requests and retention: suppression is in force before the
+	// first page; the API is built again to serve the privacy service.
+	stopPrivacy, err := a.startPrivacy(ctx, st)
+	if err != nil {
+		return startErr(ctx, err)
+	}
+	defer stopPrivacy()
+	if h, err := a.buildAPI(a.config()); err == nil {
+		a.apiH.Store(&h)
 	}
 	// The notifier reads ClickHouse before the pollers run (undelivered
 	// messages, changed contacts, the replay of recent rows); the pollers'

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/classify"
@@ -15,6 +16,9 @@ import (
 // processor is one tenant's classify → score stage. Its methods are called
 // by the tenant's poller goroutine only.
 type processor struct {
+	// mu serialises the poller's calls with forget (privacy deletions).
+	mu     sync.Mutex
+	sup    *suppressor // nil: no privacy suppression
 	tenant string
 	cls    *classify.Classifier
 	cfg    score.Config
@@ -39,6 +43,8 @@ func newProcessor(tenant string, extra []string, cfg score.Config, st *store.Sto
 // and restores it from ClickHouse (the tenant's kept events, population
 // and latest factors), so a restart neither forgets nor double-counts.
 func (p *processor) start(ctx context.Context, st store.PollState) (poll.Outcome, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	eng, err := score.NewEngine(p.tenant, st.IntegratedAt, p.cfg)
 	if err != nil {
 		return poll.Outcome{}, err
@@ -58,7 +64,10 @@ func (p *processor) start(ctx context.Context, st store.PollState) (poll.Outcome
 
 // page classifies one page and scores its kept events.
 func (p *processor) page(raws []json.RawMessage, now time.Time) poll.Outcome {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	res := p.cls.Page(raws, now)
+	p.sup.filter(p.tenant, &res)
 	out := outcome(res, now)
 	if p.eng == nil { // no start (tests of the classify stage alone)
 		return out

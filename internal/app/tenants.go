@@ -220,6 +220,13 @@ func (s *tenantSet) startLocked(cfg *config.Config, t config.Tenant) error {
 	// tenant keeps the share it started with until it restarts).
 	attributionShare := (cfg.Memory.AttributionMiB << 20) / tenants
 	proc := newProcessor(t.Name, t.Poll.ExtraEventTypes, cfg.Score, s.st, attributionShare)
+	s.a.mu.Lock()
+	proc.sup = s.a.sup
+	if s.a.procs == nil {
+		s.a.procs = map[string]*processor{}
+	}
+	s.a.procs[t.Name] = proc // a restarted tenant's new stage replaces the old
+	s.a.mu.Unlock()
 	src := &swapSource{}
 	src.swap(client)
 	sink := &drainSink{w: s.w}

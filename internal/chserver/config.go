@@ -73,6 +73,13 @@ const configTemplate = `<?xml version="1.0"?>
     <macros>
         <riskpipe_server>%[10]s</riskpipe_server>
     </macros>
+    <!-- Parts replaced by a merge or mutation are removed from disk after
+          10 s instead of 480 s, so a privacy deletion can prove no old part
+          still holds the person (docs/privacy.md). -->
+    <merge_tree>
+        <old_parts_lifetime>10</old_parts_lifetime>
+        <cleanup_delay_period>1</cleanup_delay_period>
+    </merge_tree>
 %[11]s</yandex>
 `
 

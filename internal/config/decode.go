@@ -62,6 +62,8 @@ func (d *decoder) decode(root *yaml.Node) *Config {
 				"gc_percent":      d.integer(&c.Memory.GCPercent),
 			})
 		},
+		"privacy":   func(n *yaml.Node, p string) { d.privacy(n, p, &c.Privacy) },
+		"retention": func(n *yaml.Node, p string) { d.retention(n, p, c.Retention) },
 		"log": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{"format": d.str(&c.Log.Format), "level": d.str(&c.Log.Level)})
 		},

@@ -47,6 +47,8 @@ func Default() Config {
 			OperationalAfter:    30 * time.Minute,
 			ContactsReviewEvery: 180 * 24 * time.Hour,
 		},
+		Privacy:   Privacy{SyncTimeout: 60 * time.Second},
+		Retention: DefaultRetention(),
 	}
 }
 

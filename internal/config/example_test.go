@@ -25,6 +25,7 @@ func TestExampleConfig(t *testing.T) {
 		"ACME_ANALYSTS_API_TOKEN":    "acme-analysts-token-0123456789",
 		"SMTP_PASSWORD":              "smtp-password",
 		"SIEM_WEBHOOK_SECRET":        "whsec_c2llbS1zZWNyZXQ=",
+		"RISKPIPE_PRIVACY_HASH_KEY":  "privacy-hash-key-0123456789",
 	}))
 	require.NoError(t, err)
 	require.NoError(t, cfg.RequireTenants())
@@ -37,6 +38,9 @@ func TestExampleConfig(t *testing.T) {
 	require.Equal(t, def.Poll, cfg.Poll)
 	require.Equal(t, def.HTTP, cfg.HTTP)
 	require.Equal(t, def.Log, cfg.Log)
+	// The retention shown is the recommended one, not the default (0).
+	require.Equal(t, []string{"attack_factor_updates", "dead_letters", "notifications", "privacy_requests", "risk_events"}, cfg.Retention.Tables())
+	require.Equal(t, def.Privacy.SyncTimeout, cfg.Privacy.SyncTimeout)
 	require.Equal(t, def.API.StallAfter, cfg.API.StallAfter)
 	n := cfg.Notify
 	n.SMTP, n.Webhooks = def.Notify.SMTP, nil

@@ -165,10 +165,12 @@ var goodWant = map[string]func(t testing.TB, dir string) *Config{
 				c.Weights = map[string]float64{"leaked_credentials": 50}
 				return c
 			}(),
-			Memory: Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
-			Log:    Log{Format: "json", Level: "debug"},
-			Reload: Reload{Watch: true, Debounce: 2 * time.Second},
-			Notify: Default().Notify,
+			Memory:    Memory{PagesInFlight: 8, AttributionMiB: 32, LimitMiB: 512, GCPercent: 100},
+			Log:       Log{Format: "json", Level: "debug"},
+			Reload:    Reload{Watch: true, Debounce: 2 * time.Second},
+			Notify:    Default().Notify,
+			Privacy:   Privacy{HashKey: "privacy-hash-key-0123456789", SyncTimeout: 30 * time.Second, SuppressDeleted: true},
+			Retention: Retention{"risk_events": 2 * Year, "dead_letters": 0, "event_type_counts": 36 * time.Hour},
 		}
 	},
 }
@@ -321,6 +323,17 @@ func TestLoadBad(t *testing.T) {
 			},
 		},
 		{
+			file: "privacy.bad.yaml",
+			wantProblems: []string{
+				"privacy.bogus: unknown key",
+				`retention.risk_events: invalid age "400 days": want 0 (keep forever), days (400d), years (3y) or a duration (36h)`,
+				"retention.users: unknown key",
+				`retention.dead_letters: invalid age "-3d": want 0 (keep forever), days (400d), years (3y) or a duration (36h)`,
+				"privacy.hash_key: must be at least 16 characters",
+				"privacy.sync_timeout: must be positive",
+			},
+		},
+		{
 			file:         "tenants-kind.bad.yaml",
 			wantProblems: []string{"tenants: expected a list of tenants, got a mapping"},
 		},
@@ -457,6 +470,8 @@ func TestDefault(t *testing.T) {
 			OperationalAfter:    30 * time.Minute,
 			ContactsReviewEvery: 180 * 24 * time.Hour,
 		},
+		Privacy:   Privacy{SyncTimeout: time.Minute},
+		Retention: DefaultRetention(),
 	}
 	require.Equal(t, want, Default())
 }

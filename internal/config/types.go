@@ -27,6 +27,10 @@ type Config struct {
 	Notify Notify `yaml:"notify"`
 	// Contacts are added to every tenant's own contacts.
 	Contacts Contacts `yaml:"contacts"`
+	// Privacy configures privacy requests; Retention how long tables keep
+	// rows (docs/privacy.md).
+	Privacy   Privacy   `yaml:"privacy"`
+	Retention Retention `yaml:"retention"`
 }
 
 // Reload configures reloading the configuration while riskpipe runs.

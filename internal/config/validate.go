@@ -51,6 +51,7 @@ func validate(c *Config, m *meta, dir string, ps *problems) {
 	v.api(c.API, c.Tenants, "api")
 	v.notify(c)
 	v.score(c.Score)
+	v.privacy(c.Privacy, c.API.Tokens)
 	if c.Memory.PagesInFlight < 1 {
 		ps.add("memory.pages_in_flight", "must be at least 1")
 	}

@@ -26,6 +26,7 @@ type Engine struct {
 	actCutoff time.Time // buckets starting before it are final
 
 	lastRefresh time.Time
+	forgotten   int // users dropped by Forget, for their opaque keys
 
 	elems  []element // scratch for eval
 	scores []float64 // scratch for rank

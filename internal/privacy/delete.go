@@ -1,0 +1,626 @@
+package privacy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Marker replaces the person's email, login, user ids and display name in
+// rows that belong to others.
+const Marker = "[redacted]"
+
+// maxRounds bounds the search-delete-prove rounds of one deletion: events
+// about the person written meanwhile (privacy.suppress_deleted off) are
+// found and deleted by the next round.
+const maxRounds = 4
+
+// Delete deletes everything about the person with this email and returns
+// once the proof scan finds nothing left (Status done), or the deletion
+// found what it cannot delete (incomplete), or ctx ends / an error occurs
+// (failed: run it again; it finishes the job). The request's progress is
+// in privacy_requests under the returned RequestID in every case.
+func (s *Service) Delete(ctx context.Context, email, requestedBy string) (*DeletionResult, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return s.deleteID(ctx, newRequestID(), email, requestedBy)
+}
+
+func (s *Service) deleteID(ctx context.Context, id, email, requestedBy string) (*DeletionResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := s.o.Now()
+	d := &deletion{s: s, res: &DeletionResult{RequestID: id, Status: StatusRunning, Deleted: map[string]int{}, Redacted: map[string]int{}},
+		aud: audit{RequestID: id, Kind: KindDeletion, EmailHash: s.h.Email(email), RequestedBy: requestedBy, StartedAt: start},
+		n:   s.newNeedles(id, email)}
+	d.aud.SubjectHashes = []string{d.aud.EmailHash}
+	if err := s.writeAudit(ctx, d.aud, StatusRunning, ""); err != nil {
+		return nil, err
+	}
+	s.cleanupTemp(ctx, id)
+	err := d.run(ctx)
+	d.res.DurationMS = s.o.Now().Sub(start).Milliseconds()
+	wctx := context.WithoutCancel(ctx)
+	switch {
+	case err != nil:
+		d.res.Status = StatusFailed
+		if d.res.Detail == "" {
+			d.res.Detail = "stopped by an error before the proof; run the deletion again"
+		}
+	case d.res.Remaining > 0:
+		d.res.Status = StatusIncomplete
+	default:
+		d.res.Status = StatusDone
+	}
+	d.aud.Counts = mustJSON(map[string]any{"deleted": d.res.Deleted, "redacted": d.res.Redacted})
+	d.aud.Remaining = d.res.Remaining
+	if d.res.Status == StatusFailed && d.aud.Remaining == 0 {
+		d.aud.Remaining = 1 // unknown: never recorded as nothing left
+	}
+	if aerr := s.writeAudit(wctx, d.aud, d.res.Status, d.res.Detail); aerr != nil && err == nil {
+		err = aerr
+	}
+	if d.res.Status != StatusFailed || !d.mutationsPending(wctx) {
+		s.dropRequestTemps(wctx, id)
+	}
+	if d.res.Status == StatusDone {
+		s.closeInterrupted(wctx, d.aud.EmailHash, id)
+		s.cleanupTemp(wctx, id) // what the interrupted requests left
+	}
+	s.m.requests.WithLabelValues(KindDeletion, d.res.Status).Inc()
+	s.log.Info("privacy deletion finished", "request_id", id, "requested_by", requestedBy, "status", d.res.Status,
+		"remaining", d.res.Remaining, "duration_ms", d.res.DurationMS)
+	if err != nil {
+		s.log.Warn("privacy deletion failed", "request_id", id, "err", err)
+		return d.res, err
+	}
+	return d.res, nil
+}
+
+// deletion is one deletion request in progress.
+type deletion struct {
+	s     *Service
+	res   *DeletionResult
+	aud   audit
+	n     *needles
+	names []string // display names found
+}
+
+func (d *deletion) run(ctx context.Context) error {
+	s := d.s
+	if err := d.n.create(ctx); err != nil {
+		return err
+	}
+	for round := 1; ; round++ {
+		schema, order, err := readSchema(ctx, s.o.Conn, s.o.Database)
+		if err != nil {
+			return err
+		}
+		if err := s.resolveIDs(ctx, d.n, schema); err != nil {
+			return err
+		}
+		d.aud.SubjectHashes = d.subjectHashes()
+		// The audit row carries the subject hashes before anything is
+		// deleted, so other processes forget the person too.
+		if err := s.writeAudit(ctx, d.aud, StatusRunning, fmt.Sprintf("round %d", round)); err != nil {
+			return err
+		}
+		announced := time.Now()
+		d.forget()
+		if err := d.pass(ctx, schema, order); err != nil {
+			return err
+		}
+		d.forget()
+		if wait := s.o.SettleFor - time.Since(announced); wait > 0 {
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+		remaining, where, err := d.prove(ctx)
+		if err != nil {
+			return err
+		}
+		d.res.Remaining = remaining
+		if remaining == 0 {
+			d.res.Detail = ""
+			return nil
+		}
+		undeclared := false
+		for _, w := range where {
+			if s.o.Registry.Lookup(w) == nil {
+				undeclared = true
+			}
+		}
+		d.res.Detail = "still found in: " + strings.Join(where, ", ")
+		if undeclared || round >= maxRounds {
+			return nil
+		}
+	}
+}
+
+func (d *deletion) subjectHashes() []string {
+	out := []string{d.d().h.Email(d.n.email)}
+	for _, id := range d.n.ids {
+		out = append(out, d.d().h.ID(id))
+	}
+	return out
+}
+
+func (d *deletion) d() *Service { return d.s }
+
+func (d *deletion) step(name string) {
+	if d.s.hook != nil {
+		d.s.hook(name)
+	}
+}
+
+func (d *deletion) forget() {
+	if d.s.o.Forgetter != nil {
+		d.s.o.Forgetter.Forget(Subject{IDs: slices.Clone(d.n.ids), Logins: []string{d.n.email}})
+	}
+}
+
+// pass finds the person's rows in the declared tables, deletes them,
+// redacts the others' rows mentioning them, waits for the mutations and
+// merges, then for the old parts to be gone.
+func (d *deletion) pass(ctx context.Context, schema map[string][]column, order []string) error {
+	s := d.s
+	type plan struct {
+		t        *Table
+		del      []record
+		red      []record
+		parts    []string
+		mutation string // key table name, when a mutation was sent
+	}
+	var plans []*plan
+	for _, name := range order {
+		t := s.o.Registry.Lookup(name)
+		if t == nil || isTemp(name) {
+			continue
+		}
+		rows, err := d.n.findRows(ctx, t, schema[name], t.Final)
+		if err != nil {
+			return err
+		}
+		parts, err := d.n.partitions(ctx, t, schema[name])
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 && len(parts) == 0 {
+			continue
+		}
+		p := &plan{t: t, parts: parts}
+		for _, r := range rows {
+			switch {
+			case r.owned:
+				p.del = append(p.del, r)
+			case t.redactable():
+				p.red = append(p.red, r)
+			case t.RedactByDelete:
+				p.del = append(p.del, r)
+			}
+		}
+		d.collectNames(rows)
+		plans = append(plans, p)
+	}
+	// Deletions: one mutation per table through a key table, in two
+	// phases. The tables that map the email to user ids (IDSources) go
+	// last, after every other deletion and redaction is done: a deletion
+	// interrupted before then finds the ids again when it is run again.
+	sendDeletes := func(mapping bool) error {
+		for _, p := range plans {
+			if len(p.del) == 0 || (len(p.t.IDSources) > 0) != mapping {
+				continue
+			}
+			kt, err := d.n.keyTable(ctx, p.t, p.del)
+			if err != nil {
+				return err
+			}
+			p.mutation = kt
+			cols := make([]string, len(p.t.Key))
+			ks := make([]string, len(p.t.Key))
+			for i, c := range p.t.Key {
+				cols[i] = quoteIdent(c)
+				ks[i] = fmt.Sprintf("k%d", i+1)
+			}
+			q := fmt.Sprintf("ALTER TABLE %s.%s DELETE WHERE (%s) IN (SELECT %s FROM %s.`%s`)", s.db, quoteIdent(p.t.Name),
+				strings.Join(cols, ", "), strings.Join(ks, ", "), s.db, kt)
+			if err := s.o.Conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("delete from %s: %w", p.t.Name, err)
+			}
+		}
+		return nil
+	}
+	waitDeletes := func(mapping bool) error {
+		for _, p := range plans {
+			if p.mutation == "" || (len(p.t.IDSources) > 0) != mapping {
+				continue
+			}
+			if err := d.waitMutations(ctx, p.t.Name, p.mutation); err != nil {
+				return err
+			}
+			d.res.Deleted[p.t.Name] += len(p.del)
+			s.m.rows.WithLabelValues(p.t.Name, "deleted").Add(float64(len(p.del)))
+		}
+		return nil
+	}
+	if err := sendDeletes(false); err != nil {
+		return err
+	}
+	d.step("deletes-sent")
+	if err := waitDeletes(false); err != nil {
+		return err
+	}
+	// Redactions: a newer version of each row, then a merge of the
+	// partitions that held the person, so that no older version stays.
+	redactor := d.redactor()
+	for _, p := range plans {
+		if len(p.red) > 0 {
+			if err := d.reinsert(ctx, p.t, p.red, redactor); err != nil {
+				return err
+			}
+			d.res.Redacted[p.t.Name] += len(p.red)
+			s.m.rows.WithLabelValues(p.t.Name, "redacted").Add(float64(len(p.red)))
+		}
+		if len(p.red) > 0 || (len(p.parts) > 0 && p.t.redactable()) {
+			for _, part := range p.parts {
+				q := fmt.Sprintf("OPTIMIZE TABLE %s.%s PARTITION ID '%s' FINAL", s.db, quoteIdent(p.t.Name), strings.ReplaceAll(part, "'", ""))
+				if err := s.o.Conn.Exec(ctx, q); err != nil {
+					return fmt.Errorf("merge %s: %w", p.t.Name, err)
+				}
+			}
+		}
+	}
+	d.step("redacted")
+	if err := sendDeletes(true); err != nil {
+		return err
+	}
+	d.step("mapping-deletes-sent")
+	if err := waitDeletes(true); err != nil {
+		return err
+	}
+	// Every table's old parts: those of a run interrupted earlier too.
+	tables := make([]string, 0, len(order))
+	for _, name := range order {
+		if !isTemp(name) {
+			tables = append(tables, name)
+		}
+	}
+	return d.waitOldParts(ctx, tables)
+}
+
+// waitMutations polls system.mutations until every mutation of table
+// whose command names the key table is done (mutations_sync does not
+// exist on 18.16).
+func (d *deletion) waitMutations(ctx context.Context, table, keyTable string) error {
+	s := d.s
+	for {
+		var total, done uint64
+		err := s.o.Conn.QueryRow(ctx, "SELECT count(), sum(is_done) FROM system.mutations WHERE database = ? AND table = ? AND position(command, ?) > 0",
+			s.o.Database, table, keyTable).Scan(&total, &done)
+		if err != nil {
+			return fmt.Errorf("wait for mutation of %s: %w", table, err)
+		}
+		if total == 0 {
+			return fmt.Errorf("mutation of %s not found in system.mutations", table)
+		}
+		if done == total {
+			return nil
+		}
+		if err := sleep(ctx, s.o.PollInterval); err != nil {
+			return fmt.Errorf("wait for mutation of %s: %w", table, err)
+		}
+	}
+}
+
+// mutationsPending reports whether a mutation naming one of the request's
+// tables is not done (its key tables must then stay).
+func (d *deletion) mutationsPending(ctx context.Context) bool {
+	var n uint64
+	err := d.s.o.Conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0 AND position(command, ?) > 0",
+		d.s.o.Database, tmpPrefix+d.res.RequestID).Scan(&n)
+	return err != nil || n > 0
+}
+
+// waitOldParts waits until the inactive parts the tables have now are
+// removed from disk (old_parts_lifetime after the merge or mutation that
+// replaced them).
+func (d *deletion) waitOldParts(ctx context.Context, tables []string) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	s := d.s
+	rows, err := s.o.Conn.Query(ctx, "SELECT table, name FROM system.parts WHERE database = ? AND active = 0 AND has(?, table)", s.o.Database, tables)
+	if err != nil {
+		return fmt.Errorf("list old parts: %w", err)
+	}
+	var old []string
+	for rows.Next() {
+		var t, n string
+		if err := rows.Scan(&t, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		old = append(old, t+"/"+n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for len(old) > 0 {
+		if err := sleep(ctx, s.o.PollInterval); err != nil {
+			return fmt.Errorf("wait for old parts to be removed (%d left): %w", len(old), err)
+		}
+		var left []string
+		for _, p := range old {
+			t, n, _ := strings.Cut(p, "/")
+			var c uint64
+			if err := s.o.Conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = ? AND table = ? AND name = ?", s.o.Database, t, n).Scan(&c); err != nil {
+				return fmt.Errorf("wait for old parts: %w", err)
+			}
+			if c > 0 {
+				left = append(left, p)
+			}
+		}
+		old = left
+	}
+	return nil
+}
+
+// prove scans every text column of every table (declared or not, every
+// version and part) and ClickHouse's record of mutations for the email and
+// the user ids. It returns the count and the tables holding them.
+func (d *deletion) prove(ctx context.Context) (uint64, []string, error) {
+	s := d.s
+	schema, order, err := readSchema(ctx, s.o.Conn, s.o.Database)
+	if err != nil {
+		return 0, nil, err
+	}
+	var total uint64
+	var where []string
+	for _, name := range order {
+		if isTemp(name) {
+			continue
+		}
+		t := s.o.Registry.Lookup(name)
+		if t == nil {
+			t = &Table{Name: name}
+		}
+		c, err := d.n.countMentions(ctx, t, schema[name])
+		if err != nil {
+			return 0, nil, err
+		}
+		if c > 0 {
+			total += c
+			where = append(where, name)
+		}
+	}
+	var c uint64
+	q := "SELECT count() FROM system.mutations WHERE database = '" + s.o.Database + "' AND " + d.n.mentionExpr([]column{{"command", "String"}})
+	if err := s.o.Conn.QueryRow(ctx, q).Scan(&c); err != nil {
+		return 0, nil, fmt.Errorf("scan system.mutations: %w", err)
+	}
+	if c > 0 {
+		total += c
+		where = append(where, "system.mutations")
+	}
+	return total, where, nil
+}
+
+// collectNames remembers the display names JSON columns give the person
+// (objects whose id is one of theirs or whose alternateId is the email).
+func (d *deletion) collectNames(rows []record) {
+	for _, r := range rows {
+		for _, v := range r.vals {
+			str, ok := v.(string)
+			if !ok || len(str) < 2 || str[0] != '{' {
+				continue
+			}
+			var doc any
+			if json.Unmarshal([]byte(str), &doc) != nil {
+				continue
+			}
+			d.walk(doc)
+		}
+	}
+}
+
+func (d *deletion) walk(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		id, _ := x["id"].(string)
+		alt, _ := x["alternateId"].(string)
+		if name, ok := x["displayName"].(string); ok && name != "" && (id != "" && contains(d.n.ids, id) || strings.EqualFold(alt, d.n.email)) {
+			if !contains(d.names, name) {
+				d.names = append(d.names, name)
+			}
+		}
+		for _, c := range x {
+			d.walk(c)
+		}
+	case []any:
+		for _, c := range x {
+			d.walk(c)
+		}
+	}
+}
+
+// redactor replaces the email and user ids anywhere (case-insensitively)
+// and display names where they are a whole JSON string or value.
+func (d *deletion) redactor() func(string) string {
+	var alts []string
+	for _, s := range append([]string{d.n.email}, d.n.ids...) {
+		alts = append(alts, regexp.QuoteMeta(s))
+	}
+	sort.Slice(alts, func(i, j int) bool { return len(alts[i]) > len(alts[j]) })
+	anywhere := regexp.MustCompile("(?i)" + strings.Join(alts, "|"))
+	var quoted []string
+	for _, n := range d.names {
+		b, _ := json.Marshal(n)
+		quoted = append(quoted, string(b))
+	}
+	names := d.names
+	return func(s string) string {
+		s = anywhere.ReplaceAllLiteralString(s, Marker)
+		for i, q := range quoted {
+			if s == names[i] {
+				return Marker
+			}
+			s = strings.ReplaceAll(s, q, `"`+Marker+`"`)
+		}
+		return s
+	}
+}
+
+// reinsert writes the redacted rows with a higher version.
+func (d *deletion) reinsert(ctx context.Context, t *Table, rows []record, redact func(string) string) error {
+	s := d.s
+	cols := rows[0].cols
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = quoteIdent(c)
+	}
+	b, err := s.o.Conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.%s (%s)", s.db, quoteIdent(t.Name), strings.Join(quoted, ", ")))
+	if err != nil {
+		return fmt.Errorf("redact %s: %w", t.Name, err)
+	}
+	ver := d.s.version()
+	for _, r := range rows {
+		vals := make([]any, len(r.vals))
+		for i, v := range r.vals {
+			c := r.cols[i]
+			switch {
+			case contains(t.Key, c):
+				vals[i] = v
+			case c == t.Version:
+				old := toUint(v)
+				if old >= ver {
+					vals[i] = old + 1
+				} else {
+					vals[i] = ver
+				}
+			default:
+				vals[i] = redactValue(v, redact)
+			}
+		}
+		if err := b.Append(vals...); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("redact %s: %w", t.Name, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("redact %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+func redactValue(v any, redact func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return redact(x)
+	case *string:
+		if x == nil {
+			return x
+		}
+		r := redact(*x)
+		return &r
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i] = redact(s)
+		}
+		return out
+	}
+	return v
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// cleanupTemp drops temporary tables of other requests that no unfinished
+// mutation needs and whose request is not running any more (left by a
+// crash).
+func (s *Service) cleanupTemp(ctx context.Context, current string) {
+	for _, n := range s.tempTables(ctx, tmpPrefix) {
+		rid := strings.TrimPrefix(n, tmpPrefix)
+		rid, _, _ = strings.Cut(rid, "_")
+		if rid == current {
+			continue
+		}
+		st, err := s.Request(ctx, rid)
+		if err == nil && st.Status == StatusRunning && s.o.Now().Sub(st.StartedAt) < 24*time.Hour {
+			continue
+		}
+		var pending uint64
+		if err := s.o.Conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0 AND position(command, ?) > 0",
+			s.o.Database, n).Scan(&pending); err != nil || pending > 0 {
+			continue
+		}
+		s.dropTemp(ctx, n)
+	}
+}
+
+// closeInterrupted marks earlier deletions of the same email that are still
+// "running" (their process died) as failed, finished by request id.
+func (s *Service) closeInterrupted(ctx context.Context, emailHash, id string) {
+	rows, err := s.o.Conn.Query(ctx, "SELECT request_id, argMax(status, version), argMax(started_at, version), argMax(requested_by, version) FROM "+
+		s.db+".privacy_requests WHERE kind = ? AND email_hash = ? AND request_id != ? GROUP BY request_id", KindDeletion, emailHash, id)
+	if err != nil {
+		return
+	}
+	var stale []audit
+	for rows.Next() {
+		var a audit
+		var status string
+		if rows.Scan(&a.RequestID, &status, &a.StartedAt, &a.RequestedBy) == nil && status == StatusRunning {
+			a.Kind, a.EmailHash, a.Remaining = KindDeletion, emailHash, 1
+			stale = append(stale, a)
+		}
+	}
+	rows.Close()
+	for _, a := range stale {
+		if err := s.writeAudit(ctx, a, StatusFailed, "interrupted; finished by request "+id); err != nil {
+			s.log.Warn("privacy: close an interrupted request", "request_id", a.RequestID, "err", err)
+		}
+	}
+}
+
+// dropRequestTemps drops every temporary table of request id.
+func (s *Service) dropRequestTemps(ctx context.Context, id string) {
+	for _, n := range s.tempTables(ctx, tmpPrefix+id+"_") {
+		s.dropTemp(ctx, n)
+	}
+}
+
+// tempTables lists the tables whose name starts with prefix (none on an
+// error: cleaning up is retried by the next request).
+func (s *Service) tempTables(ctx context.Context, prefix string) []string {
+	rows, err := s.o.Conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND startsWith(name, ?)", s.o.Database, prefix)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) == nil {
+			names = append(names, n)
+		}
+	}
+	return names
+}
