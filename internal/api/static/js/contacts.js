@@ -6,7 +6,7 @@
 
 import { get, seg, token, Unauthorized } from './api.js';
 import { $, h, clear } from './dom.js';
-import { dateTime } from './format.js';
+import { utc } from './format.js';
 
 export const CONTACTS_ROUTE = /^#\/org\/([^/]+)\/contacts$/;
 
@@ -40,7 +40,7 @@ export async function renderContacts(org) {
   await renderContactsPanel(clear(v), org);
 }
 
-const when = (iso) => (!iso || iso.startsWith('0001-') ? 'never' : dateTime(iso));
+const when = (iso) => (!iso || iso.startsWith('0001-') ? 'never' : utc(iso));
 
 // renderContactsPanel renders the contacts and notification history of org
 // into container.
@@ -84,7 +84,7 @@ export async function renderContactsPanel(container, org) {
 
   const hist = await get('notifications', { org, limit: 100 });
   const body = hist.notifications.map((n) => h('tr', { class: n.stalled || n.status === 'failed' ? 'error' : '' },
-    h('td', {}, dateTime(n.created_at)), h('td', {}, n.kind), h('td', {}, n.recipient), h('td', {}, n.subject),
+    h('td', {}, utc(n.created_at)), h('td', {}, n.kind), h('td', {}, n.recipient), h('td', {}, n.subject),
     h('td', {}, n.status + (n.stalled ? ' (stalled)' : '')), h('td', { class: 'num' }, n.attempts), h('td', {}, n.last_error || '')));
   container.append(h('section', { class: 'card', id: 'notifications-card' }, h('h2', {}, 'Notification history'),
     body.length ? h('table', { class: 'grid', id: 'notifications-table' },
