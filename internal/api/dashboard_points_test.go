@@ -616,7 +616,7 @@ func TestDashboardOrgPage(t *testing.T) {
 	do(t, ctx, chromedp.Click(chromedp.CSS(`#poller-problems tr[data-org="acme"] a`)), ready("org"))
 	require.Equal(t, "#/org/acme", evalJS[string](t, ctx, `location.hash`))
 
-	require.Equal(t, []string{"org-health", "org-activity", "org-users", "org-attacks"},
+	require.Equal(t, []string{"org-health", "org-activity", "org-users", "org-attacks", "org-contacts"},
 		texts(t, ctx, `[...document.querySelectorAll('#org-sections > section')].map(s => s.id)`), "the registered sections, in order")
 	for id, st := range sectionStates(t, ctx) {
 		require.Equal(t, "ready", st, id)

@@ -62,6 +62,7 @@ api:
     - {name: acme-admin, token: ` + tokenAcmeAdmin + `, tenants: [acme], roles: [read, admin]}
     - {name: globex-admin, token: ` + tokenGlobexAdmin + `, tenants: [globex], roles: [admin]}
     - {name: reader, token: ` + tokenReadAll + `, tenants: ["*"], roles: [read, respond, privacy]}
+privacy: {hash_key: notify-test-hash-key-0123456789}
 `
 	cfg, err := config.Parse([]byte(y), config.MapEnv(nil))
 	require.NoError(t, err)

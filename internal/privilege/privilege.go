@@ -133,12 +133,20 @@ var Needs = map[Feature]Need{
 	},
 }
 
-// Features returns the features enabled for t, system_log first. A
-// feature with its own config switch adds a line here, e.g.
-//
-//	if t.Response.Enabled { fs = append(fs, FeatureResponse) }
+// Features returns the features the tenant's own credential (auth) is
+// used for, system_log first. Response actions (tenants[].response) match
+// identities in every mode but off, and change users in approve and auto
+// mode; with a response.auth of their own, that write credential is not
+// the tenant's, and is not judged here.
 func Features(t config.Tenant) []Feature {
 	fs := []Feature{FeatureSystemLog}
+	if !t.Response.Enabled() || t.Response.Auth != nil {
+		return fs
+	}
+	fs = append(fs, FeatureIdentity)
+	if t.Response.Mode == config.ResponseApprove || t.Response.Mode == config.ResponseAuto {
+		fs = append(fs, FeatureResponse)
+	}
 	return fs
 }
 
