@@ -48,6 +48,9 @@ var QueryNames = []string{
 	"GET /api/v1/orgs", "GET /api/v1/activity (7d, hourly)", "GET /api/v1/users (dashboard page)",
 	"GET /api/v1/orgs/{org}/users/{user}", "GET /api/v1/orgs/{org}/events (24h)", "GET /api/v1/orgs/{org}/events/{id}",
 	"GET /api/v1/factor-updates", "app.Summary (report.go)",
+	"GET /api/v1/users/search (login prefix)", "GET /api/v1/users/search (name substring)",
+	"GET /api/v1/users (category, changed, 7d)", "GET /api/v1/orgs/{org}/health (7d, hourly)",
+	"GET /api/v1/orgs/{org}/attacks (7d)",
 }
 
 func queryTenant(i int) string { return fmt.Sprintf("q-%d", i) }
@@ -131,6 +134,27 @@ func (h *Harness) RunQueries(ctx context.Context, q Queries) (res QueriesResult,
 	}
 	lat.Name, lat.Bytes = QueryNames[7], rows
 	res.Queries = append(res.Queries, lat)
+	// The dashboard's endpoints of issue 12.
+	week := url.QueryEscape(time.Now().Add(-7 * 24 * time.Hour).UTC().Format(time.RFC3339))
+	for _, a := range []struct{ name, path string }{
+		{QueryNames[8], "/api/v1/users/search?q=user12"},
+		{QueryNames[9], "/api/v1/users/search?q=nobody+by+that+name"},
+		{QueryNames[10], "/api/v1/users?limit=25&history=30&category=threat_insight&changed=true&from=" + week},
+		{QueryNames[11], "/api/v1/orgs/" + org + "/health?step=hour"},
+		{QueryNames[12], "/api/v1/orgs/" + org + "/attacks"},
+	} {
+		var size int
+		lat, err := measure(ctx, q.Reps, func() error {
+			var err error
+			size, err = r.apiGet(ctx, client, a.path)
+			return err
+		})
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", a.name, err)
+		}
+		lat.Name, lat.Bytes = a.name, size
+		res.Queries = append(res.Queries, lat)
+	}
 	return res, nil
 }
 
