@@ -15,7 +15,8 @@ func (a *API) dashboardAPIRoutes() []route {
 			description: "Case-insensitive. Exact matches come first, then prefixes, then substrings; within each, id before " +
 				"login before name, then by login. Ids and logins are those of every user riskpipe has seen in an org (org_users) " +
 				"and of the users with an attack factor; the name is the actor displayName of the user's kept events of the " +
-				"last 30 days, searched for q of 3 characters or more (it reads those events' raw JSON). Each match carries " +
+				"last 30 days, searched for q of 3 characters or more (it reads those events' raw JSON), unless limit ids or " +
+				"logins match exactly or at the start (they rank first anyway). Each match carries " +
 				"the user's current attack factor, if any.",
 			params: []param{orgsParam,
 				{name: "q", in: "query", typ: "string", required: true, description: "1 to 200 characters of a login, display name or user id."},

@@ -73,7 +73,7 @@ func (a *API) searchUsers(r *http.Request) (any, error) {
 		return out, nil
 	}
 	ctx := r.Context()
-	found, err := a.findUsers(ctx, orgs, q)
+	found, err := a.findUsers(ctx, orgs, q, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +134,9 @@ func bestMatch(q string, m UserMatch) (field, match string) {
 // population (org_users) and their scored users (attack_factor_latest),
 // both small; display names are no column, so they come from the actor
 // displayName of the kept events of the last nameWindow, whose raw JSON
-// that reads: only for queries of minNameQuery characters or more.
-func (a *API) findUsers(ctx context.Context, orgs []string, q string) ([]UserMatch, error) {
+// that reads: only for queries of minNameQuery characters or more, and
+// not when limit ids or logins match exactly or at the start.
+func (a *API) findUsers(ctx context.Context, orgs []string, q string, limit int) ([]UserMatch, error) {
 	args := []any{}
 	idOrLogin := "(positionCaseInsensitiveUTF8(user_login, ?) > 0 OR positionCaseInsensitiveUTF8(user_id, ?) > 0)"
 	popIn := in(&args, orgs)
@@ -172,7 +173,16 @@ LIMIT %d`, a.table("org_users"), popIn, idOrLogin, a.table("attack_factor_latest
 	if err := a.eachRow(ctx, query, args, collect); err != nil {
 		return nil, fmt.Errorf("search users: %w", err)
 	}
-	if utf8.RuneCountInString(q) >= minNameQuery {
+	// Ids and logins matching exactly or at the start fill the answer ahead
+	// of any name matching at the start or inside (only an exact name
+	// could rank above them): then the names are not read.
+	ahead := 0
+	for _, m := range out {
+		if _, kind := bestMatch(q, *m); kind == "exact" || kind == "prefix" {
+			ahead++
+		}
+	}
+	if utf8.RuneCountInString(q) >= minNameQuery && ahead < limit {
 		args = []any{actorNameRE, a.s.Now().Add(-nameWindow).Unix()}
 		eventsIn := in(&args, orgs)
 		args = append(args, q, q)
