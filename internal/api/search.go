@@ -19,7 +19,8 @@ type UserMatch struct {
 	UserID    string `json:"user_id"`
 	UserLogin string `json:"user_login"`
 	// Name is the user's display name as Okta sent it in a kept event
-	// where the user is the actor ("" when none is known).
+	// where the user is the actor, when the search read it ("" when not:
+	// found by id or login without reading names).
 	Name string `json:"name"`
 	// Field is what matched: id, login or name (the best match).
 	Field string `json:"field"`
@@ -90,9 +91,6 @@ func (a *API) searchUsers(r *http.Request) (any, error) {
 	}
 	if err := a.addFactors(ctx, found); err != nil {
 		return nil, err
-	}
-	if err := a.addNames(ctx, found); err != nil {
-		return nil, fmt.Errorf("user names: %w", err)
 	}
 	if found != nil {
 		out.Users = found
@@ -206,48 +204,6 @@ LIMIT %d`, a.table("risk_events"), eventsIn, searchCandidates)
 		found[i] = *m
 	}
 	return found, nil
-}
-
-// addNames fills the display names of users found by id or login: the
-// actor displayName of one of their kept events of the last nameWindow.
-func (a *API) addNames(ctx context.Context, found []UserMatch) error {
-	var need []UserSummary
-	idx := map[userKey]*UserMatch{}
-	for i := range found {
-		if found[i].Name == "" {
-			need = append(need, UserSummary{Tenant: found[i].Tenant, UserID: found[i].UserID})
-			idx[userKey{found[i].Tenant, found[i].UserID}] = &found[i]
-		}
-	}
-	if len(need) == 0 {
-		return nil
-	}
-	args := []any{actorNameRE}
-	filter, _ := pageFilter(&args, need)
-	args = append(args, a.s.Now().Add(-nameWindow).Unix())
-	query := fmt.Sprintf(`SELECT tenant, user_id, any(name)
-FROM
-(
-    SELECT tenant, user_id, extract(raw, ?) AS name
-    FROM %s
-    PREWHERE %s AND published >= toDateTime(?)
-    WHERE actor_id = user_id
-) AS named
-WHERE name != ''
-GROUP BY tenant, user_id`, a.table("risk_events"), filter)
-	return a.eachRow(ctx, query, args, func(rows driver.Rows) error {
-		var (
-			k    userKey
-			name string
-		)
-		if err := rows.Scan(&k.tenant, &k.id, &name); err != nil {
-			return err
-		}
-		if m := idx[k]; m != nil {
-			m.Name = name
-		}
-		return nil
-	})
 }
 
 // addFactors fills the current attack factor of the users found.
