@@ -64,6 +64,16 @@ func TestSearchUsers(t *testing.T) {
 	require.Equal(t, "critical", got.Users[0].Level)
 	e.getJSON("/api/v1/users/search?q=example&limit=2", tokenAll, &got)
 	require.True(t, got.More)
+	// "00u" starts every id: a page of prefix matches is full, and names
+	// (slow to read) are not searched.
+	e.getJSON("/api/v1/users/search?q=00u&limit=3", tokenAll, &got)
+	require.Len(t, got.Users, 3)
+	require.True(t, got.More)
+	for _, u := range got.Users {
+		require.Equal(t, "id", u.Field)
+		require.Equal(t, "prefix", u.Match)
+		require.Empty(t, u.Name, "%s's name was not read", u.UserID)
+	}
 }
 
 func TestUserFilters(t *testing.T) {

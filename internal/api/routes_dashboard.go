@@ -13,9 +13,11 @@ func (a *API) dashboardAPIRoutes() []route {
 		{method: "GET", pattern: "/api/v1/users/search", auth: true, handler: a.handle(a.searchUsers), doc: opDoc{
 			id: "searchUsers", summary: "Users of the orgs named (default all the token may read) whose Okta user id, login or display name contains q.",
 			description: "Case-insensitive. Exact matches come first, then prefixes, then substrings; within each, id before " +
-				"login before name, then by login. Users are every user riskpipe has seen in an org (org_users), the users " +
-				"with an attack factor and the users of kept events; the name is the actor displayName of the user's kept " +
-				"events. Each match carries the user's current attack factor, if any.",
+				"login before name, then by login. Ids and logins are those of every user riskpipe has seen in an org (org_users) " +
+				"and of the users with an attack factor; the name is the actor displayName of the user's kept events of the " +
+				"last 30 days, searched for q of 3 characters or more (it reads those events' raw JSON), unless limit ids or " +
+				"logins match exactly or at the start (they rank first anyway). Each match carries " +
+				"the user's current attack factor, if any.",
 			params: []param{orgsParam,
 				{name: "q", in: "query", typ: "string", required: true, description: "1 to 200 characters of a login, display name or user id."},
 				limitParam(20, 100),

@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // UserMatch is one user found by GET /api/v1/users/search.
@@ -16,7 +19,8 @@ type UserMatch struct {
 	UserID    string `json:"user_id"`
 	UserLogin string `json:"user_login"`
 	// Name is the user's display name as Okta sent it in a kept event
-	// where the user is the actor ("" when none is known).
+	// where the user is the actor, when the search read it ("" when not:
+	// found by id or login without reading names).
 	Name string `json:"name"`
 	// Field is what matched: id, login or name (the best match).
 	Field string `json:"field"`
@@ -42,8 +46,15 @@ type UserSearch struct {
 // event (the actor object holds no nested object before it).
 const actorNameRE = `"actor":\{[^{}]*"displayName":"([^"\\]*)"`
 
-// searchCandidates bounds the rows read before ranking.
+// searchCandidates bounds the rows of each kind read before ranking.
 const searchCandidates = 500
+
+// Display names are searched in the kept events of the last nameWindow,
+// for queries of at least minNameQuery characters.
+const (
+	nameWindow   = 30 * 24 * time.Hour
+	minNameQuery = 3
+)
 
 func (a *API) searchUsers(r *http.Request) (any, error) {
 	orgs, err := queryOrgs(r)
@@ -63,7 +74,7 @@ func (a *API) searchUsers(r *http.Request) (any, error) {
 		return out, nil
 	}
 	ctx := r.Context()
-	found, err := a.findUsers(ctx, orgs, q)
+	found, err := a.findUsers(ctx, orgs, q, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -115,62 +126,84 @@ func bestMatch(q string, m UserMatch) (field, match string) {
 	return field, match
 }
 
-// findUsers reads the users of orgs whose id, login or name contains q
-// (case-insensitive): the org's population (org_users), the scored users
-// and the users of kept events, whose actor displayName gives the name.
-// Candidates that match at the start come first, at most searchCandidates.
-func (a *API) findUsers(ctx context.Context, orgs []string, q string) ([]UserMatch, error) {
+// findUsers reads the users of orgs whose id, login or display name
+// contains q (case-insensitive), at most searchCandidates of each kind,
+// those that match at the start first. Ids and logins come from the orgs'
+// population (org_users) and their scored users (attack_factor_latest),
+// both small; display names are no column, so they come from the actor
+// displayName of the kept events of the last nameWindow, whose raw JSON
+// that reads: only for queries of minNameQuery characters or more, and
+// not when limit ids or logins match exactly or at the start.
+func (a *API) findUsers(ctx context.Context, orgs []string, q string, limit int) ([]UserMatch, error) {
 	args := []any{}
 	idOrLogin := "(positionCaseInsensitiveUTF8(user_login, ?) > 0 OR positionCaseInsensitiveUTF8(user_id, ?) > 0)"
 	popIn := in(&args, orgs)
 	args = append(args, q, q)
 	latestIn := in(&args, orgs)
-	args = append(args, q, q)
-	args = append(args, actorNameRE)
-	eventsIn := in(&args, orgs)
-	args = append(args, q, q, q, actorNameRE, q)
-	args = append(args, q, q, q)
-	query := fmt.Sprintf(`SELECT tenant, user_id, any(user_login) AS login, max(name) AS display_name
+	args = append(args, q, q, q, q)
+	query := fmt.Sprintf(`SELECT tenant, user_id, any(user_login) AS login, ''
 FROM
 (
-    SELECT tenant, user_id, user_login, '' AS name
-    FROM %s
-    WHERE tenant IN %s AND %s
+    SELECT tenant, user_id, user_login FROM %s WHERE tenant IN %s AND %s
     UNION ALL
-    SELECT tenant, user_id, user_login, '' AS name
-    FROM %s
-    WHERE tenant IN %s AND %s
-    UNION ALL
-    SELECT tenant, user_id, user_login, if(actor_id = user_id, extract(raw, ?), '') AS name
-    FROM %s
-    WHERE tenant IN %s AND user_id != '' AND (%s
-        OR (actor_id = user_id AND positionCaseInsensitiveUTF8(raw, ?) > 0 AND positionCaseInsensitiveUTF8(extract(raw, ?), ?) > 0))
+    SELECT tenant, user_id, user_login FROM %s WHERE tenant IN %s AND %s
 ) AS found
 GROUP BY tenant, user_id
-ORDER BY (positionCaseInsensitiveUTF8(login, ?) = 1 OR positionCaseInsensitiveUTF8(user_id, ?) = 1 OR positionCaseInsensitiveUTF8(display_name, ?) = 1) DESC,
-    login, tenant, user_id
-LIMIT %d`,
-		a.table("org_users"), popIn, idOrLogin,
-		a.table("attack_factor_latest"), latestIn, idOrLogin,
-		a.table("risk_events"), eventsIn, idOrLogin,
-		searchCandidates)
-	rows, err := a.s.Conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("search users: %w", err)
-	}
-	defer rows.Close()
-	var out []UserMatch
-	for rows.Next() {
+ORDER BY (positionCaseInsensitiveUTF8(login, ?) = 1 OR positionCaseInsensitiveUTF8(user_id, ?) = 1) DESC, login, tenant, user_id
+LIMIT %d`, a.table("org_users"), popIn, idOrLogin, a.table("attack_factor_latest"), latestIn, idOrLogin, searchCandidates)
+	byKey := map[userKey]*UserMatch{}
+	var out []*UserMatch
+	collect := func(rows driver.Rows) error {
 		var m UserMatch
 		if err := rows.Scan(&m.Tenant, &m.UserID, &m.UserLogin, &m.Name); err != nil {
-			return nil, fmt.Errorf("scan users: %w", err)
+			return err
 		}
-		out = append(out, m)
+		k := userKey{m.Tenant, m.UserID}
+		if old := byKey[k]; old != nil {
+			old.Name = cmp.Or(old.Name, m.Name)
+			old.UserLogin = cmp.Or(old.UserLogin, m.UserLogin)
+			return nil
+		}
+		byKey[k] = &m
+		out = append(out, &m)
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read users: %w", err)
+	if err := a.eachRow(ctx, query, args, collect); err != nil {
+		return nil, fmt.Errorf("search users: %w", err)
 	}
-	return out, nil
+	// Ids and logins matching exactly or at the start fill the answer ahead
+	// of any name matching at the start or inside (only an exact name
+	// could rank above them): then the names are not read.
+	ahead := 0
+	for _, m := range out {
+		if _, kind := bestMatch(q, *m); kind == "exact" || kind == "prefix" {
+			ahead++
+		}
+	}
+	if utf8.RuneCountInString(q) >= minNameQuery && ahead < limit {
+		args = []any{actorNameRE, a.s.Now().Add(-nameWindow).Unix()}
+		eventsIn := in(&args, orgs)
+		args = append(args, q, q)
+		query = fmt.Sprintf(`SELECT tenant, user_id, any(user_login), any(name)
+FROM
+(
+    SELECT tenant, user_id, user_login, extract(raw, ?) AS name
+    FROM %s
+    PREWHERE published >= toDateTime(?)
+    WHERE tenant IN %s AND user_id != '' AND actor_id = user_id AND positionCaseInsensitiveUTF8(raw, ?) > 0
+) AS named
+WHERE positionCaseInsensitiveUTF8(name, ?) > 0
+GROUP BY tenant, user_id
+LIMIT %d`, a.table("risk_events"), eventsIn, searchCandidates)
+		if err := a.eachRow(ctx, query, args, collect); err != nil {
+			return nil, fmt.Errorf("search names: %w", err)
+		}
+	}
+	found := make([]UserMatch, len(out))
+	for i, m := range out {
+		found[i] = *m
+	}
+	return found, nil
 }
 
 // addFactors fills the current attack factor of the users found.

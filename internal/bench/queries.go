@@ -49,6 +49,9 @@ var QueryNames = []string{
 	"GET /api/v1/orgs", "GET /api/v1/activity (7d, hourly)", "GET /api/v1/users (dashboard page)",
 	"GET /api/v1/orgs/{org}/users/{user}", "GET /api/v1/orgs/{org}/events (24h)", "GET /api/v1/orgs/{org}/events/{id}",
 	"GET /api/v1/factor-updates", "app.Summary (report.go)",
+	"GET /api/v1/users/search (login prefix)", "GET /api/v1/users/search (name substring)",
+	"GET /api/v1/users (category, changed, 7d)", "GET /api/v1/orgs/{org}/health (7d, hourly)",
+	"GET /api/v1/orgs/{org}/attacks (7d)",
 }
 
 func queryTenant(i int) string { return fmt.Sprintf("q-%d", i) }
@@ -98,40 +101,49 @@ func (h *Harness) RunQueries(ctx context.Context, q Queries) (res QueriesResult,
 		return res, fmt.Errorf("pick an event: %w", err)
 	}
 	user := "00u1"
-	api := []struct{ name, path string }{
-		{QueryNames[0], "/api/v1/orgs"},
-		{QueryNames[1], "/api/v1/activity?step=hour"},
-		{QueryNames[2], "/api/v1/users?limit=25&offset=0&history=30&sort=score&order=desc"},
-		{QueryNames[3], "/api/v1/orgs/" + org + "/users/" + user},
-		{QueryNames[4], "/api/v1/orgs/" + org + "/events?limit=100"},
-		{QueryNames[5], "/api/v1/orgs/" + org + "/events/" + url.PathEscape(eventID)},
-		{QueryNames[6], "/api/v1/factor-updates?limit=500"},
-	}
+	week := url.QueryEscape(time.Now().Add(-7 * 24 * time.Hour).UTC().Format(time.RFC3339))
 	client := &http.Client{Timeout: 2 * time.Minute}
-	for _, a := range api {
+	// Each query is a path of the riskpipe binary's API, or else run: it
+	// returns its answer's size.
+	queries := []struct {
+		name, path string
+		run        func() (int, error)
+	}{
+		{name: QueryNames[0], path: "/api/v1/orgs"},
+		{name: QueryNames[1], path: "/api/v1/activity?step=hour"},
+		{name: QueryNames[2], path: "/api/v1/users?limit=25&offset=0&history=30&sort=score&order=desc"},
+		{name: QueryNames[3], path: "/api/v1/orgs/" + org + "/users/" + user},
+		{name: QueryNames[4], path: "/api/v1/orgs/" + org + "/events?limit=100"},
+		{name: QueryNames[5], path: "/api/v1/orgs/" + org + "/events/" + url.PathEscape(eventID)},
+		{name: QueryNames[6], path: "/api/v1/factor-updates?limit=500"},
+		{name: QueryNames[7], run: func() (int, error) {
+			s, err := app.Summary(ctx, h.conn, r.db, 5)
+			return len(s), err
+		}},
+		// The dashboard's endpoints of issue 12.
+		{name: QueryNames[8], path: "/api/v1/users/search?q=user12"},
+		{name: QueryNames[9], path: "/api/v1/users/search?q=nobody+by+that+name"},
+		{name: QueryNames[10], path: "/api/v1/users?limit=25&history=30&category=threat_insight&changed=true&from=" + week},
+		{name: QueryNames[11], path: "/api/v1/orgs/" + org + "/health?step=hour"},
+		{name: QueryNames[12], path: "/api/v1/orgs/" + org + "/attacks"},
+	}
+	for _, qu := range queries {
+		run := qu.run
+		if run == nil {
+			run = func() (int, error) { return r.apiGet(ctx, client, qu.path) }
+		}
 		var size int
 		lat, err := measure(ctx, q.Reps, func() error {
 			var err error
-			size, err = r.apiGet(ctx, client, a.path)
+			size, err = run()
 			return err
 		})
 		if err != nil {
-			return res, fmt.Errorf("%s: %w", a.name, err)
+			return res, fmt.Errorf("%s: %w", qu.name, err)
 		}
-		lat.Name, lat.Bytes = a.name, size
+		lat.Name, lat.Bytes = qu.name, size
 		res.Queries = append(res.Queries, lat)
 	}
-	var rows int
-	lat, err := measure(ctx, q.Reps, func() error {
-		s, err := app.Summary(ctx, h.conn, r.db, 5)
-		rows = len(s)
-		return err
-	})
-	if err != nil {
-		return res, fmt.Errorf("summary: %w", err)
-	}
-	lat.Name, lat.Bytes = QueryNames[7], rows
-	res.Queries = append(res.Queries, lat)
 	return res, nil
 }
 
