@@ -183,8 +183,13 @@ func (a *App) Run(ctx context.Context) error {
 	defer st.Close()
 	// Built before the API, which serves its actions; it touches no
 	// network until Run (which loads the actions from ClickHouse).
+	respNotify := &respondNotifier{now: time.Now}
+	var toldOfActions respond.Notifier = respNotify // the contacts, once the notifier runs
+	if a.o.Notify != nil {
+		toldOfActions = a.o.Notify
+	}
 	responder, err := respond.New(respond.Settings{Tenants: cfg.Tenants, Conn: st.Conn(), Database: st.Database(),
-		Registerer: a.reg, Logger: a.log.With("component", "respond"), Notify: a.o.Notify, Version: a.o.Version})
+		Registerer: a.reg, Logger: a.log.With("component", "respond"), Notify: toldOfActions, Version: a.o.Version})
 	if err != nil {
 		return fmt.Errorf("%w: response: %w", ErrInvalidConfig, err)
 	}
@@ -241,6 +246,7 @@ func (a *App) Run(ctx context.Context) error {
 	var sink poll.Sink = writer
 	if notifier != nil {
 		sink = notifySink{next: writer, n: notifier}
+		respNotify.n.Store(notifier)
 	}
 	tenants, err := newTenantSet(a, st, sink)
 	if err != nil {

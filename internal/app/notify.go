@@ -2,9 +2,13 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/respond"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -52,4 +56,50 @@ func (a *App) newNotifier(ctx context.Context, st *store.Store) (*notify.Notifie
 		return nil, err
 	}
 	return n, nil
+}
+
+// respondNotifier tells the org's security contacts about response
+// actions (respond.Notifier): a proposal waiting for a person, a spent
+// hourly budget. The response service is built before the notifier (the
+// API serves it from the start), so the notifier is set once built; until
+// then, and without notifications configured, the service's log lines are
+// all there is.
+type respondNotifier struct {
+	n   atomic.Pointer[notify.Notifier]
+	now func() time.Time
+}
+
+func (r *respondNotifier) PendingApproval(_ context.Context, a respond.Action) {
+	n := r.n.Load()
+	if n == nil {
+		return
+	}
+	what := fmt.Sprintf("%s of %s proposed by %s", a.Action, orDash(a.UserLogin, a.UserID, a.Identity), a.ProposedBy)
+	if a.Reason != "" {
+		what += ": " + a.Reason
+	}
+	if a.State == respond.StateNeedsIdentity {
+		what += " (pick the Okta user first: the identity matches no user exactly)"
+	}
+	n.Report(notify.Finding{Tenant: a.Tenant, Kind: notify.KindActionPending, Key: "action_pending|" + a.Tenant + "|" + a.ID,
+		At: a.CreatedAt, Detail: what})
+}
+
+func (r *respondNotifier) BudgetExhausted(_ context.Context, tenant string, limit int) {
+	n := r.n.Load()
+	if n == nil {
+		return
+	}
+	hour := r.now().UTC().Truncate(time.Hour)
+	n.Report(notify.Finding{Tenant: tenant, Kind: notify.KindResponseBudget, Key: "response_budget|" + tenant + "|" + hour.Format(time.RFC3339),
+		At: r.now().UTC(), Detail: fmt.Sprintf("%d actions ran within the hour (response.max_actions_per_hour): every further action waits for approval.", limit)})
+}
+
+func orDash(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return "-"
 }

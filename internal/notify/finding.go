@@ -23,11 +23,17 @@ const (
 	KindContactsReview     Kind = "contacts_review"
 	KindTest               Kind = "test"
 	KindDigest             Kind = "digest"
+	// KindActionPending: a response action waits for a person's approval
+	// (or for an identity to be picked); KindResponseBudget: the org's
+	// max_actions_per_hour is spent and actions wait (internal/respond).
+	KindActionPending  Kind = "action_pending"
+	KindResponseBudget Kind = "response_budget"
 )
 
 // Kinds is every kind, for metrics initialisation and docs.
 var Kinds = []Kind{KindAttackStarted, KindAttackEnded, KindUserCritical, KindCriticalIncident,
-	KindIntegrationFailing, KindContactsChanged, KindContactsReview, KindTest, KindDigest}
+	KindIntegrationFailing, KindContactsChanged, KindContactsReview, KindTest, KindDigest,
+	KindActionPending, KindResponseBudget}
 
 // Status is a notification row's delivery state; the set is closed.
 type Status string

@@ -63,6 +63,12 @@ func render(fs []Finding, dashboard string) Message {
 		m.Subject = "Please review the security contacts of " + f.Tenant
 	case KindTest:
 		m.Subject = "riskpipe test message for " + f.Tenant
+	case KindActionPending:
+		n := len(fs)
+		m.Subject = fmt.Sprintf("%d response action%s in %s wait%s for approval", n, plural(n), f.Tenant, map[bool]string{true: "s", false: ""}[n == 1])
+		m.Lines = append(m.Lines, "Approve or reject on the dashboard (a token with the respond role); following a link approves nothing.")
+	case KindResponseBudget:
+		m.Subject = "Response actions in " + f.Tenant + " wait: the hourly budget is spent"
 	default:
 		m.Subject = string(f.Kind) + " in " + f.Tenant
 	}

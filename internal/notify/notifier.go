@@ -55,9 +55,10 @@ type Settings struct {
 
 // batch is what the pipeline hands over after ClickHouse confirmed a write.
 type batch struct {
-	tenant  string
-	events  []event.Event
-	updates []score.Update
+	tenant   string
+	events   []event.Event
+	updates  []score.Update
+	findings []Finding // from other components (Report)
 }
 
 // delivery is one message to one recipient being delivered.
@@ -161,6 +162,20 @@ func (n *Notifier) Offer(tenant string, events []event.Event, updates []score.Up
 		n.resync[tenant] = true
 		n.mu.Unlock()
 		n.m.overflows.Inc()
+	}
+}
+
+// Report hands a finding of another component (a response action waiting
+// for approval) to the notifier; like Offer it never blocks. Its Key
+// dedups it as every finding's. A full queue drops it with a warning and
+// the overflow metric (these findings are not re-derived from ClickHouse).
+func (n *Notifier) Report(f Finding) {
+	select {
+	case n.queue <- batch{tenant: f.Tenant, findings: []Finding{f}}:
+		n.m.queue.Set(float64(len(n.queue)))
+	default:
+		n.m.overflows.Inc()
+		n.log.Warn("notification queue full: finding dropped", "tenant", f.Tenant, "kind", f.Kind)
 	}
 }
 
@@ -353,6 +368,12 @@ func (n *Notifier) Step(ctx context.Context) {
 }
 
 func (n *Notifier) handle(b batch) {
+	if len(b.findings) > 0 {
+		n.findings(b.findings, n.now().UTC())
+	}
+	if len(b.events) == 0 && len(b.updates) == 0 {
+		return
+	}
 	d := n.detectors[b.tenant]
 	if d == nil {
 		d = NewDetector(b.tenant, n.cfg.Notify.CriticalIncident)

@@ -205,3 +205,25 @@ func TestWhoIsToldWhat(t *testing.T) {
 		require.Len(t, e.mb.to("secops@acme.example"), 2, "reviewed: no more reminders")
 	})
 }
+
+// TestReportedFindings: findings of other components (a response action
+// waiting for approval, a spent budget) go to the org's primary security
+// contacts only, once per key however often they are reported.
+func TestReportedFindings(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "")
+	n := e.notifier()
+	now := e.clock.Now()
+	pending := Finding{Tenant: "acme", Kind: KindActionPending, Key: "action_pending|acme|act-1", At: now,
+		Detail: "suspend of joren.m@acme.example proposed by critical-factor"}
+	n.Report(pending)
+	n.Report(pending) // the same proposal again (evidence added): no second message
+	n.Report(Finding{Tenant: "acme", Kind: KindResponseBudget, Key: "response_budget|acme|hour-1", At: now, Detail: "10 actions ran"})
+	n.Step(ctx)
+	require.Equal(t, []string{"1 response action in acme waits for approval", "Response actions in acme wait: the hourly budget is spent"},
+		e.mb.to("secops@acme.example"))
+	require.Empty(t, e.mb.to("ciso@acme.example"))
+	require.Empty(t, e.mb.to("it@acme.example"))
+	require.Contains(t, e.mb.all()[0].Body, "suspend of joren.m@acme.example proposed by critical-factor")
+	require.Contains(t, e.mb.all()[0].Body, "following a link approves nothing")
+}
