@@ -168,6 +168,10 @@ func Compare(cur, next *Config) Diff {
 			d.Refused = append(d.Refused, Problem{Path: indexPath("tenants", i) + ".contacts",
 				Msg: "changed: the notifier is built at start: restart riskpipe to change the contacts"})
 		}
+		if !reflect.DeepEqual(o.Response, t.Response) {
+			d.Refused = append(d.Refused, Problem{Path: indexPath("tenants", i) + ".response",
+				Msg: "changed: the response service is built at start: restart riskpipe to change response settings"})
+		}
 		var poller, client []string
 		for _, k := range changedFields(o.Poll, t.Poll) {
 			switch k {

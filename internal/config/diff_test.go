@@ -94,6 +94,9 @@ func TestCompare(t *testing.T) {
 		}, refused: []string{"notify.smtp", "contacts.primary_security",
 			"tenants[0].contacts", "tenants[1].contacts", "tenants[2].contacts"}, // the top-level contacts are every tenant's
 			unchanged: []string{"acme", "globex", "initech"}},
+		{name: "response needs a restart (the response service is built at start)", edit: func(s string) string {
+			return replace(s, "auth: {method: api_token, token: t1}", "auth: {method: api_token, token: t1}\n    response: {mode: dry_run}")
+		}, refused: []string{"tenants[0].response"}, unchanged: []string{"acme", "globex", "initech"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cur, next := parse(t, diffBase), parse(t, tc.edit(diffBase))
