@@ -88,6 +88,12 @@ func TestPermissionMissingAndRecovery(t *testing.T) {
 	require.EqualValues(t, 1, permOK("locked"))
 	require.True(t, r.app.PermissionOK("locked", privilege.FeatureSystemLog))
 
+	// Each org has events after its integration before the traffic stops
+	// (locked integrates only now, when its permission came back).
+	for _, name := range []string{"locked", "denied", "fine"} {
+		eventually(t, waitFor, func() bool { return len(h.want(t, name, integrated[name])) > 0 },
+			"%s has events after its integration", name)
+	}
 	for _, o := range h.orgs {
 		o.org.SetRate(0)
 	}
