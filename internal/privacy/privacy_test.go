@@ -222,31 +222,31 @@ func TestRegisteredNewTable(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.populate(t)
-	f.exec(t, `CREATE TABLE {db}.notifications (tenant String, notification_id String, recipient String, user_id String,
+	f.exec(t, `CREATE TABLE {db}.later_messages (tenant String, notification_id String, recipient String, user_id String,
 		payload String, created_at DateTime, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY (tenant, notification_id)`)
 	cols := []string{"tenant", "notification_id", "recipient", "user_id", "payload", "created_at", "version"}
-	f.insert(t, "notifications", cols,
+	f.insert(t, "later_messages", cols,
 		[]any{"acme", "n1", "Joren.M@example.com", joren.ids["acme"], `{"text":"you were attacked"}`, pub0, uint64(1)},
 		[]any{"acme", "n2", "soc@example.com", anna.ids["acme"], `{"text":"anna and joren.m@example.com attacked"}`, pub0, uint64(1)},
 		[]any{"acme", "n3", "soc@example.com", anna.ids["acme"], `{"text":"anna attacked"}`, pub0, uint64(1)})
-	reg := NewRegistry(append(CoreTables(), Table{Name: "notifications", Key: []string{"tenant", "notification_id"},
+	reg := NewRegistry(append(CoreTables(), Table{Name: "later_messages", Key: []string{"tenant", "notification_id"},
 		LoginColumns: []string{"recipient"}, IDColumns: []string{"user_id"}, Version: "version", Final: true})...)
 	s := f.service(t, Options{Registry: reg})
 	ctx := context.Background()
 
 	acc, err := s.Access(ctx, joren.email, "test")
 	require.NoError(t, err)
-	require.Equal(t, []string{"n1", "n2"}, ids(acc.Records["notifications"], "notification_id"))
+	require.Equal(t, []string{"n1", "n2"}, ids(acc.Records["later_messages"], "notification_id"))
 
 	res, err := s.Delete(ctx, joren.email, "test")
 	require.NoError(t, err)
 	require.True(t, res.Done(), "%+v", res)
-	require.Equal(t, 1, res.Deleted["notifications"])
-	require.Equal(t, 1, res.Redacted["notifications"])
+	require.Equal(t, 1, res.Deleted["later_messages"])
+	require.Equal(t, 1, res.Redacted["later_messages"])
 	var payload string
-	require.NoError(t, f.conn.QueryRow(ctx, "SELECT payload FROM `"+f.db+"`.notifications FINAL WHERE notification_id = 'n2'").Scan(&payload))
+	require.NoError(t, f.conn.QueryRow(ctx, "SELECT payload FROM `"+f.db+"`.later_messages FINAL WHERE notification_id = 'n2'").Scan(&payload))
 	require.Equal(t, `{"text":"anna and [redacted] attacked"}`, payload)
 	var n uint64
-	require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM `"+f.db+"`.notifications").Scan(&n))
+	require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM `"+f.db+"`.later_messages").Scan(&n))
 	require.Equal(t, uint64(2), n, "n1 deleted; n2 redacted and merged into one row; n3 intact")
 }
