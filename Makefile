@@ -104,7 +104,7 @@ replay-current: ensure-chdb
 # The check alone: capture from the packages that query ClickHouse, replay.
 test-current: ensure-chdb
 	rm -rf $(SQL_CAPTURE) && mkdir -p $(SQL_CAPTURE)
-	RISKPIPE_SQL_CAPTURE=$(SQL_CAPTURE) $(GO) test -count=1 -timeout 20m ./internal/store/ ./internal/api/ ./internal/app/ ./internal/poll/ ./internal/bench/ ./cmd/riskpipe/
+	RISKPIPE_SQL_CAPTURE=$(SQL_CAPTURE) $(GO) test -count=1 -timeout 20m ./internal/store/ ./internal/api/ ./internal/app/ ./internal/poll/ ./internal/bench/ ./internal/notify/ ./internal/respond/ ./internal/privacy/ ./cmd/riskpipe/
 	$(MAKE) --no-print-directory replay-current
 
 # The fault suite in full (the short version runs in `make test`).

@@ -157,7 +157,7 @@ func (s *Store) keys(ctx context.Context, since time.Time) (map[string]bool, err
 
 // sentSince counts the messages sent per recipient since t (max_per_hour).
 func (s *Store) sentSince(ctx context.Context, t time.Time) (map[string][]time.Time, error) {
-	rows, err := s.conn.Query(ctx, "SELECT recipient, sent_at FROM "+s.table("notifications")+" FINAL WHERE status = 'sent' AND sent_at >= ? ORDER BY sent_at", dt(t))
+	rows, err := s.conn.Query(ctx, "SELECT recipient, sent_at FROM "+s.table("notifications")+" FINAL WHERE status = 'sent' AND sent_at >= ? ORDER BY recipient, sent_at", dt(t))
 	if err != nil {
 		return nil, err
 	}

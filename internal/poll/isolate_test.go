@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -78,6 +79,11 @@ func TestPollerDoesNotIsolateSchemaErrors(t *testing.T) {
 		// After the integration's write: every later insert fails with
 		// NO_SUCH_COLUMN_IN_TABLE, a permanent error that is not a row's.
 		require.NoError(t, st.Conn().Exec(t.Context(), "RENAME TABLE `"+st.Database()+"`.risk_events TO `"+st.Database()+"`.risk_events_gone"))
+	})
+	// The table is back before the database is dropped (and dumped for
+	// the current-ClickHouse check, which replays the rename on it).
+	t.Cleanup(func() {
+		_ = st.Conn().Exec(context.Background(), "RENAME TABLE `"+st.Database()+"`.risk_events_gone TO `"+st.Database()+"`.risk_events")
 	})
 	f.start(t)
 	eventually(t, func() bool {
