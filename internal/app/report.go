@@ -44,7 +44,7 @@ func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[strin
 		return out[t]
 	}
 	rows, err := conn.Query(ctx, fmt.Sprintf(
-		"SELECT tenant, category, count() AS n FROM %s.risk_events FINAL GROUP BY tenant, category ORDER BY tenant, n DESC", db))
+		"SELECT tenant, category, count() AS n FROM %s.risk_events FINAL GROUP BY tenant, category ORDER BY tenant, n DESC, category", db))
 	if err != nil {
 		return nil, fmt.Errorf("summary by category: %w", err)
 	}

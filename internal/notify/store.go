@@ -289,5 +289,5 @@ func (s *Store) replay(ctx context.Context, tenant string, since time.Time) (map
 // Problems returns the messages created since t that failed or are still
 // waiting for a retry after a failed attempt, newest first.
 func (s *Store) Problems(ctx context.Context, since time.Time) ([]Row, error) {
-	return s.query(ctx, "WHERE created_at >= ? AND (status = 'failed' OR (status = 'pending' AND attempts > 0)) ORDER BY created_at DESC LIMIT 100", dt(since))
+	return s.query(ctx, "WHERE created_at >= ? AND (status = 'failed' OR (status = 'pending' AND attempts > 0)) ORDER BY created_at DESC, notification_id, recipient LIMIT 100", dt(since))
 }

@@ -251,7 +251,7 @@ func (s *Service) orgUsers(ctx context.Context, tenant string, id identity) ([]p
 	q := fmt.Sprintf(`SELECT user_id, argMax(user_login, version) AS login FROM %s.org_users
 WHERE tenant = ? GROUP BY user_id
 HAVING lower(login) = ? OR lower(login) LIKE ? OR lower(login) LIKE ?
-ORDER BY login LIMIT %d`, s.audit.db, orgUsersMatchLimit)
+ORDER BY login, user_id LIMIT %d`, s.audit.db, orgUsersMatchLimit)
 	rows, err := s.audit.conn.Query(ctx, q, tenant, id.lower, like(id.local)+"@%", "%"+like(id.local)+"%")
 	if err != nil {
 		return nil, fmt.Errorf("org_users: %w", err)
