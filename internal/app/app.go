@@ -525,7 +525,8 @@ func (a *App) buildAPI(cfg *config.Config) (http.Handler, error) {
 		Bands: cfg.Score.Bands, SignInCodes: a.o.SignInCodes, HealthLog: a.health.Windows,
 		Notify:  notify.NewAdmin(cfg, notify.NewStore(st.Conn(), st.Database()), nil),
 		Respond: rs,
-		Logger:  a.log.With("component", "api")})
+		Privacy: a.privacyAPI(), PrivacySyncTimeout: cfg.Privacy.SyncTimeout,
+		Logger: a.log.With("component", "api")})
 	if err != nil {
 		return nil, err
 	}

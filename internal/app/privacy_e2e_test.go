@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
 	"github.com/riskpipe/riskpipe/internal/score"
 )
@@ -25,9 +29,20 @@ func TestPrivacyEndToEnd(t *testing.T) {
 	cfg.Score.MaterialChange = 0.01
 	cfg.Privacy.HashKey = "e2e-privacy-hash-key-0123"
 	cfg.Privacy.SuppressDeleted = true
+	const dpoToken = "dpo-token-0123456789abcdef"
+	cfg.API.Tokens = append(cfg.API.Tokens, config.APIToken{Name: "dpo", Token: dpoToken, Tenants: []string{config.AllTenants},
+		Roles: []config.Role{config.RolePrivacy}})
 	r := h.start(t, cfg, integrateEarly)
 	o := h.orgs["acme"]
 	integratedAt := r.integrated(t, "acme")
+
+	// The running app's API serves privacy requests (an unknown email: 200,
+	// nothing found), not 503.
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/privacy/access", strings.NewReader(`{"email":"nobody@example.com"}`))
+	req.Header.Set("Authorization", "Bearer "+dpoToken)
+	rec := httptest.NewRecorder()
+	r.app.Handler().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	o.publish(t, 0, scenario.DemoPeriod, integratedAt)
 	h.converged(t, "acme", h.want(t, "acme", integratedAt), waitFor)
 	h.refreshed(t, r, cfg.Score.RefreshEvery, "acme")
