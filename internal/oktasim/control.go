@@ -139,3 +139,24 @@ func controlTruth(o *Org, w http.ResponseWriter, r *http.Request) {
 	_ = bw.WriteByte(']')
 	_ = bw.Flush()
 }
+
+func controlAddHold(o *Org, w http.ResponseWriter, r *http.Request) {
+	var h Hold
+	if !decodeBody(w, r, &h, 1<<10) {
+		return
+	}
+	if err := o.SetHold(h); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func controlHolds(o *Org, w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, o.Holds())
+}
+
+func controlReleaseHolds(o *Org, w http.ResponseWriter, _ *http.Request) {
+	o.ReleaseHolds()
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -84,14 +84,15 @@ type directory struct {
 	users   map[string]*User
 	order   []string // user ids in creation order (search results)
 	groups  map[string]*Group
-	members map[string]map[string]bool // group id → user ids
-	updated map[string]time.Time       // user id → lastUpdated
-	writes  map[string]int64           // "METHOD /api/v1/..." template → write requests
+	members map[string]map[string]bool  // group id → user ids
+	updated map[string]time.Time        // user id → lastUpdated
+	writes  map[string]int64            // "METHOD /api/v1/..." template → write requests
+	byUser  map[string]map[string]int64 // user id → template → write requests
 }
 
 func newDirectory(users []User, groups []Group, start time.Time) (*directory, error) {
 	d := &directory{users: map[string]*User{}, groups: map[string]*Group{}, members: map[string]map[string]bool{},
-		updated: map[string]time.Time{}, writes: map[string]int64{}}
+		updated: map[string]time.Time{}, writes: map[string]int64{}, byUser: map[string]map[string]int64{}}
 	for i, u := range users {
 		if err := d.addUser(u, start); err != nil {
 			return nil, fmt.Errorf("users[%d]: %w", i, err)
@@ -189,8 +190,12 @@ func (d *directory) lookupUser(key string) (*User, bool) {
 	return nil, false
 }
 
-func (d *directory) countWrite(template string) {
+func (d *directory) countWrite(template, userID string) {
 	d.writes[template]++
+	if d.byUser[userID] == nil {
+		d.byUser[userID] = map[string]int64{}
+	}
+	d.byUser[userID][template]++
 }
 
 // AddUser adds a user to the org's directory (tests and demos).
@@ -239,4 +244,14 @@ func (o *Org) WriteCalls() map[string]int64 {
 	o.dir.mu.Lock()
 	defer o.dir.mu.Unlock()
 	return maps.Clone(o.dir.writes)
+}
+
+// UserWriteCalls counts the write requests the users and groups API
+// served for one user (path {id} or {uid}), by template as WriteCalls. A
+// request held before it was applied and abandoned by its client is not
+// counted (the org never looked at it).
+func (o *Org) UserWriteCalls(userID string) map[string]int64 {
+	o.dir.mu.Lock()
+	defer o.dir.mu.Unlock()
+	return maps.Clone(o.dir.byUser[userID])
 }

@@ -67,6 +67,9 @@
 //	POST   /_sim/orgs/{org}/events         a JSON array of raw events to inject
 //	POST   /_sim/orgs/{org}/expire-tokens  expire every issued access token
 //	GET    /_sim/orgs/{org}/truth?since=T  [{"id":..,"published":..,"persisted":..}, ...]
+//	POST   /_sim/orgs/{org}/holds          a Hold: {"request":"write","stage":"after_apply"}
+//	GET    /_sim/orgs/{org}/holds          the armed holds: [{"request":..,"Held":true,..}]
+//	DELETE /_sim/orgs/{org}/holds          release every held request, disarm every hold
 //
 // The package starts no goroutines: nonces rotate with the clock and
 // buckets roll over lazily.

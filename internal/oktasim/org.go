@@ -23,6 +23,7 @@ type Org struct {
 	people *people // API-token owners and admin roles (principal.go)
 	dir    *directory
 	mgmt   *limiter // users and groups API bucket
+	holds  holdSet  // requests held at a point of their handling (hold.go)
 }
 
 func newOrg(s *Server, oo OrgOptions) (*Org, error) {

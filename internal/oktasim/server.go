@@ -104,6 +104,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /_sim/orgs/{org}/events", s.control(controlInject))
 	m.HandleFunc("POST /_sim/orgs/{org}/expire-tokens", s.control(controlExpireTokens))
 	m.HandleFunc("GET /_sim/orgs/{org}/truth", s.control(controlTruth))
+	m.HandleFunc("POST /_sim/orgs/{org}/holds", s.control(controlAddHold))
+	m.HandleFunc("GET /_sim/orgs/{org}/holds", s.control(controlHolds))
+	m.HandleFunc("DELETE /_sim/orgs/{org}/holds", s.control(controlReleaseHolds))
 	m.HandleFunc("/", s.notFound)
 	s.mux = m
 }
@@ -116,13 +119,15 @@ func (s *Server) orgHandler(h func(*Org, *recorder, *http.Request)) http.Handler
 			s.notFound(w, r)
 			return
 		}
-		rec := &recorder{ResponseWriter: w, stats: &o.stats}
-		rec.Header().Set("X-Okta-Request-Id", s.newID("", 27))
-		rec.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
-		h(o, rec, r)
-		if rec.status == 0 && r.Context().Err() == nil {
-			rec.record(http.StatusOK) // net/http sends an empty 200
-		}
+		o.serveHeld(w, r, func(w http.ResponseWriter) {
+			rec := &recorder{ResponseWriter: w, stats: &o.stats}
+			rec.Header().Set("X-Okta-Request-Id", s.newID("", 27))
+			rec.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+			h(o, rec, r)
+			if rec.status == 0 && r.Context().Err() == nil {
+				rec.record(http.StatusOK) // net/http sends an empty 200
+			}
+		})
 	}
 }
 

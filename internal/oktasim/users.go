@@ -176,7 +176,7 @@ func (o *Org) serveClearSessions(w *recorder, r *http.Request) {
 	oauth, err1 := boolParam(q.Get("oauthTokens"), false)
 	forget, err2 := boolParam(q.Get("forgetDevices"), true)
 	o.dir.mu.Lock()
-	o.dir.countWrite("DELETE /api/v1/users/{id}/sessions")
+	o.dir.countWrite("DELETE /api/v1/users/{id}/sessions", r.PathValue("id"))
 	u := o.dir.users[r.PathValue("id")]
 	if u == nil || err1 != nil || err2 != nil {
 		o.dir.mu.Unlock()
@@ -219,7 +219,7 @@ func (o *Org) lifecycle(w *recorder, r *http.Request, from, to UserStatus, op, e
 		return
 	}
 	o.dir.mu.Lock()
-	o.dir.countWrite("POST /api/v1/users/{id}/lifecycle/" + op)
+	o.dir.countWrite("POST /api/v1/users/{id}/lifecycle/"+op, r.PathValue("id"))
 	u := o.dir.users[r.PathValue("id")]
 	switch {
 	case u == nil:
@@ -277,7 +277,7 @@ func (o *Org) membership(w *recorder, r *http.Request, add bool) {
 		method = "PUT"
 	}
 	o.dir.mu.Lock()
-	o.dir.countWrite(method + " /api/v1/groups/{gid}/users/{uid}")
+	o.dir.countWrite(method+" /api/v1/groups/{gid}/users/{uid}", r.PathValue("uid"))
 	g := o.dir.groups[r.PathValue("gid")]
 	u := o.dir.users[r.PathValue("uid")]
 	switch {
