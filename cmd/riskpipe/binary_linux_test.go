@@ -43,6 +43,7 @@ func TestBinary(t *testing.T) {
 	t.Run("SIGTERMDrain", func(t *testing.T) { testSIGTERMDrain(t, bin, srv) })
 	t.Run("SIGHUPReload", func(t *testing.T) { testSIGHUPReload(t, bin, srv) })
 	t.Run("NotifyKill9", func(t *testing.T) { testNotifyKill9(t, bin, srv) })
+	t.Run("RespondKill9", func(t *testing.T) { testRespondKill9(t, bin, srv) })
 }
 
 // buildBinary builds ./cmd/riskpipe (internal/simtest). With
