@@ -124,7 +124,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		item := report(name, checkTenant(ctx, t, *timeout, log))
 		tc.SystemLog = &item
-		tc.Permissions = checkPermissions(ctx, t, fmt.Sprintf("tenants[%d]", i), *timeout, log)
+		key := fmt.Sprintf("tenants[%d]", i)
+		tc.Permissions = checkPermissions(ctx, t, key, privilege.Features(t), privilege.Options{}, *timeout, log)
+		if rt, rkey, fs, ok := privilege.ResponseCredential(t, key); ok {
+			// tenants[].response.auth: judged for what it is used for.
+			tc.Permissions = append(tc.Permissions, checkPermissions(ctx, rt, rkey, fs, privilege.Options{Response: true}, *timeout, log)...)
+		}
 		for _, r := range tc.Permissions {
 			switch r.Verdict {
 			case privilege.VerdictMissing:
@@ -159,7 +164,11 @@ func printPermissions(w io.Writer, rep checkReport) {
 				fmt.Fprintln(w, "\npermissions (per tenant and feature):")
 				header = true
 			}
-			fmt.Fprintf(w, "%-32s %s\n", r.Tenant+" "+string(r.Feature), r.Verdict)
+			what := r.Tenant + " " + string(r.Feature)
+			if r.Credential != "" {
+				what += " (" + r.Credential + ")"
+			}
+			fmt.Fprintf(w, "%-32s %s\n", what, r.Verdict)
 			fmt.Fprintf(w, "    needed:  %s\n", r.Needed)
 			fmt.Fprintf(w, "    granted: %s\n", r.Granted)
 			if r.Fix != "" {
@@ -172,13 +181,18 @@ func printPermissions(w io.Writer, rep checkReport) {
 	}
 }
 
-// checkPermissions finds out what t's credential may do and judges every
-// enabled feature, with harmless GETs where Okta does not say and, for a
-// service app, a token request per scope to name a scope not granted.
-func checkPermissions(ctx context.Context, t config.Tenant, key string, timeout time.Duration, log *slog.Logger) []privilege.Result {
+// checkPermissions finds out what t's credential may do and judges the
+// features, with harmless GETs where Okta does not say and, for a service
+// app, a token request per scope to name a scope not granted.
+func checkPermissions(ctx context.Context, t config.Tenant, key string, features []privilege.Feature, o privilege.Options,
+	timeout time.Duration, log *slog.Logger) []privilege.Result {
 	client, err := app.NewOktaClient(t, version, log, nil, nil)
 	if err != nil {
-		return []privilege.Result{{Tenant: t.Name, Feature: privilege.FeatureSystemLog, Verdict: privilege.VerdictUnknown,
+		cred := ""
+		if o.Response {
+			cred = privilege.CredentialResponse
+		}
+		return []privilege.Result{{Tenant: t.Name, Feature: features[0], Credential: cred, Verdict: privilege.VerdictUnknown,
 			Granted: "unknown: " + err.Error()}}
 	}
 	clients := []*okta.Client{client}
@@ -189,18 +203,17 @@ func checkPermissions(ctx context.Context, t config.Tenant, key string, timeout 
 	}()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return privilege.Check(ctx, t, key, privilege.Features(t), client, privilege.Options{
-		Probe: true,
-		Scoped: func(scopes []string) (privilege.Prober, error) {
-			s := t
-			s.Auth.Scopes = slices.Clone(scopes)
-			c, err := app.NewOktaClient(s, version, log, nil, nil)
-			if err == nil {
-				clients = append(clients, c)
-			}
-			return c, err
-		},
-	})
+	o.Probe = true
+	o.Scoped = func(scopes []string) (privilege.Prober, error) {
+		s := t
+		s.Auth.Scopes = slices.Clone(scopes)
+		c, err := app.NewOktaClient(s, version, log, nil, nil)
+		if err == nil {
+			clients = append(clients, c)
+		}
+		return c, err
+	}
+	return privilege.Check(ctx, t, key, features, client, o)
 }
 
 // checkTenant proves riskpipe may read the tenant's System Log: it fetches

@@ -29,15 +29,20 @@ func TestCheckPermissions(t *testing.T) {
 		readOnly = secretMark + "-read-only-admin-token"
 		report   = secretMark + "-report-admin-token"
 		nobody   = secretMark + "-no-admin-role-token"
+		orgAdmin = secretMark + "-org-admin-token"
 	)
 	acme.AddToken(readOnly, oktasim.TokenOwner{Login: "ro@acme.example", Roles: []string{oktasim.RoleReadOnlyAdmin}})
 	acme.AddToken(report, oktasim.TokenOwner{Login: "rep@acme.example", Roles: []string{oktasim.RoleReportAdmin}})
 	acme.AddToken(nobody, oktasim.TokenOwner{Login: "nobody@acme.example", Roles: []string{}})
+	acme.AddToken(orgAdmin, oktasim.TokenOwner{Login: "org@acme.example", Roles: []string{oktasim.RoleOrgAdmin}})
 
 	for _, tc := range []struct {
 		name     string
 		token    string // acme's; default: the fleet's Super Administrator token
-		wantCode int
+		// respToken: acme's tenants[0].response.auth token (response in
+		// approve mode), judged for identity matching and response.
+		respToken string
+		wantCode  int
 		verdict  privilege.Verdict
 		want     []*regexp.Regexp
 	}{
@@ -56,11 +61,25 @@ func TestCheckPermissions(t *testing.T) {
 				regexp.MustCompile(`(?m)^acme system_log +missing$`),
 				regexp.MustCompile(`(?m)^    fix: +the API token's user nobody@acme.example may not do reading the System Log: assign the Read-only Administrator role`),
 			}},
+		{name: "read-only admin, response credential of an org admin", token: readOnly, respToken: orgAdmin, wantCode: exitOK, verdict: privilege.VerdictOK,
+			want: []*regexp.Regexp{
+				regexp.MustCompile(`(?m)^acme system_log +ok$`),
+				regexp.MustCompile(`(?m)^acme identity_matching \(response.auth\) +ok\n    needed: .*\n    granted: the API token of org@acme.example`),
+				regexp.MustCompile(`(?m)^acme response \(response.auth\) +unknown\n`),
+			}},
+		{name: "read-only admin, response credential without admin role", token: readOnly, respToken: nobody, wantCode: exitRuntime, verdict: privilege.VerdictOK,
+			want: []*regexp.Regexp{
+				regexp.MustCompile(`(?m)^acme system_log +ok$`),
+				regexp.MustCompile(`(?m)^acme response \(response.auth\) +missing\n(    .*\n)*    fix: +the API token's user nobody@acme.example may not do response actions .*verified from the System Log: assign the Organization Administrator role`),
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := fl.tenants()
 			if tc.token != "" {
 				ts[0].token = tc.token
+			}
+			if tc.respToken != "" {
+				ts[0].extra = "    response:\n      mode: approve\n      auth: {method: api_token, token: \"" + tc.respToken + "\"}\n"
 			}
 			cfg := writeConfig(t, cfgSpec{addr: srv.Addr(), db: db, tenants: ts})
 			r := runCLI(context.Background(), "check", "--config", cfg, "--timeout", "20s")
@@ -80,8 +99,18 @@ func TestCheckPermissions(t *testing.T) {
 			require.True(t, rep.ClickHouse.OK)
 			require.Len(t, rep.Tenants, 3)
 			require.Equal(t, "acme", rep.Tenants[0].Tenant)
-			require.Len(t, rep.Tenants[0].Permissions, 1)
-			p := rep.Tenants[0].Permissions[0]
+			perms := rep.Tenants[0].Permissions
+			if tc.respToken != "" {
+				require.Len(t, perms, 3)
+				for _, p := range perms[1:] {
+					require.Equal(t, privilege.CredentialResponse, p.Credential)
+				}
+				require.Equal(t, []privilege.Feature{privilege.FeatureIdentity, privilege.FeatureResponse}, []privilege.Feature{perms[1].Feature, perms[2].Feature})
+			} else {
+				require.Len(t, perms, 1)
+			}
+			p := perms[0]
+			require.Empty(t, p.Credential)
 			require.Equal(t, privilege.FeatureSystemLog, p.Feature)
 			require.Equal(t, tc.verdict, p.Verdict)
 			require.NotEmpty(t, p.Needed)

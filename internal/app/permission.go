@@ -49,6 +49,7 @@ func (s *tenantSet) permit(ctx context.Context, r *tenantRunner, key string) boo
 		s.mu.Unlock()
 		features := privilege.Features(t)
 		results := privilege.Check(ctx, t, key, features, r.src.current(), privilege.Options{})
+		results = append(results, s.responsePermissions(ctx, t, key)...)
 		if ctx.Err() != nil {
 			return false
 		}
@@ -59,7 +60,7 @@ func (s *tenantSet) permit(ctx context.Context, r *tenantRunner, key string) boo
 				blocking = &results[i]
 			}
 			if !logged && (res.Verdict == privilege.VerdictExcess || res.Verdict == privilege.VerdictMissing) {
-				s.a.log.Warn("tenant credential: "+string(res.Verdict), "tenant", t.Name, "feature", res.Feature,
+				s.a.log.Warn("tenant credential: "+string(res.Verdict), "tenant", t.Name, "feature", res.Feature, "credential", res.Credential,
 					"granted", res.Granted, "fix", res.Fix, "evidence", strings.Join(res.Evidence, "; "))
 			}
 		}

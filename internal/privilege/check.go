@@ -30,6 +30,10 @@ type Options struct {
 	// each configured) scope separately and names exactly what is not
 	// granted. nil: only the configured scopes' token is read.
 	Scoped func(scopes []string) (Prober, error)
+	// Response: the credential is tenants[].response.auth (the tenant of
+	// ResponseCredential): results name it, and response actions need
+	// the System Log too (verification).
+	Response bool
 }
 
 // Check finds out what t's credential (p) may do and judges every feature
@@ -50,9 +54,14 @@ type checker struct {
 	o   Options
 }
 
+func (c *checker) need(f Feature) Need { return need(f, c.o.Response) }
+
 func (c *checker) result(f Feature) Result {
-	n := Needs[f]
+	n := c.need(f)
 	r := Result{Tenant: c.t.Name, Feature: f}
+	if c.o.Response {
+		r.Credential = CredentialResponse
+	}
 	if c.t.Auth.Method == config.AuthAPIToken {
 		r.Needed = neededRoles(n)
 	} else {
@@ -79,7 +88,7 @@ func (c *checker) apiToken(ctx context.Context, features []Feature) []Result {
 			r.Evidence = []string{"GET /api/v1/users/me: " + err.Error()}
 			if okta.IsAuth(err) && !okta.IsForbidden(err) {
 				r.Verdict, r.Granted, r.CredentialRefused = VerdictMissing, "nothing: Okta refuses the API token", true
-				r.Fix = fmt.Sprintf("create a new API token as %s and set it in %s.auth.token", withArticle(roleName(Needs[f].Least)), c.key)
+				r.Fix = fmt.Sprintf("create a new API token as %s and set it in %s.auth.token", withArticle(roleName(c.need(f).Least)), c.key)
 			} else {
 				r.Verdict, r.Granted = VerdictUnknown, "unknown: the token's user could not be read"
 			}
@@ -117,7 +126,7 @@ func (c *checker) apiToken(ctx context.Context, features []Feature) []Result {
 	}
 
 	for _, f := range features {
-		n := Needs[f]
+		n := c.need(f)
 		r := c.result(f)
 		r.Granted = granted
 		r.Evidence = []string{"GET /api/v1/users/me: 200", rolesEvidence}
@@ -196,7 +205,7 @@ func (c *checker) roleExcessFor(out []Result, held []string, who string) {
 	}
 	least, whats := "", []string{}
 	for _, r := range out {
-		n := Needs[r.Feature]
+		n := c.need(r.Feature)
 		if least == "" || roleLevel(n.Least) > roleLevel(least) {
 			least = n.Least
 		}
@@ -247,7 +256,7 @@ func (c *checker) oauth(ctx context.Context, features []Feature) []Result {
 	}
 	needed := []string{}
 	for _, f := range features {
-		n := Needs[f]
+		n := c.need(f)
 		r := c.result(f)
 		r.Granted = "service app " + client + ": scopes " + joinScopes(granted)
 		r.Evidence = []string{"token request for " + joinScopes(configured) + ": " + errText(tokErr, "granted "+joinScopes(granted))}

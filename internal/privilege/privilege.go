@@ -136,18 +136,58 @@ var Needs = map[Feature]Need{
 // Features returns the features the tenant's own credential (auth) is
 // used for, system_log first. Response actions (tenants[].response) match
 // identities in every mode but off, and change users in approve and auto
-// mode; with a response.auth of their own, that write credential is not
-// the tenant's, and is not judged here.
+// mode; with a response.auth of their own, those are judged against that
+// credential instead (ResponseCredential).
 func Features(t config.Tenant) []Feature {
 	fs := []Feature{FeatureSystemLog}
-	if !t.Response.Enabled() || t.Response.Auth != nil {
+	if t.Response.Auth != nil {
 		return fs
 	}
-	fs = append(fs, FeatureIdentity)
+	return append(fs, responseFeatures(t)...)
+}
+
+func responseFeatures(t config.Tenant) []Feature {
+	if !t.Response.Enabled() {
+		return nil
+	}
+	fs := []Feature{FeatureIdentity}
 	if t.Response.Mode == config.ResponseApprove || t.Response.Mode == config.ResponseAuto {
 		fs = append(fs, FeatureResponse)
 	}
 	return fs
+}
+
+// CredentialResponse names the tenants[].response.auth credential in
+// Result.Credential ("" is the tenant's auth).
+const CredentialResponse = "response.auth"
+
+// ResponseCredential returns, for a tenant whose response actions have a
+// credential of their own (tenants[].response.auth, response not off), the
+// tenant as that credential sees it (Auth replaced: Check judges it), the
+// key under which it is configured (key + ".response", for fixes) and the
+// features judged against it: identity matching, and response actions in
+// approve and auto mode. ok is false when there is no such credential.
+func ResponseCredential(t config.Tenant, key string) (rt config.Tenant, rkey string, features []Feature, ok bool) {
+	if t.Response.Auth == nil || !t.Response.Enabled() {
+		return config.Tenant{}, "", nil, false
+	}
+	rt = t
+	rt.Auth = *t.Response.Auth
+	return rt, key + ".response", responseFeatures(t), true
+}
+
+// need is what f needs from the credential judged. A response.auth
+// credential also reads the System Log (each action is verified from the
+// event Okta writes), so the response feature needs okta.logs.read there;
+// with the tenant's own auth, system_log already needs it.
+func need(f Feature, response bool) Need {
+	n := Needs[f]
+	if response && f == FeatureResponse {
+		n.Scopes = append(slices.Clone(n.Scopes), config.ScopeLogsRead)
+		n.What += ", verified from the System Log"
+		n.Probes = append(slices.Clone(n.Probes), LogProbe)
+	}
+	return n
 }
 
 // Verdict is the outcome for one feature. The set is closed.
@@ -182,6 +222,9 @@ type Result struct {
 	Fix string `json:"fix,omitempty"`
 	// Evidence is how riskpipe found out (requests and answers).
 	Evidence []string `json:"evidence,omitempty"`
+	// Credential is the credential judged: "" for the tenant's auth,
+	// CredentialResponse for tenants[].response.auth.
+	Credential string `json:"credential,omitempty"`
 	// CredentialRefused: Okta refused the credential itself (401,
 	// invalid_client), not a permission. riskpipe run leaves that to the
 	// poller, which reports and retries it as an authentication error.
