@@ -37,14 +37,14 @@ func TestCheckPermissions(t *testing.T) {
 	acme.AddToken(orgAdmin, oktasim.TokenOwner{Login: "org@acme.example", Roles: []string{oktasim.RoleOrgAdmin}})
 
 	for _, tc := range []struct {
-		name     string
-		token    string // acme's; default: the fleet's Super Administrator token
+		name  string
+		token string // acme's; default: the fleet's Super Administrator token
 		// respToken: acme's tenants[0].response.auth token (response in
 		// approve mode), judged for identity matching and response.
 		respToken string
 		wantCode  int
-		verdict  privilege.Verdict
-		want     []*regexp.Regexp
+		verdict   privilege.Verdict
+		want      []*regexp.Regexp
 	}{
 		{name: "read-only admin", token: readOnly, wantCode: exitOK, verdict: privilege.VerdictOK,
 			want: []*regexp.Regexp{regexp.MustCompile(`(?m)^acme system_log +ok\n    needed: .*Read-only Administrator or Report Administrator\n    granted: the API token of ro@acme.example: roles not readable`)}},
