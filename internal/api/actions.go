@@ -47,6 +47,9 @@ type ActionList struct {
 // IdentityMatches are the Okta users an external identity may name, best first.
 type IdentityMatches struct {
 	Candidates []respond.Candidate `json:"candidates"`
+	// Note says how the org's identity_domains read the identity's
+	// domain: this org's, or another org's (then there are no candidates).
+	Note string `json:"note,omitempty"`
 }
 
 // conflictBody is a 409: the action's current state.
@@ -64,7 +67,7 @@ type Responder interface {
 	Revert(ctx context.Context, id, by string) (respond.Action, error)
 	Get(id string) (respond.Action, bool)
 	List(f respond.Filter) ([]respond.Action, string)
-	Match(ctx context.Context, tenant, identity string) ([]respond.Candidate, error)
+	Match(ctx context.Context, tenant, identity string) (respond.Matches, error)
 }
 
 var (
@@ -326,7 +329,7 @@ func (a *API) matchIdentity(r *http.Request) (any, error) {
 	if strings.TrimSpace(identity) == "" {
 		return nil, badRequest("identity is required")
 	}
-	cands, err := a.s.Respond.Match(r.Context(), org, identity)
+	m, err := a.s.Respond.Match(r.Context(), org, identity)
 	var ie *respond.InputError
 	if errors.As(err, &ie) {
 		return nil, badRequest("%s", ie.Msg)
@@ -334,8 +337,9 @@ func (a *API) matchIdentity(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	cands := m.Candidates
 	if cands == nil {
 		cands = []respond.Candidate{}
 	}
-	return IdentityMatches{Candidates: cands}, nil
+	return IdentityMatches{Candidates: cands, Note: m.Note}, nil
 }

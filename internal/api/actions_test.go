@@ -64,6 +64,9 @@ func newActionEnv(t *testing.T) *actionEnv {
 	for _, name := range []string{"acme", "globex"} {
 		r := config.DefaultResponse()
 		r.Mode, r.RestrictedGroupID = config.ResponseApprove, "00grestricted"
+		if name == "globex" {
+			r.IdentityDomains = []string{"GLOBEX"}
+		}
 		tenants = append(tenants, config.Tenant{Name: name, BaseURL: sim.BaseURL(simSrv.URL, name),
 			Auth: config.Auth{Method: config.AuthAPIToken, Token: config.Secret("sim-" + name)},
 			Poll: config.Poll{RequestTimeout: 10 * time.Second}, Response: r})
@@ -179,6 +182,14 @@ func TestActionsAPI(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.body, &m))
 	require.Equal(t, "00ujoren", m.Candidates[0].UserID)
 	require.False(t, m.Candidates[0].Exact)
+	// A domain another org claims (identity_domains): no candidates here,
+	// with the reason, without naming that org; a proposal is refused.
+	r = e.do("GET", "/api/v1/identities/match?org=acme&identity="+url.QueryEscape(`GLOBEX\joren.m`), tokRespA, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.JSONEq(t, `{"candidates": [], "note": "domain globex is claimed by another org (tenants[].response.identity_domains): no candidates in acme"}`, string(r.body))
+	r = e.do("POST", "/api/v1/actions", tokRespA, map[string]any{"org": "acme", "action": "suspend", "identity": `GLOBEX\joren.m`})
+	require.Equal(t, http.StatusBadRequest, r.status, string(r.body))
+	require.Contains(t, string(r.body), "claimed by another org")
 
 	// Bad input.
 	for _, body := range []any{

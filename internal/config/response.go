@@ -1,8 +1,10 @@
 package config
 
 import (
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -41,6 +43,12 @@ type Response struct {
 	VerifyWithin time.Duration  `yaml:"verify_within"`
 	Protected    Protected      `yaml:"protected"`
 	Rules        []ResponseRule `yaml:"rules"`
+	// IdentityDomains are the directory domains whose identities belong to
+	// this org: NetBIOS names (CORP of CORP\joren) and DNS or UPN suffixes
+	// (corp.example of joren@corp.example), compared case-insensitively.
+	// An identity whose domain another org claims gets no candidates here.
+	// Default none; one domain belongs to at most one tenant.
+	IdentityDomains []string `yaml:"identity_domains"`
 }
 
 // ResponseMode is a tenant's response mode. The set is closed.
@@ -136,6 +144,7 @@ func (d *decoder) response(n *yaml.Node, path string, r *Response) (authKeys map
 		"auto_actions":         d.actions(&r.AutoActions),
 		"forget_devices":       d.boolean(&r.ForgetDevices),
 		"verify_within":        d.duration(&r.VerifyWithin),
+		"identity_domains":     d.strings(&r.IdentityDomains),
 		"protected": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{
 				"users":  d.strings(&r.Protected.Users),
@@ -184,6 +193,26 @@ func (d *decoder) actions(dst *[]ResponseAction) field {
 	}
 }
 
+// identityDomainRE is a NetBIOS or DNS domain name.
+var identityDomainRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252}[A-Za-z0-9_])?$`)
+
+// identityDomains reports a domain claimed by two tenants: its identities
+// would belong to both.
+func (v *validator) identityDomains(ts []Tenant) {
+	owner := map[string]int{}
+	for i, t := range ts {
+		for j, dom := range t.Response.IdentityDomains {
+			k := strings.ToLower(dom)
+			if first, ok := owner[k]; ok && first != i {
+				v.ps.addf(indexPath(keyPath(indexPath("tenants", i), "response.identity_domains"), j),
+					"claimed by %s too: a domain belongs to one org", indexPath("tenants", first))
+				continue
+			}
+			owner[k] = i
+		}
+	}
+}
+
 var (
 	ruleLevels     = []string{"low", "medium", "high", "critical"}
 	ruleCategories = []string{"user_risk", "entity_risk", "threat_insight", "leaked_credentials", "high_risk", "extra"}
@@ -215,6 +244,18 @@ func (v *validator) response(t *Tenant, path string, authPresent map[string]bool
 		v.ps.add(at("verify_within"), "must be at least 1m")
 	}
 	v.actionList(at("auto_actions"), r.AutoActions, ResponseActions)
+	seen := map[string]int{}
+	for i, dom := range r.IdentityDomains {
+		p := indexPath(at("identity_domains"), i)
+		switch first, dup := seen[strings.ToLower(dom)]; {
+		case !identityDomainRE.MatchString(dom):
+			v.ps.add(p, `must be a domain name such as CORP or corp.example (letters, digits, '.', '-', '_'; no '\' or '@')`)
+		case dup:
+			v.ps.add(p, "duplicate of "+indexPath(at("identity_domains"), first))
+		default:
+			seen[strings.ToLower(dom)] = i
+		}
+	}
 	v.nonEmpty(at("protected.users"), r.Protected.Users)
 	v.nonEmpty(at("protected.groups"), r.Protected.Groups)
 	needsGroup := false

@@ -25,6 +25,9 @@ func TestResponseConfig(t *testing.T) {
 	require.True(t, r.Automatic(ActionAddToGroup))
 	require.False(t, r.Automatic(ActionSuspend))
 	require.Equal(t, "client_secret", cfg.Tenants[0].WriteAuth().Method)
+	require.Equal(t, []string{"CORP", "corp.example"}, r.IdentityDomains)
+	require.Equal(t, []string{"GLOBEX"}, cfg.Tenants[1].Response.IdentityDomains)
+	cfg.Tenants[1].Response.IdentityDomains = nil
 	require.Equal(t, DefaultResponse(), cfg.Tenants[1].Response)
 	require.False(t, cfg.Tenants[1].Response.Enabled())
 	require.Equal(t, AuthAPIToken, cfg.Tenants[1].WriteAuth().Method, "default: the tenant's auth")
@@ -51,5 +54,9 @@ func TestResponseConfigBad(t *testing.T) {
 		"tenants[0].response.rules[3].when.category: must be one of user_risk, entity_risk, threat_insight, leaked_credentials, high_risk, extra",
 		"tenants[0].response.rules[3].bogus: unknown key",
 		"tenants[0].response.restricted_group_id: required when a rule proposes add_to_group",
+		`tenants[0].response.identity_domains[1]: must be a domain name such as CORP or corp.example (letters, digits, '.', '-', '_'; no '\' or '@')`,
+		"tenants[0].response.identity_domains[2]: duplicate of tenants[0].response.identity_domains[0]",
+		`tenants[0].response.identity_domains[3]: must be a domain name such as CORP or corp.example (letters, digits, '.', '-', '_'; no '\' or '@')`,
+		"tenants[1].response.identity_domains[1]: claimed by tenants[0] too: a domain belongs to one org",
 	}, problemLines(t, err))
 }

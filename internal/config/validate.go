@@ -45,6 +45,7 @@ func validate(c *Config, m *meta, dir string, ps *problems) {
 	for i := range c.Tenants {
 		v.tenant(&c.Tenants[i], i, firstByName)
 	}
+	v.identityDomains(c.Tenants)
 	if l := c.HTTP.Listen; l != "" && !isHostPort(l, 0) {
 		ps.add("http.listen", "must be host:port, or empty to disable")
 	}

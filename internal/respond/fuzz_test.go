@@ -22,7 +22,8 @@ func FuzzParseIdentity(f *testing.F) {
 			t.Fatalf("%q: a quote passed", s)
 		}
 		// Scoring never panics and stays within [0, 1].
-		c := score(id, person{id: "u", login: s, email: s, first: s, last: s, source: "okta"})
+		own := []string{id.domain, domainOf(s)} // the identity's domain claimed by the org
+		c := score(id, person{id: "u", login: s, email: s, first: s, last: s, source: "okta"}, own)
 		if c.Confidence < 0 || c.Confidence > 1 {
 			t.Fatalf("%q: confidence %v", s, c.Confidence)
 		}

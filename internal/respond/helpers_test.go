@@ -81,6 +81,8 @@ type harness struct {
 	base  string
 	st    *store.Store
 	ten   config.Tenant
+	// others are more tenants of the service (response off unless set).
+	others []config.Tenant
 	// transport, when set, wraps the Okta client's transport.
 	transport func(http.RoundTripper) http.RoundTripper
 }
@@ -122,7 +124,7 @@ func newHarness(t *testing.T, mutate func(*config.Response)) *harness {
 func (h *harness) service(ctx context.Context) *Service {
 	h.t.Helper()
 	s, err := New(Settings{
-		Tenants: []config.Tenant{h.ten}, Conn: h.st.Conn(), Database: h.st.Database(),
+		Tenants: append([]config.Tenant{h.ten}, h.others...), Conn: h.st.Conn(), Database: h.st.Database(),
 		Registerer: prometheus.NewRegistry(), Now: h.clock.Now,
 		NewOkta: func(t config.Tenant) (Okta, error) {
 			var tr http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()

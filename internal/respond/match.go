@@ -28,6 +28,17 @@ type Candidate struct {
 	Sources []string `json:"sources"`
 }
 
+// Matches are the candidates for an identity, best first, and what the
+// org's identity_domains decided, if anything.
+type Matches struct {
+	Candidates []Candidate
+	// Note says how the identity's domain was read: this org's (listed
+	// in its identity_domains), or another org's (no candidates here).
+	Note string
+	// Elsewhere: another org claims the identity's domain.
+	Elsewhere bool
+}
+
 // Confidence of each kind of match. Only the exact ones resolve an
 // identity by themselves.
 const (
@@ -38,6 +49,10 @@ const (
 	confDomainEmail    = 0.75
 	confUPNLocal       = 0.7 // user@other-domain: same local part
 	confNameMax        = 0.6 // name similarity, scaled
+	// confOwnDomain is added to a DOMAIN\user or UPN match whose Okta
+	// login or email is in a domain the org claims (identity_domains):
+	// a better guess, still a guess.
+	confOwnDomain = 0.05
 	minNameSimilarity  = 0.75
 	maxCandidates      = 10
 	searchLimit        = 20
@@ -95,8 +110,16 @@ type person struct {
 	source                                              string
 }
 
-// score rates how well p matches id.
-func score(id identity, p person) Candidate {
+func domainOf(s string) string {
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		return strings.ToLower(s[i+1:])
+	}
+	return ""
+}
+
+// score rates how well p matches id. own are the org's identity_domains
+// when id's domain is one of them (lower case), else nil.
+func score(id identity, p person, own []string) Candidate {
 	c := Candidate{UserID: p.id, UserLogin: p.login, DisplayName: p.display, Sources: []string{p.source}}
 	add := func(conf float64, exact bool, reason string) {
 		c.Reasons = append(c.Reasons, reason)
@@ -127,6 +150,14 @@ func score(id identity, p person) Candidate {
 			add(confUPNLocal, false, "UPN local part equals the email's local part")
 		case id.email && p.secondEmail != "" && localPart(p.secondEmail) == id.local:
 			add(confUPNLocal, false, "UPN local part equals the secondEmail's local part")
+		}
+		if c.Confidence > 0 && own != nil {
+			for _, d := range []string{domainOf(p.login), domainOf(p.email)} {
+				if d != "" && slices.Contains(own, d) {
+					add(c.Confidence+confOwnDomain, false, "in "+d+", a domain this org claims")
+					break
+				}
+			}
 		}
 	}
 	if sim := nameSimilarity(id.local, p); sim >= minNameSimilarity && c.Confidence < confNameMax {
@@ -172,29 +203,48 @@ func nameSimilarity(local string, p person) float64 {
 	return best
 }
 
-// matchIdentity returns candidates for raw, best first.
-func (s *Service) matchIdentity(ctx context.Context, t *tenant, raw string) ([]Candidate, error) {
+// matchIdentity returns candidates for raw, best first. An identity whose
+// domain (CORP of CORP\joren, corp.example of a UPN) another org claims
+// in its identity_domains has none here, and neither source is asked.
+func (s *Service) matchIdentity(ctx context.Context, t *tenant, raw string) (Matches, error) {
 	id, err := parseIdentity(raw)
 	if err != nil {
-		return nil, &InputError{Msg: err.Error()}
+		return Matches{}, &InputError{Msg: err.Error()}
+	}
+	var (
+		m   Matches
+		own []string
+	)
+	if id.domain != "" {
+		switch owner := s.claims[id.domain]; {
+		case owner != "" && owner != t.name:
+			m.Elsewhere = true
+			m.Note = fmt.Sprintf("domain %s is claimed by another org (tenants[].response.identity_domains): no candidates in %s", id.domain, t.name)
+			return m, nil
+		case owner == t.name:
+			for _, d := range t.cfg.IdentityDomains {
+				own = append(own, strings.ToLower(d))
+			}
+			m.Note = fmt.Sprintf("domain %s is this org's (identity_domains)", id.domain)
+		}
 	}
 	var people []person
 	seen, err := s.orgUsers(ctx, t.name, id)
 	if err != nil {
-		return nil, err
+		return Matches{}, err
 	}
 	people = append(people, seen...)
 	if t.okta != nil {
 		found, err := s.searchOkta(ctx, t, id)
 		if err != nil {
-			return nil, fmt.Errorf("okta users search: %w", err)
+			return Matches{}, fmt.Errorf("okta users search: %w", err)
 		}
 		people = append(people, found...)
 	}
 	byID := map[string]*Candidate{}
 	var order []string
 	for _, p := range people {
-		c := score(id, p)
+		c := score(id, p, own)
 		if c.Confidence == 0 {
 			continue
 		}
@@ -237,7 +287,8 @@ func (s *Service) matchIdentity(ctx context.Context, t *tenant, raw string) ([]C
 	if len(out) > maxCandidates {
 		out = out[:maxCandidates]
 	}
-	return out, nil
+	m.Candidates = out
+	return m, nil
 }
 
 // orgUsers are the users riskpipe has seen whose login could match.

@@ -56,8 +56,10 @@ func TestIdentityMatching(t *testing.T) {
 		{`CORP\nobody`, nil, 0, 0},
 	} {
 		t.Run(tc.identity, func(t *testing.T) {
-			cands, err := s.Match(ctx, "acme", tc.identity)
+			m, err := s.Match(ctx, "acme", tc.identity)
 			require.NoError(t, err)
+			require.Empty(t, m.Note, "no org claims a domain")
+			cands := m.Candidates
 			if tc.first == nil {
 				require.Empty(t, cands)
 				return
@@ -83,7 +85,8 @@ func TestIdentityMatching(t *testing.T) {
 			require.Equal(t, tc.exact, exact)
 		})
 	}
-	if c, _ := s.Match(ctx, "acme", `CORP\jsmith`); len(c) >= 2 {
+	if m, _ := s.Match(ctx, "acme", `CORP\jsmith`); len(m.Candidates) >= 2 {
+		c := m.Candidates
 		require.Equal(t, jane, c[1].UserID)
 		require.Contains(t, c[1].Reasons, `DOMAIN\user equals the email's local part`)
 	}

@@ -71,6 +71,7 @@ type Service struct {
 	metrics *metrics
 	now     func() time.Time
 	tenants map[string]*tenant
+	claims  map[string]string // lower-cased identity domain → tenant claiming it
 	kick    chan struct{}
 
 	sweepMu sync.Mutex // one sweep at a time: the only executor
@@ -160,7 +161,7 @@ func New(s Settings) (*Service, error) {
 	svc := &Service{
 		s: s, log: s.Logger, metrics: m, now: s.Now,
 		audit:   &audit{conn: s.Conn, db: "`" + s.Database + "`"},
-		tenants: map[string]*tenant{}, kick: make(chan struct{}, 1),
+		tenants: map[string]*tenant{}, claims: map[string]string{}, kick: make(chan struct{}, 1),
 		actions: map[string]*Action{}, open: map[openKey]string{},
 	}
 	for _, t := range s.Tenants {
@@ -173,6 +174,9 @@ func New(s Settings) (*Service, error) {
 			tn.okta = o
 		}
 		svc.tenants[t.Name] = tn
+		for _, d := range t.Response.IdentityDomains {
+			svc.claims[strings.ToLower(d)] = t.Name
+		}
 		m.initTenant(t.Name)
 	}
 	return svc, nil
@@ -401,9 +405,16 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 	a.Evidence.Proposals = 1
 	state := StateProposed
 	if p.Identity != "" {
-		cands, err := s.matchIdentity(ctx, t, p.Identity)
+		m, err := s.matchIdentity(ctx, t, p.Identity)
 		if err != nil {
 			return Action{}, false, err
+		}
+		if m.Elsewhere {
+			return Action{}, false, &InputError{Msg: fmt.Sprintf("identity %q: %s; propose it in the org that claims it", a.Identity, m.Note)}
+		}
+		cands := m.Candidates
+		if m.Note != "" {
+			a.Note = m.Note + "."
 		}
 		var exact []Candidate
 		for _, c := range cands {
@@ -413,7 +424,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 		}
 		if len(exact) == 1 {
 			a.UserID, a.UserLogin = exact[0].UserID, exact[0].UserLogin
-			a.Note = fmt.Sprintf("identity %q resolved by %s", a.Identity, strings.Join(exact[0].Reasons, ", "))
+			a.Note = strings.TrimSpace(a.Note + fmt.Sprintf(" identity %q resolved by %s", a.Identity, strings.Join(exact[0].Reasons, ", ")))
 		} else {
 			state, a.Candidates = StateNeedsIdentity, cands
 		}
@@ -663,10 +674,10 @@ func (s *Service) List(f Filter) ([]Action, string) {
 }
 
 // Match returns the candidates for an external identity in an org.
-func (s *Service) Match(ctx context.Context, tenant, identity string) ([]Candidate, error) {
+func (s *Service) Match(ctx context.Context, tenant, identity string) (Matches, error) {
 	t := s.tenants[tenant]
 	if t == nil {
-		return nil, &InputError{Msg: fmt.Sprintf("unknown org %q", tenant)}
+		return Matches{}, &InputError{Msg: fmt.Sprintf("unknown org %q", tenant)}
 	}
 	return s.matchIdentity(ctx, t, identity)
 }
