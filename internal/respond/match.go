@@ -42,17 +42,17 @@ type Matches struct {
 // Confidence of each kind of match. Only the exact ones resolve an
 // identity by themselves.
 const (
-	confLogin          = 1.0
-	confEmail          = 0.95
-	confSecondEmail    = 0.9
-	confDomainLogin    = 0.8 // DOMAIN\user = the login's local part
-	confDomainEmail    = 0.75
-	confUPNLocal       = 0.7 // user@other-domain: same local part
-	confNameMax        = 0.6 // name similarity, scaled
+	confLogin       = 1.0
+	confEmail       = 0.95
+	confSecondEmail = 0.9
+	confDomainLogin = 0.8 // DOMAIN\user = the login's local part
+	confDomainEmail = 0.75
+	confUPNLocal    = 0.7 // user@other-domain: same local part
+	confNameMax     = 0.6 // name similarity, scaled
 	// confOwnDomain is added to a DOMAIN\user or UPN match whose Okta
 	// login or email is in a domain the org claims (identity_domains):
 	// a better guess, still a guess.
-	confOwnDomain = 0.05
+	confOwnDomain      = 0.05
 	minNameSimilarity  = 0.75
 	maxCandidates      = 10
 	searchLimit        = 20
