@@ -235,13 +235,47 @@ func (w *Writer) AdminRoles(ctx context.Context, userID string) ([]string, error
 	return out, nil
 }
 
+// MaxUsersPage is the largest page of GET /api/v1/users Okta serves.
+const MaxUsersPage = 200
+
 // SearchUsers runs a users search expression (search=, case-insensitive
-// values, DEPROVISIONED users included).
-func (w *Writer) SearchUsers(ctx context.Context, expr string, limit int) ([]User, error) {
-	var us []User
-	q := url.Values{"search": {expr}, "limit": {fmt.Sprint(limit)}}
-	err := w.read(ctx, w.path("api/v1/users"), q, opReadUser, "users", "search", &us)
-	return us, err
+// values, DEPROVISIONED users included) and follows Okta's cursor pages
+// (Link rel="next", on the org's own origin only) of pageSize users (at
+// most MaxUsersPage) until max users are read or no page follows.
+func (w *Writer) SearchUsers(ctx context.Context, expr string, pageSize, max int) ([]User, error) {
+	pageSize = min(max, pageSize, MaxUsersPage)
+	if pageSize < 1 {
+		return nil, nil
+	}
+	u := w.path("api/v1/users")
+	q := url.Values{"search": {expr}, "limit": {fmt.Sprint(pageSize)}}
+	var out []User
+	for {
+		res, err := w.call(ctx, http.MethodGet, u, q)
+		if err != nil {
+			return nil, err
+		}
+		if !ok2xx(res.status) {
+			return nil, w.classify(res, opReadUser, "users", "search")
+		}
+		var us []User
+		if err := json.Unmarshal(res.body, &us); err != nil {
+			return nil, &PermanentError{Status: res.status, Summary: "invalid JSON from " + opReadUser.name, Err: err}
+		}
+		out = append(out, us...)
+		if len(out) >= max {
+			return out[:max], nil
+		}
+		next := linkTarget(parseLinks(res.header.Values("Link")), "next", u)
+		if next == "" || len(us) == 0 {
+			return out, nil
+		}
+		nu, err := url.Parse(next)
+		if err != nil || !sameOrigin(nu, w.c.base) {
+			return out, nil // never send the credential elsewhere
+		}
+		u, q = nu, nil
+	}
 }
 
 // LogEvent is a System Log event that proves a change.

@@ -6,6 +6,7 @@ package okta
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func TestWriterActions(t *testing.T) {
 	roles, err := w.AdminRoles(ctx, "00uadmin")
 	require.NoError(t, err)
 	require.Equal(t, []string{"SUPER_ADMIN"}, roles)
-	us, err := w.SearchUsers(ctx, `profile.login sw "JOREN"`, 10)
+	us, err := w.SearchUsers(ctx, `profile.login sw "JOREN"`, MaxUsersPage, 10)
 	require.NoError(t, err)
 	require.Len(t, us, 1)
 
@@ -146,4 +147,36 @@ func TestWriterErrorsByMeaning(t *testing.T) {
 	cancel()
 	_, err = w.Unsuspend(cctx, "00ujoren")
 	require.True(t, errors.Is(err, context.Canceled), "%v", err)
+}
+
+// SearchUsers follows Okta's cursor pages (Link rel="next") until max
+// users, and reads no page more than it needs.
+func TestWriterSearchUsersPages(t *testing.T) {
+	o := directoryOptions()
+	for i := range 7 {
+		login := fmt.Sprintf("page%d@example.com", i)
+		o.Users = append(o.Users, oktasim.User{ID: fmt.Sprintf("00upage%d", i), Profile: oktasim.Profile{Login: login, Email: login}})
+	}
+	s := startSimOrg(t, o)
+	w := s.writer(t, sswsAuth())
+	ctx := context.Background()
+	requests := func() int64 { return s.org.Stats().Requests[http.StatusOK] }
+	for _, tc := range []struct {
+		page, max, want int
+		requests        int64
+	}{
+		{page: 2, max: 100, want: 7, requests: 4}, // 2+2+2+1, the last without a next link
+		{page: 3, max: 5, want: 5, requests: 2},   // stops once max are read
+		{page: 200, max: 100, want: 7, requests: 1},
+		{page: 7, max: 100, want: 7, requests: 1}, // no next link when nothing more matches
+	} {
+		before := requests()
+		us, err := w.SearchUsers(ctx, `profile.login sw "page"`, tc.page, tc.max)
+		require.NoError(t, err)
+		require.Len(t, us, tc.want, "%+v", tc)
+		for i, u := range us {
+			require.Equal(t, fmt.Sprintf("00upage%d", i), u.ID, "in Okta's order, none twice")
+		}
+		require.Equal(t, tc.requests, requests()-before, "%+v", tc)
+	}
 }

@@ -3,6 +3,8 @@ package oktasim
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -17,8 +19,10 @@ import (
 //     values are case-sensitive. DEPROVISIONED users are included.
 //   - q: a case-insensitive prefix of firstName, lastName or email;
 //     DEPROVISIONED users omitted; default limit 10.
-// limit defaults to 200 (at most 200). The simulator serves one page (no
-// after cursor).
+// limit defaults to 200 (at most 200). search, filter and the plain list
+// are paged with Okta's cursor: while more users match, a Link header with
+// rel="next" carries after=<cursor> (here the id of the page's last user;
+// opaque to clients); q is not paged, as Okta documents.
 
 var userSearchTop = map[string]bool{
 	"id": true, "status": true, "created": true, "activated": true, "statusChanged": true,
@@ -113,13 +117,27 @@ func (o *Org) serveListUsers(w *recorder, r *http.Request) {
 		writeOktaError(w, o.srv.newID("oae", 22), http.StatusBadRequest, code, "Invalid search criteria.", detail)
 		return
 	}
+	// Cursor paging, as Okta's: after is the id of the last user of the
+	// previous page (an opaque cursor to clients), with a Link rel="next"
+	// while more users match. q (the prefix find) is not paged.
+	after := q.Get("after")
+	if prefix != "" && search == "" && filter == "" {
+		after = ""
+	}
 	lp := strings.ToLower(prefix)
 	out := []map[string]any{}
+	more := false
 	o.dir.mu.Lock()
-	for _, id := range o.dir.order {
-		if len(out) >= limit {
-			break
+	order := o.dir.order
+	if after != "" {
+		i := slices.Index(order, after)
+		if i < 0 {
+			order = nil // a cursor that names no user: nothing after it
+		} else {
+			order = order[i+1:]
 		}
+	}
+	for _, id := range order {
 		u := o.dir.users[id]
 		switch {
 		case node != nil:
@@ -136,9 +154,27 @@ func (o *Org) serveListUsers(w *recorder, r *http.Request) {
 				continue
 			}
 		}
+		if len(out) == limit {
+			more = true
+			break
+		}
 		out = append(out, o.userJSON(u))
 	}
 	o.dir.mu.Unlock()
+	self := requestURL(r)
+	if r.URL.RawQuery != "" {
+		self += "?" + r.URL.RawQuery
+	}
+	w.Header().Add("Link", "<"+self+`>; rel="self"`)
+	if more && (search != "" || filter != "" || prefix == "") {
+		vals := url.Values{}
+		for k, v := range q {
+			vals[k] = v
+		}
+		vals.Set("after", out[len(out)-1]["id"].(string))
+		vals.Set("limit", strconv.Itoa(limit))
+		w.Header().Add("Link", "<"+requestURL(r)+"?"+vals.Encode()+`>; rel="next"`)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -2,11 +2,13 @@ package respond
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/oktasim"
 )
 
 // identity_domains: an identity whose domain the org claims is matched
@@ -80,4 +82,28 @@ func TestIdentityDomains(t *testing.T) {
 	require.Equal(t, StateNeedsIdentity, a.State)
 	require.Contains(t, a.Note, "domain corp is this org's")
 	require.Equal(t, joren, a.Candidates[0].UserID)
+}
+
+// Okta's users search is read over its cursor pages: the user the
+// identity names is found though more users match than one page holds
+// (Okta lists matches in its own order, not best first).
+func TestIdentitySearchPages(t *testing.T) {
+	h := newHarness(t, nil)
+	for i := range 5 {
+		login := fmt.Sprintf("kim%d@example.com", i)
+		require.NoError(t, h.org.AddUser(oktasim.User{ID: fmt.Sprintf("00ukim%d", i), Profile: oktasim.Profile{Login: login, Email: login, FirstName: "P", LastName: fmt.Sprint(i)}}))
+	}
+	require.NoError(t, h.org.AddUser(oktasim.User{ID: "00ukim", Profile: oktasim.Profile{Login: "kim@example.com", Email: "kim@example.com", FirstName: "Q", LastName: "Lee"}}))
+	ctx := context.Background()
+	s := h.service(ctx)
+	s.searchPage = 2 // six users match profile.login sw "kim": three pages
+	before := h.org.Stats().Requests[200]
+	m, err := s.Match(ctx, "acme", `CORP\kim`)
+	require.NoError(t, err)
+	require.NotEmpty(t, m.Candidates)
+	require.Equal(t, "00ukim", m.Candidates[0].UserID, "%+v", m.Candidates)
+	require.Contains(t, m.Candidates[0].Reasons, `DOMAIN\user equals the login's local part`)
+	// Three expressions (login/email sw "kim": 3 pages of 2; names sw
+	// "kim": one empty page; login eq: one empty page).
+	require.Equal(t, int64(5), h.org.Stats().Requests[200]-before, "the search was read over its pages")
 }

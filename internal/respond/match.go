@@ -52,10 +52,13 @@ const (
 	// confOwnDomain is added to a DOMAIN\user or UPN match whose Okta
 	// login or email is in a domain the org claims (identity_domains):
 	// a better guess, still a guess.
-	confOwnDomain      = 0.05
-	minNameSimilarity  = 0.75
-	maxCandidates      = 10
-	searchLimit        = 20
+	confOwnDomain     = 0.05
+	minNameSimilarity = 0.75
+	maxCandidates     = 10
+	// searchMax bounds the users one search expression reads, over
+	// Okta's pages: Okta returns matches in its own order, not by how well
+	// they match, so the best may be on a later page.
+	searchMax          = 600
 	orgUsersMatchLimit = 50
 )
 
@@ -345,7 +348,7 @@ func (s *Service) searchOkta(ctx context.Context, t *tenant, id identity) ([]per
 	}
 	var out []person
 	for _, e := range exprs {
-		us, err := t.okta.SearchUsers(ctx, e, searchLimit)
+		us, err := t.okta.SearchUsers(ctx, e, s.searchPage, searchMax)
 		if err != nil {
 			return nil, err
 		}

@@ -31,7 +31,7 @@ type Okta interface {
 	Group(ctx context.Context, groupID string) (okta.Group, error)
 	UserGroups(ctx context.Context, userID string) ([]okta.Group, error)
 	AdminRoles(ctx context.Context, userID string) ([]string, error)
-	SearchUsers(ctx context.Context, expr string, limit int) ([]okta.User, error)
+	SearchUsers(ctx context.Context, expr string, pageSize, max int) ([]okta.User, error)
 	FindEvent(ctx context.Context, eventType, userID, groupID, requestID string, since time.Time) (*okta.LogEvent, error)
 }
 
@@ -72,6 +72,9 @@ type Service struct {
 	now     func() time.Time
 	tenants map[string]*tenant
 	claims  map[string]string // lower-cased identity domain → tenant claiming it
+	// searchPage is the page size of Okta's users search (default
+	// okta.MaxUsersPage; tests shrink it to page through few users).
+	searchPage int
 	kick    chan struct{}
 
 	sweepMu sync.Mutex // one sweep at a time: the only executor
@@ -161,7 +164,7 @@ func New(s Settings) (*Service, error) {
 	svc := &Service{
 		s: s, log: s.Logger, metrics: m, now: s.Now,
 		audit:   &audit{conn: s.Conn, db: "`" + s.Database + "`"},
-		tenants: map[string]*tenant{}, claims: map[string]string{}, kick: make(chan struct{}, 1),
+		tenants: map[string]*tenant{}, claims: map[string]string{}, searchPage: okta.MaxUsersPage, kick: make(chan struct{}, 1),
 		actions: map[string]*Action{}, open: map[openKey]string{},
 	}
 	for _, t := range s.Tenants {
