@@ -75,7 +75,7 @@ type Service struct {
 	// searchPage is the page size of Okta's users search (default
 	// okta.MaxUsersPage; tests shrink it to page through few users).
 	searchPage int
-	kick    chan struct{}
+	kick       chan struct{}
 
 	sweepMu sync.Mutex // one sweep at a time: the only executor
 
