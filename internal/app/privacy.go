@@ -15,18 +15,23 @@ import (
 	"github.com/riskpipe/riskpipe/internal/privacy"
 )
 
-// Forget makes every tenant's classify → score stage forget the people m
-// matches (privacy.Forgetter): the privacy service calls it during a
-// deletion, the watcher for deletions made by other processes.
+// Forget makes every tenant's classify → score stage, and the response
+// actions, forget the people m matches (privacy.Forgetter): the privacy
+// service calls it during a deletion, the watcher for deletions made by
+// other processes.
 func (a *App) Forget(m privacy.Matcher) {
 	a.mu.Lock()
 	procs := make([]*processor, 0, len(a.procs))
 	for _, p := range a.procs {
 		procs = append(procs, p)
 	}
+	responder := a.respond
 	a.mu.Unlock()
 	for _, p := range procs {
 		p.forget(m)
+	}
+	if responder != nil {
+		responder.Forget(m.Matches)
 	}
 }
 

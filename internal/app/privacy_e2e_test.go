@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,7 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/config"
+	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/respond"
 	"github.com/riskpipe/riskpipe/internal/score"
 )
 
@@ -29,6 +32,8 @@ func TestPrivacyEndToEnd(t *testing.T) {
 	cfg.Score.MaterialChange = 0.01
 	cfg.Privacy.HashKey = "e2e-privacy-hash-key-0123"
 	cfg.Privacy.SuppressDeleted = true
+	cfg.Tenants[0].Response = config.DefaultResponse()
+	cfg.Tenants[0].Response.Mode = config.ResponseApprove
 	const dpoToken = "dpo-token-0123456789abcdef"
 	cfg.API.Tokens = append(cfg.API.Tokens, config.APIToken{Name: "dpo", Token: dpoToken, Tenants: []string{config.AllTenants},
 		Roles: []config.Role{config.RolePrivacy}})
@@ -61,20 +66,34 @@ func TestPrivacyEndToEnd(t *testing.T) {
 	}
 	require.True(t, inEngine())
 
+	// A pending response action on the user.
+	require.NoError(t, o.org.AddUser(oktasim.User{ID: id, Profile: oktasim.Profile{Login: login, Email: login}}))
 	r.app.mu.Lock()
-	svc, sup := r.app.privacy, r.app.sup
+	svc, sup, responder := r.app.privacy, r.app.sup, r.app.respond
 	r.app.mu.Unlock()
+	var action respond.Action
+	eventually(t, waitFor, func() bool {
+		var err error
+		action, _, err = responder.Propose(ctx, respond.Proposal{Tenant: "acme", Action: config.ActionSuspend, UserID: id, Reason: "e2e", By: "soc"})
+		return !errors.Is(err, respond.ErrStarting)
+	}, "the response service started")
+	require.Equal(t, respond.StateProposed, action.State)
+
 	res, err := svc.Delete(ctx, login, "test")
 	require.NoError(t, err)
 	require.True(t, res.Done(), "%+v", res)
 	require.NotZero(t, res.Deleted["risk_events"])
 	require.False(t, inEngine(), "the engine forgot the user")
+	_, kept := responder.Get(action.ID)
+	require.False(t, kept, "the response service forgot the user's action")
+	require.NotZero(t, res.Deleted["response_actions"])
 
 	mentions := func() uint64 {
 		return h.uint(t, "SELECT (SELECT count() FROM "+h.table("risk_events")+" WHERE user_id = ? OR positionCaseInsensitive(raw, ?) > 0)"+
 			" + (SELECT count() FROM "+h.table("attack_factor_updates")+" WHERE user_id = ?)"+
 			" + (SELECT count() FROM "+h.table("attack_factor_latest")+" WHERE user_id = ?)"+
-			" + (SELECT count() FROM "+h.table("org_users")+" WHERE user_id = ?)", id, login, id, id, id)
+			" + (SELECT count() FROM "+h.table("org_users")+" WHERE user_id = ?)"+
+			" + (SELECT count() FROM "+h.table("response_actions")+" WHERE user_id = ?)", id, login, id, id, id, id)
 	}
 	require.Zero(t, mentions())
 

@@ -147,6 +147,10 @@ func (s *Service) budgetSpent(ctx context.Context, t *tenant) {
 func (s *Service) execute(ctx context.Context, id string) {
 	s.mu.Lock()
 	a := s.actions[id]
+	if a == nil { // forgotten meanwhile
+		s.mu.Unlock()
+		return
+	}
 	t := s.tenants[a.Tenant]
 	if a.State != StateApproved {
 		s.mu.Unlock()
@@ -211,6 +215,10 @@ func (s *Service) crashed(point string) bool { return s.crash != nil && s.crash(
 // pass (retried by the next sweep after reading Okta's state).
 func (s *Service) call(ctx context.Context, t *tenant, a *Action) {
 	s.mu.Lock()
+	if !s.held(a) { // forgotten by a privacy deletion: no call for it
+		s.mu.Unlock()
+		return
+	}
 	act, uid, gid, dry := a.Action, a.UserID, a.GroupID, a.DryRun
 	s.mu.Unlock()
 	var (
@@ -309,6 +317,10 @@ func (s *Service) doAction(ctx context.Context, t *tenant, act config.ResponseAc
 func (s *Service) reconcile(ctx context.Context, id string) {
 	s.mu.Lock()
 	a := s.actions[id]
+	if a == nil {
+		s.mu.Unlock()
+		return
+	}
 	t := s.tenants[a.Tenant]
 	if a.State != StateExecuting {
 		s.mu.Unlock()
@@ -408,6 +420,10 @@ func (s *Service) applied(ctx context.Context, t *tenant, a *Action) (bool, stri
 func (s *Service) verify(ctx context.Context, id string) {
 	s.mu.Lock()
 	a := s.actions[id]
+	if a == nil {
+		s.mu.Unlock()
+		return
+	}
 	t := s.tenants[a.Tenant]
 	c := a.clone()
 	s.mu.Unlock()

@@ -127,6 +127,10 @@ func (e *OktaError) Unwrap() error      { return e.Err }
 // ErrNotFound is an unknown action id.
 var ErrNotFound = errors.New("no such action")
 
+// errForgotten: the action was forgotten (a privacy deletion) while in
+// flight; nothing more is recorded or done for it.
+var errForgotten = fmt.Errorf("%w: it was forgotten by a privacy deletion", ErrNotFound)
+
 // ErrStarting: the actions are not loaded from ClickHouse yet.
 var ErrStarting = errors.New("response actions are still loading from ClickHouse")
 
@@ -319,6 +323,9 @@ func (s *Service) newID() string {
 // commit applies mutate to a copy of a, writes it to ClickHouse as the next
 // version and, once confirmed, makes it the action. s.mu must be held.
 func (s *Service) commit(ctx context.Context, a *Action, mutate func(*Action)) error {
+	if !s.held(a) {
+		return errForgotten
+	}
 	c := a.clone()
 	mutate(&c)
 	now := s.now().UTC()
@@ -472,7 +479,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 	a.ID = s.newID()
 	a.CreatedAt = now.Truncate(time.Second)
 	a.ExpiresAt = a.CreatedAt.Add(t.cfg.ApprovalTTL)
-	s.actions[a.ID] = &Action{} // filled by commit
+	s.actions[a.ID] = &Action{ID: a.ID} // filled by commit
 	stored := s.actions[a.ID]
 	if err := s.commit(ctx, stored, func(c *Action) { *c = *a; c.State = state }); err != nil {
 		delete(s.actions, a.ID)
