@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,9 @@ func demoResponseConfig(org string) config.Response {
 	r := config.DefaultResponse()
 	r.Mode = config.ResponseApprove
 	r.RestrictedGroupID = restrictedGroup(org)
+	// The org's directory domain (ACME\jdoe): identities in it are matched
+	// in this org, in no other.
+	r.IdentityDomains = []string{strings.ToUpper(org)}
 	return r
 }
 
@@ -147,6 +151,21 @@ func demoResponse(ctx context.Context, w io.Writer, apiBase, org string, tok dem
 		}
 	}
 	u := top.Users[0]
+	// An endpoint names the user DOMAIN\user: riskpipe suggests candidates.
+	identity := strings.ToUpper(org) + `\` + strings.SplitN(u.UserLogin, "@", 2)[0]
+	var m struct {
+		Candidates []struct {
+			UserLogin  string   `json:"user_login"`
+			Confidence float64  `json:"confidence"`
+			Reasons    []string `json:"reasons"`
+		} `json:"candidates"`
+		Note string `json:"note"`
+	}
+	if _, err := call("GET", "/api/v1/identities/match?org="+org+"&identity="+url.QueryEscape(identity), tok.analyst, nil, &m); err == nil && len(m.Candidates) > 0 {
+		c := m.Candidates[0]
+		fmt.Fprintf(w, "\nresponse: identity %s (%s) matches %s with confidence %.2f (%s): a guess a person confirms\n",
+			identity, m.Note, c.UserLogin, c.Confidence, strings.Join(c.Reasons, "; "))
+	}
 	fmt.Fprintf(w, "\nresponse: the most attacked user of %s is %s (score %.1f, %s); demo-analyst proposes add_to_group\n", org, u.UserLogin, u.Score, u.Level)
 	var act struct {
 		ID            string     `json:"id"`

@@ -21,6 +21,7 @@ func TestDemoResponse(t *testing.T) {
 		"--http-listen", "127.0.0.1:0", "--eps", "200", "--interval", "1s", "--progress", "10s", "--data-dir", t.TempDir(), "--orgs", "1")
 	t.Logf("%s", r)
 	require.Equal(t, exitOK, r.code, "%s", r)
+	require.Regexp(t, `(?m)^response: identity ACME\\\S+ \(domain acme is this org's \(identity_domains\)\) matches \S+@acme\.example\.com with confidence 0\.\d+ \(.*\): a guess a person confirms$`, r.stdout)
 	require.Regexp(t, `(?m)^response: the most attacked user of acme is \S+@acme\.example\.com \(score [\d.]+, \w+\); demo-analyst proposes add_to_group$`, r.stdout)
 	m := regexp.MustCompile(`(?m)^response: action (act_[0-9a-f]+) is proposed \(group 00grestrictedacme\); approve it with:$`).FindStringSubmatch(r.stdout)
 	require.NotNil(t, m, r.stdout)
