@@ -56,6 +56,8 @@ func testRespondKill9(t *testing.T, bin string, srv *chserver.Server) {
 	cfg := writeFile(t, "riskpipe.yaml", yaml)
 	dir := t.TempDir()
 	base := "http://" + listen
+	client := &http.Client{Timeout: 2 * time.Minute} // a guard against a hang, not a speed assertion
+	t.Cleanup(client.CloseIdleConnections)
 
 	call := func(token, method, path string, body any) (int, map[string]any, error) {
 		b, _ := json.Marshal(body)
@@ -63,7 +65,7 @@ func testRespondKill9(t *testing.T, bin string, srv *chserver.Server) {
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return 0, nil, err
 		}
