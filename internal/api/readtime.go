@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/score"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // Factors as of the time of reading (score/readtime.go): the users list
@@ -14,12 +15,9 @@ import (
 // over the org's population now, so that within one answer equal scores
 // share a percentile and a lower score never has a higher one.
 
-// scoreNowSQL is score.Config.ScoreAt in SQL, over attack_factor_latest's
-// score and updated_at, at now: 1 − s_now/100 = (1 − s/100)^(2^(−Δ/half_life)).
-// ClickHouse computes it once, for the order and for the values shown.
+// scoreNowSQL is score.Config.ScoreAt in SQL at now (store.ScoreAtSQL).
 func (a *API) scoreNowSQL(now time.Time) string {
-	return fmt.Sprintf("round(100 * (1 - pow(1 - least(score, 100) / 100, pow(2, -greatest(0, %d - toInt64(updated_at)) / %d))), 2)",
-		now.Unix(), int64(a.s.Score.HalfLife.Seconds()))
+	return store.ScoreAtSQL(now, a.s.Score.HalfLife)
 }
 
 // rankings ranks each org's population at now: the users seen within the
