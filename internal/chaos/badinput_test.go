@@ -204,7 +204,7 @@ func (s *suite) badInput(t *testing.T) {
 	var lost []string
 	inDLPage := 0
 	for id, what := range mustKeep {
-		if _, ok := got.events[id]; ok {
+		if _, ok := got.Categories[id]; ok {
 			continue
 		}
 		found := false
@@ -226,7 +226,7 @@ func (s *suite) badInput(t *testing.T) {
 		reasonList = append(reasonList, fmt.Sprintf("%s ×%d", r, n))
 	}
 	sort.Strings(reasonList)
-	s.add(row{scenario: "bad input", expected: len(mustKeep), lost: len(lost), duplicated: int(got.rows - got.unique), deadLettered: len(dls),
+	s.add(row{scenario: "bad input", expected: len(mustKeep), lost: len(lost), duplicated: int(got.Rows - got.Unique), deadLettered: len(dls),
 		recover: "cursor past each batch in ≤" + seconds(slowest),
 		notes: fmt.Sprintf("%s; %d elements: %d polled (%d kept, %d dropped), %d dead-lettered (%s), %d in %d page(s) dead-lettered whole (of which %d must-keep events); no crash, exit 0 after %s",
 			strings.Join(phases, ", "), injected, polled, keptRows, polled-keptRows, elementDL, strings.Join(reasonList, ", "), pageEvents, len(pages), inDLPage, seconds(drain))})
@@ -234,12 +234,12 @@ func (s *suite) badInput(t *testing.T) {
 	// The bystander org was not disturbed.
 	tr := sm.truth("bystander", d.since["bystander"], end["bystander"], truthOptions{})
 	by := check(t, sm, d.db, "bystander", tr)
-	s.addResults("bad input: bystander org", "-", fmt.Sprintf("a normal org in the same process, %d events", tr.to-tr.from), by)
+	s.addResults("bad input: bystander org", "-", fmt.Sprintf("a normal org in the same process, %d events", tr.To-tr.From), by)
 
 	require.Empty(t, lost, "%s: events that must be kept are missing", org)
 	require.Empty(t, pages, "%s: no bad element may cost its whole page", org)
-	require.Zero(t, got.rows-got.unique, "%s: duplicates", org)
-	by.require(t)
+	require.Zero(t, got.Rows-got.Unique, "%s: duplicates", org)
+	by.Require(t)
 	d.requireOneIntegration()
 }
 

@@ -39,12 +39,12 @@ func TestDeepEventKeepsItsPage(t *testing.T) {
 	for _, dl := range dls {
 		reasons = append(reasons, dl.reason)
 	}
-	require.Contains(t, got.events, before.id, "the risk event before the deep one is not in risk_events; dead letters: %q", reasons)
-	require.Contains(t, got.events, after.id, "the risk event after the deep one is not in risk_events; dead letters: %q", reasons)
+	require.Contains(t, got.Categories, before.id, "the risk event before the deep one is not in risk_events; dead letters: %q", reasons)
+	require.Contains(t, got.Categories, after.id, "the risk event after the deep one is not in risk_events; dead letters: %q", reasons)
 	for _, r := range reasons {
 		require.NotContains(t, r, "invalid page", "no page is dead-lettered whole")
 	}
-	_, kept := got.events[deepID]
+	_, kept := got.Categories[deepID]
 	for _, dl := range dls {
 		kept = kept || bytes.HasPrefix(dl.payload, []byte(`{"uuid":"`+deepID+`"`))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // faultCase is one Okta fault, injected into an org of its own.
@@ -288,7 +289,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 		if !fc.untilDeadLetter {
 			continue
 		}
-		waitFor(t, 3*time.Minute, fc.name+": a page dead-lettered", func() (bool, string) {
+		simtest.WaitFor(t, 3*time.Minute, fc.name+": a page dead-lettered", func() (bool, string) {
 			p.Alive("waiting for a dead-lettered page")
 			n := d.db.uint("SELECT count() FROM "+d.db.table("dead_letters")+" WHERE tenant = ? AND startsWith(reason, 'invalid page')", fc.name)
 			return n > 0, fmt.Sprintf("%d dead letters", n)
@@ -299,7 +300,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 	// Recovery: each org reads everything published until its fault was
 	// cleared; the healthy orgs keep going meanwhile.
 	recovered := map[string]time.Duration{}
-	waitFor(t, 5*time.Minute, "every faulty org recovered", func() (bool, string) {
+	simtest.WaitFor(t, 5*time.Minute, "every faulty org recovered", func() (bool, string) {
 		p.Alive("the orgs recover")
 		pos := d.positions()
 		var waiting []string
@@ -334,7 +335,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 		tr := sm.truth(org, d.since[org], end[org], truthOptions{late: true, altIDs: org == "missing-uuid"})
 		r := check(t, sm, d.db, org, tr)
 		results[org] = r
-		countsDiff[org] = int64(d.db.polledCount(org)) - (tr.to - tr.from - r.deadLetteredPageEvents)
+		countsDiff[org] = int64(d.db.polledCount(org)) - (tr.To - tr.From - r.deadLetteredPageEvents)
 		require.GreaterOrEqual(t, countsDiff[org], int64(0), "%s: event_type_counts lost events", org)
 	}
 	d.requireOneIntegration()
@@ -389,8 +390,8 @@ func (s *suite) oktaFaults(t *testing.T) {
 			injected := 2 * (ctxs[fc.name].ticks)
 			notes = append(notes, fmt.Sprintf("%d injected late events kept", injected))
 		}
-		if r.derivedIDs > 0 {
-			notes = append(notes, fmt.Sprintf("%d kept events stored under the id derived from their content", r.derivedIDs))
+		if r.DerivedIDs > 0 {
+			notes = append(notes, fmt.Sprintf("%d kept events stored under the id derived from their content", r.DerivedIDs))
 		}
 		if countsDiff[fc.name] == 0 {
 			notes = append(notes, "event_type_counts exact")
@@ -403,7 +404,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 		s.addResults("okta: "+fc.name, seconds(recovered[fc.name])+" after cleared", strings.Join(notes, "; "), r)
 	}
 	for _, org := range sm.names {
-		results[org].require(t)
+		results[org].Require(t)
 	}
 }
 

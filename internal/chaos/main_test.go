@@ -20,6 +20,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/chtest"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // One ClickHouse server for the suite (plus the outage scenario's own,
@@ -92,10 +93,10 @@ func (s *suite) add(r row) {
 func (s *suite) addResults(scenario, recover, notes string, rs ...result) {
 	r := row{scenario: scenario, recover: recover, notes: notes}
 	for _, x := range rs {
-		r.expected += x.expected
-		r.lost += len(x.lost)
-		r.duplicated += x.duplicated
-		r.extra += len(x.extra)
+		r.expected += x.Expected
+		r.lost += len(x.Lost)
+		r.duplicated += x.Duplicated
+		r.extra += len(x.Extra)
 		r.deadLettered += x.deadLetters
 	}
 	s.add(r)
@@ -273,7 +274,7 @@ func (d *deployment) start() *proc {
 func (d *deployment) waitIntegrated(p *proc) {
 	t := d.t
 	t.Helper()
-	waitFor(t, 2*time.Minute, "every tenant integrated", func() (bool, string) {
+	simtest.WaitFor(t, 2*time.Minute, "every tenant integrated", func() (bool, string) {
 		p.Alive("integrating")
 		states := d.db.pollStates()
 		return len(states) == len(d.sim.names), fmt.Sprintf("%d of %d tenants in poll_state", len(states), len(d.sim.names))
@@ -303,7 +304,7 @@ func (d *deployment) positions() map[string]int64 {
 		s, ok := states[org]
 		require.True(t, ok, "%s has no poll_state", org)
 		require.True(t, s.IntegratedAt.Equal(d.since[org]), "%s: integrated_at changed from %s to %s", org, d.since[org], s.IntegratedAt)
-		pos := cursorPosition(t, s.Cursor, d.from(org))
+		pos := simtest.CursorPosition(t, s.Cursor, d.from(org))
 		require.GreaterOrEqual(t, pos, d.last[org], "%s: cursor moved backwards", org)
 		require.LessOrEqual(t, pos, d.sim.org(org).Len(), "%s: cursor beyond the log", org)
 		d.last[org] = pos
@@ -317,7 +318,7 @@ func (d *deployment) positions() map[string]int64 {
 func (d *deployment) waitPositions(p *proc, deadline time.Duration, what string, want map[string]int64) time.Duration {
 	d.t.Helper()
 	began := time.Now()
-	waitFor(d.t, deadline, what, func() (bool, string) {
+	simtest.WaitFor(d.t, deadline, what, func() (bool, string) {
 		p.Alive(what)
 		pos := d.positions()
 		for org, w := range want {

@@ -54,14 +54,14 @@ func (s *suite) sigtermDrain(t *testing.T) {
 			// it: the drain wrote every page it fetched with its cursor.
 			want := sm.truth(org, d.since[org], pos[org], truthOptions{})
 			all := sm.truth(org, d.since[org], end, truthOptions{})
-			for id := range d.db.stored(org).events {
-				te, ok := all.kept[id]
+			for id := range d.db.stored(org).Categories {
+				te, ok := all.Kept[id]
 				require.True(t, ok, "%s: stored event %s is not a kept event of the log", org, id)
-				require.Less(t, te.idx, pos[org], "%s: event %s (index %d) stored beyond the cursor", org, id, te.idx)
+				require.Less(t, te.Index, pos[org], "%s: event %s (index %d) stored beyond the cursor", org, id, te.Index)
 			}
 			res := check(t, sm, d.db, org, want)
-			res.require(t)
-			require.Equal(t, uint64(want.to-want.from), d.db.polledCount(org), "%s: event_type_counts", org)
+			res.Require(t)
+			require.Equal(t, uint64(want.To-want.From), d.db.polledCount(org), "%s: event_type_counts", org)
 			prev[org] = pos[org]
 		}
 	}
@@ -78,10 +78,10 @@ func (s *suite) sigtermDrain(t *testing.T) {
 	var events int64
 	for _, org := range orgs {
 		tr := sm.truth(org, d.since[org], end[org], truthOptions{})
-		events += tr.to - tr.from
+		events += tr.To - tr.From
 		results = append(results, check(t, sm, d.db, org, tr))
 		// No kill: every page was counted exactly once.
-		require.Equal(t, uint64(tr.to-tr.from), d.db.polledCount(org), "%s: event_type_counts", org)
+		require.Equal(t, uint64(tr.To-tr.From), d.db.polledCount(org), "%s: event_type_counts", org)
 	}
 	d.requireOneIntegration()
 	var worst time.Duration
@@ -94,6 +94,6 @@ func (s *suite) sigtermDrain(t *testing.T) {
 			len(orgs), events, s.sz.sigtermBacklog, seconds(catchUp)),
 		results...)
 	for _, r := range results {
-		r.require(t)
+		r.Require(t)
 	}
 }

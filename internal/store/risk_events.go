@@ -515,3 +515,33 @@ func (r *Reader) AnyEventID(ctx context.Context, tenant string) (string, error) 
 	err := r.conn.QueryRow(ctx, fmt.Sprintf("SELECT event_id FROM %s WHERE tenant = ? LIMIT 1", r.table("risk_events")), tenant).Scan(&id)
 	return id, err
 }
+
+// Stored is what risk_events holds for one tenant, read with FINAL: its
+// rows, its distinct event ids (equal unless an event is held twice) and
+// each event's category.
+type Stored struct {
+	Rows, Unique uint64
+	Categories   map[string]string // event id → category
+}
+
+// StoredEvents reads what risk_events holds for tenant (the ground truth
+// checks of the tests compare it with what the simulator served).
+func (r *Reader) StoredEvents(ctx context.Context, tenant string) (Stored, error) {
+	tbl := r.table("risk_events")
+	s := Stored{Categories: map[string]string{}}
+	if err := r.conn.QueryRow(ctx, "SELECT count(), uniqExact(event_id) FROM "+tbl+" FINAL WHERE tenant = ?", tenant).Scan(&s.Rows, &s.Unique); err != nil {
+		return s, fmt.Errorf("count stored events: %w", err)
+	}
+	err := r.eachRow(ctx, "SELECT event_id, category FROM "+tbl+" FINAL WHERE tenant = ?", []any{tenant}, func(rows driver.Rows) error {
+		var id, cat string
+		if err := rows.Scan(&id, &cat); err != nil {
+			return err
+		}
+		s.Categories[id] = cat
+		return nil
+	})
+	if err != nil {
+		return s, fmt.Errorf("read stored events: %w", err)
+	}
+	return s, nil
+}
