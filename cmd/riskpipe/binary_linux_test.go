@@ -90,7 +90,9 @@ type pipelineTest struct {
 	fl        *fleet
 	st        *store.Store
 	pageLimit int
-	since     map[string]time.Time // integration time per org
+	// The cursors of the run: integration times (Since), positions
+	// (never backwards, never beyond the log).
+	*simtest.Cursors
 }
 
 func newPipelineTest(t *testing.T, bin string, srv *chserver.Server, scen string, eps float64) *pipelineTest {
@@ -98,7 +100,9 @@ func newPipelineTest(t *testing.T, bin string, srv *chserver.Server, scen string
 	db := chtest.NewDatabase(t, srv)
 	const pageLimit = 200
 	cfg := writeConfig(t, cfgSpec{addr: srv.Addr(), db: db, pageLimit: pageLimit, batchMaxWait: "10ms", tenants: fl.tenants()})
-	return &pipelineTest{t: t, bin: bin, cfg: cfg, dir: t.TempDir(), fl: fl, st: simtest.OpenStore(t, chtest.Config(srv, db)), pageLimit: pageLimit}
+	pt := &pipelineTest{t: t, bin: bin, cfg: cfg, dir: t.TempDir(), fl: fl, st: simtest.OpenStore(t, chtest.Config(srv, db)), pageLimit: pageLimit}
+	pt.Cursors = simtest.NewCursors(t, func() *store.Store { return pt.st }, fl.orgs, fl.org)
+	return pt
 }
 
 func (pt *pipelineTest) start(logName string) *proc {
@@ -107,39 +111,7 @@ func (pt *pipelineTest) start(logName string) *proc {
 
 // waitIntegrated waits until every org has a poll_state row and records
 // the integration times.
-func (pt *pipelineTest) waitIntegrated(p *proc) {
-	t := pt.t
-	t.Helper()
-	simtest.WaitFor(t, time.Minute, "every tenant integrated", func() (bool, string) {
-		if p.Exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
-		}
-		states := simtest.PollStates(t, pt.st)
-		return len(states) == len(pt.fl.orgs), fmt.Sprintf("%d of %d tenants in poll_state", len(states), len(pt.fl.orgs))
-	})
-	pt.since = map[string]time.Time{}
-	for org, s := range simtest.PollStates(t, pt.st) {
-		require.False(t, s.IntegratedAt.IsZero(), org)
-		pt.since[org] = s.IntegratedAt
-	}
-}
-
-// positions reads every org's stored cursor position and checks that the
-// integration time is the recorded one.
-func (pt *pipelineTest) positions() map[string]int64 {
-	t := pt.t
-	t.Helper()
-	out := map[string]int64{}
-	states := simtest.PollStates(t, pt.st)
-	for _, org := range pt.fl.orgs {
-		s, ok := states[org]
-		require.True(t, ok, "%s has no poll_state", org)
-		require.True(t, s.IntegratedAt.Equal(pt.since[org]), "%s: integrated_at changed from %s to %s", org, pt.since[org], s.IntegratedAt)
-		from, _ := pt.fl.org(org).TruthRange(pt.since[org])
-		out[org] = simtest.CursorPosition(t, s.Cursor, from)
-	}
-	return out
-}
+func (pt *pipelineTest) waitIntegrated(p *proc) { pt.WaitIntegrated(p, time.Minute) }
 
 // catchUp stops the simulated traffic, starts riskpipe, waits until every
 // cursor is at the end of its org's log and stops it with SIGTERM, which
@@ -153,19 +125,7 @@ func (pt *pipelineTest) catchUp(logName string) map[string]int64 {
 		end[org] = pt.fl.org(org).Len()
 	}
 	p := pt.start(logName)
-	simtest.WaitFor(t, 3*time.Minute, "every cursor at the end of its log", func() (bool, string) {
-		if p.Exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
-		}
-		pos := pt.positions()
-		for _, org := range pt.fl.orgs {
-			require.LessOrEqual(t, pos[org], end[org], "%s: cursor beyond the log", org)
-			if pos[org] != end[org] {
-				return false, fmt.Sprintf("positions %v, end %v", pos, end)
-			}
-		}
-		return true, ""
-	})
+	pt.WaitPositions(p, 3*time.Minute, "every cursor at the end of its log", end)
 	p.Signal(syscall.SIGTERM)
 	code, sig := p.Wait(time.Minute)
 	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
@@ -179,7 +139,7 @@ func (pt *pipelineTest) requireExactlyOnceAll(end map[string]int64, countsExact 
 	t := pt.t
 	t.Helper()
 	for _, org := range pt.fl.orgs {
-		want := orgTruth(t, pt.fl, org, pt.since[org], end[org])
+		want := orgTruth(t, pt.fl, org, pt.Since[org], end[org])
 		require.Equal(t, end[org], want.To, "%s: truth range", org)
 		simtest.RequireExactlyOnce(t, pt.st, org, want)
 		polled := simtest.Polled(t, pt.st, org)
@@ -216,15 +176,12 @@ func testKill9(t *testing.T, bin string, srv *chserver.Server) {
 		Orgs:           orgs,
 		Start:          func(r int) *proc { return pt.start(fmt.Sprintf("run-%02d.log", r)) },
 		WaitIntegrated: pt.waitIntegrated,
-		First: func(org string) int64 {
-			from, _ := pt.fl.org(org).TruthRange(pt.since[org])
-			return from
-		},
-		Positions:  pt.positions,
-		Len:        func(org string) int64 { return pt.fl.org(org).Len() },
-		AddBacklog: pt.fl.addBacklog,
-		AfterKill:  func(p *proc) { requireNoRace(t, p.Log()) },
-		PageLimit:  int64(pt.pageLimit),
+		First:          pt.From,
+		Positions:      pt.Positions,
+		Len:            func(org string) int64 { return pt.fl.org(org).Len() },
+		AddBacklog:     pt.fl.addBacklog,
+		AfterKill:      func(p *proc) { requireNoRace(t, p.Log()) },
+		PageLimit:      int64(pt.pageLimit),
 	}, simtest.KillOptions{Rounds: rounds, Seed: seed, MinKill: 100 * time.Millisecond, MaxKill: 2500 * time.Millisecond,
 		MinLag: 4000, MaxLag: 500_000})
 
@@ -247,7 +204,7 @@ func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
 	pt.waitIntegrated(p)
 	from := map[string]int64{}
 	for _, org := range orgs {
-		from[org], _ = pt.fl.org(org).TruthRange(pt.since[org])
+		from[org] = pt.From(org)
 	}
 	// Large enough that riskpipe is still a few pages in when the waits
 	// below see it working (it drained 15,000 events before the signal
@@ -258,7 +215,7 @@ func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
 		if p.Exited() {
 			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}
-		pos := pt.positions()
+		pos := pt.Positions()
 		for _, org := range orgs {
 			if pos[org]-from[org] < int64(3*pt.pageLimit) {
 				return false, fmt.Sprintf("positions %v", pos)
@@ -271,16 +228,16 @@ func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
 	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
 	requireNoRace(t, p.Log())
 
-	pos := pt.positions()
+	pos := pt.Positions()
 	for _, org := range orgs {
 		end := pt.fl.org(org).Len()
 		t.Logf("%s: SIGTERM at log position %d of %d", org, pos[org], end)
 		require.Greater(t, end-pos[org], int64(pt.pageLimit), "%s had caught up before the SIGTERM: not under load", org)
 		// All of the log before the cursor is stored, nothing after it:
 		// the drain wrote every page it fetched together with its cursor.
-		want := orgTruth(t, pt.fl, org, pt.since[org], pos[org])
+		want := orgTruth(t, pt.fl, org, pt.Since[org], pos[org])
 		got := simtest.Stored(t, pt.st, org)
-		all := orgTruth(t, pt.fl, org, pt.since[org], end)
+		all := orgTruth(t, pt.fl, org, pt.Since[org], end)
 		for id := range got.Categories {
 			k, ok := all.Kept[id]
 			idx := k.Index

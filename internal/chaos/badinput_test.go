@@ -79,7 +79,7 @@ func (s *suite) badInput(t *testing.T) {
 		orgSpec{name: "bystander", auth: authSecret, scenario: scenario.ScenarioBench, riskShare: 0.1, eps: 20})
 	d := s.deploy(t, sm, s.ch, newDatabase(t, s.ch), cfgSpec{pageLimit: 50})
 	p := d.start()
-	d.waitIntegrated(p)
+	d.WaitIntegrated(p, 2*time.Minute)
 
 	mustKeep := map[string]string{} // event id → what it is
 	injected := 0
@@ -98,7 +98,7 @@ func (s *suite) badInput(t *testing.T) {
 		sm.org(org).Inject(raws...)
 		injected += len(raws)
 		end := sm.org(org).Len()
-		took := d.waitPositions(p, 3*time.Minute, "the cursor past "+what, map[string]int64{org: end})
+		took := d.WaitPositions(p, 3*time.Minute, "the cursor past "+what, map[string]int64{org: end})
 		slowest = max(slowest, took)
 		phases = append(phases, fmt.Sprintf("%s (%d)", what, len(raws)))
 	}
@@ -172,7 +172,7 @@ func (s *suite) badInput(t *testing.T) {
 
 	p.Alive("after the bad input")
 	end := d.stopTraffic()
-	d.waitPositions(p, 3*time.Minute, "every cursor at the end of its log", end)
+	d.WaitPositions(p, 3*time.Minute, "every cursor at the end of its log", end)
 	drain := p.Terminate() // exit 0, no panic in the log
 
 	// Every element is kept, dropped or dead-lettered.
@@ -232,7 +232,7 @@ func (s *suite) badInput(t *testing.T) {
 			strings.Join(phases, ", "), injected, polled, keptRows, polled-keptRows, elementDL, strings.Join(reasonList, ", "), pageEvents, len(pages), inDLPage, seconds(drain))})
 
 	// The bystander org was not disturbed.
-	tr := sm.truth("bystander", d.since["bystander"], end["bystander"], truthOptions{})
+	tr := sm.truth("bystander", d.Since["bystander"], end["bystander"], truthOptions{})
 	by := check(t, sm, d.db, "bystander", tr)
 	s.addResults("bad input: bystander org", "-", fmt.Sprintf("a normal org in the same process, %d events", tr.To-tr.From), by)
 

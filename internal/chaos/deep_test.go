@@ -24,13 +24,13 @@ func TestDeepEventKeepsItsPage(t *testing.T) {
 	sm := newSim(t, s.seed, true, orgSpec{name: org, auth: authToken})
 	d := s.deploy(t, sm, s.ch, newDatabase(t, s.ch), cfgSpec{pageLimit: 50})
 	p := d.start()
-	d.waitIntegrated(p)
+	d.WaitIntegrated(p, 2*time.Minute)
 
 	before, after := riskEventFrom(t, gen, 0, time.Now()), riskEventFrom(t, gen, 1, time.Now())
 	deepID := newUUID()
 	deep := append(append([]byte(`{"uuid":"`+deepID+`","eventType":"user.risk.detect","nested":`), nest(100_000)...), '}')
 	sm.org(org).Inject(before.raw, deep, after.raw)
-	d.waitPositions(p, 3*time.Minute, "the cursor past the deep event", map[string]int64{org: sm.org(org).Len()})
+	d.WaitPositions(p, 3*time.Minute, "the cursor past the deep event", map[string]int64{org: sm.org(org).Len()})
 	p.Terminate()
 
 	got := d.db.stored(org)

@@ -26,9 +26,9 @@ func (s *suite) kill9(t *testing.T) {
 	kills := simtest.KillRounds(t, simtest.KillRig{
 		Orgs:           orgs,
 		Start:          func(int) *proc { return d.start() },
-		WaitIntegrated: d.waitIntegrated,
-		First:          d.from,
-		Positions:      d.positions, // never backwards, integration time unchanged
+		WaitIntegrated: func(p *proc) { d.WaitIntegrated(p, 2*time.Minute) },
+		First:          d.From,
+		Positions:      d.Positions, // never backwards, integration time unchanged
 		Len:            func(org string) int64 { return sm.org(org).Len() },
 		AddBacklog: func(n int64) {
 			for _, org := range orgs {
@@ -49,8 +49,8 @@ func (s *suite) kill9(t *testing.T) {
 	for _, org := range orgs {
 		resumeAt[org] = min(prev[org]+1, end[org])
 	}
-	resume := d.waitPositions(p, 3*time.Minute, "cursors moving after the last restart", resumeAt)
-	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
+	resume := d.WaitPositions(p, 3*time.Minute, "cursors moving after the last restart", resumeAt)
+	d.WaitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
 	catchUp := time.Since(began)
 	drain := p.Terminate()
 	t.Logf("cursor positions (log index) after each kill:\n%s", kills.Table(orgs, end))
@@ -58,7 +58,7 @@ func (s *suite) kill9(t *testing.T) {
 	var results []result
 	var events int64
 	for _, org := range orgs {
-		tr := sm.truth(org, d.since[org], end[org], truthOptions{})
+		tr := sm.truth(org, d.Since[org], end[org], truthOptions{})
 		require.Equal(t, end[org], tr.To, "%s: truth range", org)
 		events += tr.To - tr.From
 		r := check(t, sm, d.db, org, tr)

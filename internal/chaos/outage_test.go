@@ -46,14 +46,14 @@ func (s *suite) outage(t *testing.T) {
 	orgs := sm.names
 
 	p := d.start()
-	d.waitIntegrated(p)
+	d.WaitIntegrated(p, 2*time.Minute)
 	// Running normally: every org wrote a few pages.
 	running := map[string]int64{}
 	for _, org := range orgs {
-		running[org] = d.from(org) + int64(3*s.sz.outageEPS)
+		running[org] = d.From(org) + int64(3*s.sz.outageEPS)
 	}
-	d.waitPositions(p, 2*time.Minute, "every org polling", running)
-	pre := d.positions()
+	d.WaitPositions(p, 2*time.Minute, "every org polling", running)
+	pre := d.Positions()
 	rssBefore, err := p.RSS()
 	require.NoError(t, err)
 
@@ -88,8 +88,8 @@ func (s *suite) outage(t *testing.T) {
 	for _, org := range orgs {
 		st, ok := side[org]
 		require.True(t, ok, "%s: no poll_state in the data", org)
-		require.True(t, st.IntegratedAt.Equal(d.since[org]), "%s: integrated_at changed", org)
-		stored := simtest.CursorPosition(t, st.Cursor, d.from(org))
+		require.True(t, st.IntegratedAt.Equal(d.Since[org]), "%s: integrated_at changed", org)
+		stored := simtest.CursorPosition(t, st.Cursor, d.From(org))
 		require.GreaterOrEqual(t, stored, pre[org], "%s: cursor moved backwards", org)
 
 		// Pages the simulator answered (200) to riskpipe during the
@@ -135,7 +135,7 @@ func (s *suite) outage(t *testing.T) {
 		resumeAt[org] = lastNext
 	}
 
-	recoverIn := d.waitPositions(p, 5*time.Minute, "every org caught up with what was published during the outage", endAtUp)
+	recoverIn := d.WaitPositions(p, 5*time.Minute, "every org caught up with what was published during the outage", endAtUp)
 
 	// A SIGTERM while ClickHouse is down again: riskpipe must still exit
 	// 0 before the kill deadline, and a restart once ClickHouse is back
@@ -149,7 +149,7 @@ func (s *suite) outage(t *testing.T) {
 	d.srv, d.db = ch, openDB(t, ch, "chaos_outage")
 	p = d.start()
 	end := d.stopTraffic()
-	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
+	d.WaitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
 	drain := p.Terminate()
 
 	// The first page fetched after the restart starts where the last one
@@ -169,7 +169,7 @@ func (s *suite) outage(t *testing.T) {
 	var results []result
 	var events int64
 	for _, org := range orgs {
-		tr := sm.truth(org, d.since[org], end[org], truthOptions{})
+		tr := sm.truth(org, d.Since[org], end[org], truthOptions{})
 		events += tr.To - tr.From
 		results = append(results, check(t, sm, d.db, org, tr))
 		require.GreaterOrEqual(t, d.db.polledCount(org), uint64(tr.To-tr.From), "%s: event_type_counts lost events", org)
