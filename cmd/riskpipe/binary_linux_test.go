@@ -3,16 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
-	"text/tabwriter"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -95,7 +91,9 @@ type pipelineTest struct {
 	fl        *fleet
 	st        *store.Store
 	pageLimit int
-	since     map[string]time.Time // integration time per org
+	// The cursors of the run: integration times (Since), positions
+	// (never backwards, never beyond the log).
+	*simtest.Cursors
 }
 
 func newPipelineTest(t *testing.T, bin string, srv *chserver.Server, scen string, eps float64) *pipelineTest {
@@ -103,7 +101,9 @@ func newPipelineTest(t *testing.T, bin string, srv *chserver.Server, scen string
 	db := chtest.NewDatabase(t, srv)
 	const pageLimit = 200
 	cfg := writeConfig(t, cfgSpec{addr: srv.Addr(), db: db, pageLimit: pageLimit, batchMaxWait: "10ms", tenants: fl.tenants()})
-	return &pipelineTest{t: t, bin: bin, cfg: cfg, dir: t.TempDir(), fl: fl, st: openStore(t, srv, db), pageLimit: pageLimit}
+	pt := &pipelineTest{t: t, bin: bin, cfg: cfg, dir: t.TempDir(), fl: fl, st: simtest.OpenStore(t, chtest.Config(srv, db)), pageLimit: pageLimit}
+	pt.Cursors = simtest.NewCursors(t, func() *store.Store { return pt.st }, fl.orgs, fl.org)
+	return pt
 }
 
 func (pt *pipelineTest) start(logName string) *proc {
@@ -112,39 +112,7 @@ func (pt *pipelineTest) start(logName string) *proc {
 
 // waitIntegrated waits until every org has a poll_state row and records
 // the integration times.
-func (pt *pipelineTest) waitIntegrated(p *proc) {
-	t := pt.t
-	t.Helper()
-	waitFor(t, time.Minute, "every tenant integrated", func() (bool, string) {
-		if p.Exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
-		}
-		states := pollStates(t, pt.st)
-		return len(states) == len(pt.fl.orgs), fmt.Sprintf("%d of %d tenants in poll_state", len(states), len(pt.fl.orgs))
-	})
-	pt.since = map[string]time.Time{}
-	for org, s := range pollStates(t, pt.st) {
-		require.False(t, s.IntegratedAt.IsZero(), org)
-		pt.since[org] = s.IntegratedAt
-	}
-}
-
-// positions reads every org's stored cursor position and checks that the
-// integration time is the recorded one.
-func (pt *pipelineTest) positions() map[string]int64 {
-	t := pt.t
-	t.Helper()
-	out := map[string]int64{}
-	states := pollStates(t, pt.st)
-	for _, org := range pt.fl.orgs {
-		s, ok := states[org]
-		require.True(t, ok, "%s has no poll_state", org)
-		require.True(t, s.IntegratedAt.Equal(pt.since[org]), "%s: integrated_at changed from %s to %s", org, pt.since[org], s.IntegratedAt)
-		from, _ := pt.fl.org(org).TruthRange(pt.since[org])
-		out[org] = cursorPosition(t, s.Cursor, from)
-	}
-	return out
-}
+func (pt *pipelineTest) waitIntegrated(p *proc) { pt.WaitIntegrated(p, time.Minute) }
 
 // catchUp stops the simulated traffic, starts riskpipe, waits until every
 // cursor is at the end of its org's log and stops it with SIGTERM, which
@@ -158,19 +126,7 @@ func (pt *pipelineTest) catchUp(logName string) map[string]int64 {
 		end[org] = pt.fl.org(org).Len()
 	}
 	p := pt.start(logName)
-	waitFor(t, 3*time.Minute, "every cursor at the end of its log", func() (bool, string) {
-		if p.Exited() {
-			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
-		}
-		pos := pt.positions()
-		for _, org := range pt.fl.orgs {
-			require.LessOrEqual(t, pos[org], end[org], "%s: cursor beyond the log", org)
-			if pos[org] != end[org] {
-				return false, fmt.Sprintf("positions %v, end %v", pos, end)
-			}
-		}
-		return true, ""
-	})
+	pt.WaitPositions(p, 3*time.Minute, "every cursor at the end of its log", end)
 	p.Signal(syscall.SIGTERM)
 	code, sig := p.Wait(time.Minute)
 	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
@@ -184,11 +140,11 @@ func (pt *pipelineTest) requireExactlyOnceAll(end map[string]int64, countsExact 
 	t := pt.t
 	t.Helper()
 	for _, org := range pt.fl.orgs {
-		want := orgTruth(pt.fl, org, pt.since[org], end[org])
-		require.Equal(t, end[org], want.to, "%s: truth range", org)
-		requireExactlyOnce(t, pt.st, org, want)
-		polled := polledCount(t, pt.st, org)
-		total := uint64(want.to - want.from)
+		want := orgTruth(t, pt.fl, org, pt.Since[org], end[org])
+		require.Equal(t, end[org], want.To, "%s: truth range", org)
+		simtest.RequireExactlyOnce(t, pt.st, org, want)
+		polled := simtest.Polled(t, pt.st, org)
+		total := uint64(want.To - want.From)
 		if countsExact {
 			require.Equal(t, total, polled, "%s: event_type_counts", org)
 		} else {
@@ -198,7 +154,7 @@ func (pt *pipelineTest) requireExactlyOnceAll(end map[string]int64, countsExact 
 		}
 		st := pt.fl.org(org).Stats()
 		t.Logf("%s: log [%d, %d): %d events, %d kept, all in risk_events once; event_type_counts %d (%+d); simulator: requests %v, tokens issued %d, events served %d",
-			org, want.from, want.to, total, len(want.kept), polled, int64(polled)-int64(total), st.Requests, st.TokensIssued, st.EventsServed)
+			org, want.From, want.To, total, len(want.Kept), polled, int64(polled)-int64(total), st.Requests, st.TokensIssued, st.EventsServed)
 		var integrations uint64
 		require.NoError(t, pt.st.Conn().QueryRow(t.Context(),
 			"SELECT uniqExact(integrated_at_ms) FROM `"+pt.st.Database()+"`.poll_state WHERE tenant = ?", org).Scan(&integrations))
@@ -215,97 +171,24 @@ func testKill9(t *testing.T, bin string, srv *chserver.Server) {
 	rounds := int(envInt(t, "RISKPIPE_KILL_ROUNDS", 5))
 	seed := envInt(t, "RISKPIPE_KILL_SEED", time.Now().UnixNano())
 	t.Logf("%d kill rounds, seed %d (RISKPIPE_KILL_SEED=%d RISKPIPE_KILL_ROUNDS=%d repeats the kill times)", rounds, seed, seed, rounds)
-	rng := rand.New(rand.NewPCG(uint64(seed), 9))
-	const (
-		minKill = 100 * time.Millisecond
-		maxKill = 2500 * time.Millisecond
-		minLag  = 4000
-		maxLag  = 500_000
-	)
 	pt := newPipelineTest(t, bin, srv, scenario.ScenarioDemo, 100)
 	orgs := pt.fl.orgs
-	var rate float64 // the most events a second one org was read at so far
-	// Before each round, backlog is added until the org nearest to its
-	// log's end has more to read than riskpipe read in 1.5 × maxKill so
-	// far (at least minLag events): kills land mid-backlog on fast
-	// machines too, and no more piles up than needed for the final
-	// catch-up.
-	topUp := func(pos map[string]int64) int64 {
-		need := min(max(int64(minLag), int64(1.5*rate*maxKill.Seconds())), maxLag)
-		lag := int64(math.MaxInt64)
-		for org, p := range pos {
-			lag = min(lag, pt.fl.org(org).Len()-p)
-		}
-		add := max(0, need-lag)
-		if add > 0 {
-			pt.fl.addBacklog(add)
-		}
-		return add
-	}
-	var table strings.Builder
-	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "round\tbacklog added\tkilled after\t")
-	for _, org := range orgs {
-		fmt.Fprintf(tw, "%s cursor\t(log end)\t", org)
-	}
-	fmt.Fprintln(tw)
-
-	prev := map[string]int64{}
-	midBacklog := 0
-	for r := 1; r <= rounds; r++ {
-		var (
-			p     *proc
-			added int64
-		)
-		if r == 1 {
-			p = pt.start(fmt.Sprintf("run-%02d.log", r))
-			pt.waitIntegrated(p)
-			for _, org := range orgs {
-				prev[org], _ = pt.fl.org(org).TruthRange(pt.since[org])
-			}
-			added = topUp(prev) // after the integration time: riskpipe must read it all
-		} else {
-			added = topUp(prev)
-			p = pt.start(fmt.Sprintf("run-%02d.log", r))
-		}
-		began := time.Now()
-		d := minKill + time.Duration(rng.Int64N(int64(maxKill-minKill)))
-		time.Sleep(d)
-		require.False(t, p.Exited(), "round %d: riskpipe exited before the kill:\n%s", r, p.Tail(40))
-		p.Signal(syscall.SIGKILL)
-		killedAfter := time.Since(began)
-		_, sig := p.Wait(time.Minute)
-		require.Equal(t, syscall.SIGKILL, sig, "round %d", r)
-		requireNoRace(t, p.Log())
-
-		pos := pt.positions()
-		busy := false
-		fmt.Fprintf(tw, "%d\t%d\t%s\t", r, added, killedAfter.Round(time.Millisecond))
-		for _, org := range orgs {
-			rate = max(rate, float64(pos[org]-prev[org])/killedAfter.Seconds())
-			require.GreaterOrEqual(t, pos[org], prev[org], "round %d: %s's cursor moved backwards", r, org)
-			end := pt.fl.org(org).Len()
-			if pos[org] > prev[org] && end-pos[org] > int64(pt.pageLimit) {
-				busy = true // it had advanced and still had pages to read
-			}
-			fmt.Fprintf(tw, "%d\t(%d)\t", pos[org], end)
-			prev[org] = pos[org]
-		}
-		fmt.Fprintln(tw)
-		if busy {
-			midBacklog++
-		}
-	}
+	kills := simtest.KillRounds(t, simtest.KillRig{
+		Orgs:           orgs,
+		Start:          func(r int) *proc { return pt.start(fmt.Sprintf("run-%02d.log", r)) },
+		WaitIntegrated: pt.waitIntegrated,
+		First:          pt.From,
+		Positions:      pt.Positions,
+		Len:            func(org string) int64 { return pt.fl.org(org).Len() },
+		AddBacklog:     pt.fl.addBacklog,
+		AfterKill:      func(p *proc) { requireNoRace(t, p.Log()) },
+		PageLimit:      int64(pt.pageLimit),
+	}, simtest.KillOptions{Rounds: rounds, Seed: seed, MinKill: 100 * time.Millisecond, MaxKill: 2500 * time.Millisecond,
+		MinLag: 4000, MaxLag: 500_000})
 
 	end := pt.catchUp("final.log")
-	fmt.Fprintf(tw, "final\t\tSIGTERM, exit 0\t")
-	for _, org := range orgs {
-		fmt.Fprintf(tw, "%d\t(%d)\t", end[org], end[org])
-	}
-	fmt.Fprintln(tw)
-	tw.Flush()
-	t.Logf("cursor positions (log index) after each kill:\n%s", table.String())
-	require.Positive(t, midBacklog, "no kill landed while riskpipe was working through the log: the test proved nothing")
+	t.Logf("cursor positions (log index) after each kill:\n%s", kills.Table(orgs, end))
+	require.Positive(t, kills.MidBacklog, "no kill landed while riskpipe was working through the log: the test proved nothing")
 
 	pt.requireExactlyOnceAll(end, false)
 }
@@ -322,18 +205,18 @@ func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
 	pt.waitIntegrated(p)
 	from := map[string]int64{}
 	for _, org := range orgs {
-		from[org], _ = pt.fl.org(org).TruthRange(pt.since[org])
+		from[org] = pt.From(org)
 	}
 	// Large enough that riskpipe is still a few pages in when the waits
 	// below see it working (it drained 15,000 events before the signal
 	// once it pipelined fetches and writes).
 	pt.fl.addBacklog(100_000)
 	// Under load: every org is a few pages into the backlog.
-	waitFor(t, 2*time.Minute, "riskpipe working through the backlog", func() (bool, string) {
+	simtest.WaitFor(t, 2*time.Minute, "riskpipe working through the backlog", func() (bool, string) {
 		if p.Exited() {
 			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}
-		pos := pt.positions()
+		pos := pt.Positions()
 		for _, org := range orgs {
 			if pos[org]-from[org] < int64(3*pt.pageLimit) {
 				return false, fmt.Sprintf("positions %v", pos)
@@ -346,23 +229,24 @@ func testSIGTERMDrain(t *testing.T, bin string, srv *chserver.Server) {
 	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
 	requireNoRace(t, p.Log())
 
-	pos := pt.positions()
+	pos := pt.Positions()
 	for _, org := range orgs {
 		end := pt.fl.org(org).Len()
 		t.Logf("%s: SIGTERM at log position %d of %d", org, pos[org], end)
 		require.Greater(t, end-pos[org], int64(pt.pageLimit), "%s had caught up before the SIGTERM: not under load", org)
 		// All of the log before the cursor is stored, nothing after it:
 		// the drain wrote every page it fetched together with its cursor.
-		want := orgTruth(pt.fl, org, pt.since[org], pos[org])
-		got := storedEvents(t, pt.st, org)
-		all := orgTruth(pt.fl, org, pt.since[org], end)
-		for id := range got.events {
-			idx, ok := all.index[id]
+		want := orgTruth(t, pt.fl, org, pt.Since[org], pos[org])
+		got := simtest.Stored(t, pt.st, org)
+		all := orgTruth(t, pt.fl, org, pt.Since[org], end)
+		for id := range got.Categories {
+			k, ok := all.Kept[id]
+			idx := k.Index
 			require.True(t, ok, "%s: stored event %s is not a kept event of the log", org, id)
 			require.Less(t, idx, pos[org], "%s: event %s (index %d) stored beyond the cursor", org, id, idx)
 		}
-		requireExactlyOnce(t, pt.st, org, want)
-		require.Equal(t, uint64(want.to-want.from), polledCount(t, pt.st, org), "%s: event_type_counts", org)
+		simtest.RequireExactlyOnce(t, pt.st, org, want)
+		require.Equal(t, uint64(want.To-want.From), simtest.Polled(t, pt.st, org), "%s: event_type_counts", org)
 	}
 
 	// A restart resumes from the drained cursors: exactly once.

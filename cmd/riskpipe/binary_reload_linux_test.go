@@ -16,6 +16,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/chtest"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // testSIGHUPReload runs the real binary, then reloads its config file with
@@ -45,12 +46,12 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	require.NoError(t, os.WriteFile(statusCfg, []byte(good), 0o600))
 
 	p := startProc(t, bin, filepath.Join(dir, "run.log"), "run", "--config", cfg)
-	st := openStore(t, srv, db)
-	waitFor(t, time.Minute, "acme and globex integrated", func() (bool, string) {
+	st := simtest.OpenStore(t, chtest.Config(srv, db))
+	simtest.WaitFor(t, time.Minute, "acme and globex integrated", func() (bool, string) {
 		if p.Exited() {
 			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}
-		s := pollStates(t, st)
+		s := simtest.PollStates(t, st)
 		return len(s) == 2, fmt.Sprintf("%d tenants in poll_state", len(s))
 	})
 	status := func() cliResult {
@@ -61,7 +62,7 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	bad := strings.Replace(good, "interval: 1s", "interval: 10ms", 1) + "bogus: 1\n"
 	require.NoError(t, os.WriteFile(cfg, []byte(bad), 0o600))
 	p.Signal(syscall.SIGHUP)
-	waitFor(t, time.Minute, "the refused reload in riskpipe status", func() (bool, string) {
+	simtest.WaitFor(t, time.Minute, "the refused reload in riskpipe status", func() (bool, string) {
 		r := status()
 		return strings.Contains(r.stdout, "REFUSED"), r.String()
 	})
@@ -79,11 +80,11 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	require.NoError(t, os.WriteFile(cfg, []byte(yaml(all)), 0o600))
 	require.NoError(t, os.WriteFile(statusCfg, []byte(yaml(all)), 0o600))
 	p.Signal(syscall.SIGHUP)
-	waitFor(t, time.Minute, "initech integrated after the reload", func() (bool, string) {
-		s := pollStates(t, st)
+	simtest.WaitFor(t, time.Minute, "initech integrated after the reload", func() (bool, string) {
+		s := simtest.PollStates(t, st)
 		return len(s) == 3, fmt.Sprintf("%d tenants in poll_state", len(s))
 	})
-	waitFor(t, time.Minute, "riskpipe status shows the reload", func() (bool, string) {
+	simtest.WaitFor(t, time.Minute, "riskpipe status shows the reload", func() (bool, string) {
 		r := status()
 		return strings.Contains(r.stdout, "(last reload: signal, added: initech)"), r.String()
 	})
@@ -93,14 +94,14 @@ func testSIGHUPReload(t *testing.T, bin string, srv *chserver.Server) {
 	watched := yaml(all) + "reload:\n  watch: true\n  debounce: 100ms\n"
 	require.NoError(t, os.WriteFile(cfg, []byte(watched), 0o600))
 	p.Signal(syscall.SIGHUP)
-	waitFor(t, time.Minute, "the watch on", func() (bool, string) {
+	simtest.WaitFor(t, time.Minute, "the watch on", func() (bool, string) {
 		r := status()
 		return strings.Contains(r.stdout, "(last reload: signal, changed: reload.watch, reload.debounce)"), r.String()
 	})
 	disabled := strings.Replace(watched, "  - name: \"globex\"\n", "  - name: \"globex\"\n    enabled: false\n", 1)
 	require.NotEqual(t, watched, disabled)
 	require.NoError(t, os.WriteFile(cfg, []byte(disabled), 0o600))
-	waitFor(t, time.Minute, "the watched change applied", func() (bool, string) {
+	simtest.WaitFor(t, time.Minute, "the watched change applied", func() (bool, string) {
 		r := status()
 		return strings.Contains(r.stdout, "(last reload: watch, disabled: globex)"), r.String()
 	})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/chtest"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -36,7 +37,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		require.Equal(t, exitOK, r.code, "run %d: %s", i+1, r)
 		require.Equal(t, fmt.Sprintf("schema of database %s is at version %d\n", db, known), r.stdout, "run %d", i+1)
 	}
-	st := openStore(t, srv, db)
+	st := simtest.OpenStore(t, chtest.Config(srv, db))
 	cur, _, err := st.SchemaVersion(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, known, cur)
@@ -309,7 +310,7 @@ func TestRunStopsCleanlyDuringStartup(t *testing.T) {
 		code := run(ctx, []string{"run", "--config", cfg, "--log-format", "json"}, &stdout, &stderr)
 		done <- cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	}()
-	waitFor(t, time.Minute, "run to wait for ClickHouse", func() (bool, string) {
+	simtest.WaitFor(t, time.Minute, "run to wait for ClickHouse", func() (bool, string) {
 		return strings.Contains(stderr.String(), "clickhouse not reachable; retrying"), stderr.String()
 	})
 	cancel()

@@ -33,8 +33,7 @@ func demoPrivacy(w io.Writer, cfg config.Config) error {
 		return fmt.Errorf("privacy demo: %w", err)
 	}
 	defer st.Close()
-	var login string
-	err = st.Conn().QueryRow(ctx, "SELECT user_login FROM `"+st.Database()+"`.attack_factor_latest FINAL WHERE user_login LIKE '%@%' ORDER BY score DESC, user_id LIMIT 1").Scan(&login)
+	login, err := st.Reader().TopLogin(ctx, "%@%")
 	if err != nil {
 		fmt.Fprintf(w, "\nprivacy: no user to show a request for (%v)\n", err)
 		return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // countingSink is a real SMTP server on loopback that counts the messages
@@ -124,7 +125,7 @@ contacts:
 	// A last run delivers whatever is still pending, then stops.
 	p := pt.start("notify-settle.log")
 	db := "`" + pt.st.Database() + "`"
-	waitFor(t, 3*time.Minute, "every notification delivered", func() (bool, string) {
+	simtest.WaitFor(t, 3*time.Minute, "every notification delivered", func() (bool, string) {
 		if p.Exited() {
 			t.Fatalf("riskpipe exited:\n%s", p.Tail(40))
 		}

@@ -59,8 +59,7 @@ func cmdPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// privacy_requests within privacy.WatchInterval: the proof waits for
 	// it to have forgotten the person (docs/privacy.md).
 	var settle time.Duration
-	var alive uint64
-	if err := st.Conn().QueryRow(ctx, "SELECT count() FROM `"+st.Database()+"`.poller_status FINAL WHERE state != 'stopped' AND updated_at > now() - 60").Scan(&alive); err == nil && alive > 0 {
+	if alive, err := st.PollersAlive(ctx); err == nil && alive > 0 {
 		settle = 2 * privacy.WatchInterval
 		log.Info("a riskpipe run is alive: the deletion's proof waits for it to forget the person", "wait", settle)
 	}

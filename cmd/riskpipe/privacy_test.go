@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/chtest"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // riskpipe privacy access|delete: JSON on stdout, exit 0 only when the
@@ -34,7 +35,7 @@ func TestPrivacyCLI(t *testing.T) {
 	// Migrates, then nothing is known about zoe.
 	r = runCLI(ctx, "privacy", "access", "--config", cfg, "--email", "zoe@example.com")
 	require.Equal(t, exitOK, r.code, "%s", r)
-	st := openStore(t, srv, db)
+	st := simtest.OpenStore(t, chtest.Config(srv, db))
 	b, err := st.Conn().PrepareBatch(ctx, "INSERT INTO `"+db+"`.org_users (tenant, user_id, user_login, first_seen, last_seen, version)")
 	require.NoError(t, err)
 	require.NoError(t, b.Append("acme", "00uzoe00000000000001", "Zoe@Example.com", time.Now(), time.Now(), uint64(1)))

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // TestSimulate serves the simulator in-process on a free port and reads a
@@ -25,7 +27,7 @@ func TestSimulate(t *testing.T) {
 	}()
 	banner := regexp.MustCompile(`(?m)^try: curl -H 'Authorization: SSWS (sim-token-acme)' '(http://127\.0\.0\.1:\d+/o/acme/api/v1/logs\?limit=2)'$`)
 	var m []string
-	waitFor(t, time.Minute, "the simulator's banner", func() (bool, string) {
+	simtest.WaitFor(t, time.Minute, "the simulator's banner", func() (bool, string) {
 		m = banner.FindStringSubmatch(stdout.String())
 		return m != nil, stdout.String() + stderr.String()
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/chtest"
 	"github.com/riskpipe/riskpipe/internal/event"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -59,7 +60,7 @@ func TestStatus(t *testing.T) {
 	t.Parallel()
 	srv := chtest.Start(t)
 	db := chtest.NewDatabase(t, srv)
-	st := openStore(t, srv, db)
+	st := simtest.OpenStore(t, chtest.Config(srv, db))
 	ctx := context.Background()
 	require.NoError(t, st.Migrate(ctx))
 

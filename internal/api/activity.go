@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -51,39 +50,16 @@ func (a *API) activity(r *http.Request) (any, error) {
 	if len(orgs) == 0 {
 		return out, nil
 	}
-	args := []any{}
-	// Buckets by arithmetic on Unix seconds: UTC whatever the server's
-	// time zone. uniqExact(event_id) counts replayed events once without
-	// FINAL.
-	query := fmt.Sprintf(`SELECT toUInt64(intDiv(toUInt32(published), ?) * ?) AS bucket, category, uniqExact(event_id)
-FROM %s
-WHERE tenant IN %s AND published >= toDateTime(?) AND published < toDateTime(?)
-GROUP BY bucket, category`, a.table("risk_events"), in(&args, orgs))
-	secs := uint32(size / time.Second)
-	args = append([]any{secs, secs}, args...)
-	args = append(args, from.Unix(), to.Unix())
-	rows, err := a.s.Conn.Query(r.Context(), query, args...)
+	counts, err := a.r.CategoryCounts(r.Context(), orgs, from, to, size)
 	if err != nil {
-		return nil, fmt.Errorf("query activity: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			bucket   uint64
-			category string
-			count    uint64
-		)
-		if err := rows.Scan(&bucket, &category, &count); err != nil {
-			return nil, fmt.Errorf("scan activity: %w", err)
-		}
-		i := int(time.Unix(int64(bucket), 0).Sub(from) / size)
-		c, known := index[category]
+	for _, k := range counts {
+		i := int(k.Bucket.Sub(from) / size)
+		c, known := index[k.Category]
 		if known && i >= 0 && i < n {
-			out.Series[c].Counts[i] += count
+			out.Series[c].Counts[i] += k.Events
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read activity: %w", err)
 	}
 	return out, nil
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -17,6 +16,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/notify"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/score"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // Settings are the API's dependencies.
@@ -75,9 +75,8 @@ type API struct {
 	tokens  []token
 	orgs    []orgInfo // sorted by name
 	started time.Time
-	// fullReads counts boundedEvents' fallbacks to a FINAL read of the
-	// whole range.
-	fullReads atomic.Uint64
+	// r runs the read queries (store.Reader: the SQL of each table).
+	r *store.Reader
 }
 
 type orgInfo struct {
@@ -114,7 +113,7 @@ func New(s Settings) (*API, error) {
 	if s.Statuses == nil {
 		s.Statuses = func() []poll.Status { return nil }
 	}
-	a := &API{s: s, db: "`" + s.Database + "`", log: s.Logger, started: s.Started}
+	a := &API{s: s, db: "`" + s.Database + "`", r: store.NewReader(s.Conn, s.Database), log: s.Logger, started: s.Started}
 	if a.started.IsZero() {
 		a.started = s.Now()
 	}

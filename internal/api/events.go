@@ -1,13 +1,12 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // Event is one kept System Log event (a row of risk_events).
@@ -48,11 +47,6 @@ type EventPage struct {
 	Next string `json:"next"`
 }
 
-const eventColumns = `tenant, event_id, published, published_ms, event_type, category, severity,
-    display_message, risk_level, risk_reasons, risk_detection, previous_risk_level, user_id, user_login,
-    actor_login, client_ip, country, outcome, outcome_reason, threat_suspected,
-    threat_detection_names, threat_detection_levels, transaction_id, ingested_at`
-
 type eventCursor struct {
 	PublishedMS uint64 `json:"p"`
 	EventID     string `json:"e"`
@@ -69,17 +63,10 @@ func (a *API) listEvents(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	where := []string{"published >= toDateTime(?)", "published < toDateTime(?)",
-		"(published_ms > ? OR (published_ms = ? AND event_id > ?))"}
-	args := []any{q.from.Unix(), q.to.Unix(), q.after.PublishedMS, q.after.PublishedMS, q.after.EventID}
-	if len(q.categories) > 0 {
-		where = append(where, "category IN "+in(&args, q.categories))
-	}
-	if q.userID != "" {
-		where = append(where, "user_id = ?")
-		args = append(args, q.userID)
-	}
-	events, err := a.boundedEvents(r.Context(), org, strings.Join(where, " AND "), args, false, q.limit+1, q.raw)
+	events, err := a.events(r.Context(), org, store.EventFilter{
+		From: q.from, To: q.to, After: &store.EventKey{PublishedMS: q.after.PublishedMS, EventID: q.after.EventID},
+		Categories: q.categories, UserID: q.userID, Limit: q.limit + 1, Raw: q.raw,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -132,192 +119,26 @@ func (a *API) getEvent(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// PREWHERE on the sorting key before FINAL is the same as WHERE after
-	// it, and skips reading the other columns (raw above all) of the
-	// granules that do not hold the event.
-	query := fmt.Sprintf("SELECT %s, raw FROM %s FINAL PREWHERE tenant = ? AND event_id = ? LIMIT 1",
-		eventColumns, a.table("risk_events"))
-	events, err := a.queryEvents(r.Context(), query, true, org, r.PathValue("event_id"))
+	e, ok, err := a.r.EventByID(r.Context(), org, r.PathValue("event_id"))
 	if err != nil {
 		return nil, err
 	}
-	if len(events) == 0 {
+	if !ok {
 		return nil, &httpError{status: http.StatusNotFound, msg: "no such event in this org"}
 	}
-	return events[0], nil
+	return Event(e), nil
 }
 
-// queryEvents runs a query selecting eventColumns (and raw when withRaw).
-func (a *API) queryEvents(ctx context.Context, query string, withRaw bool, args ...any) ([]Event, error) {
-	out, _, err := a.queryEventsMS(ctx, query, withRaw, args...)
-	return out, err
-}
-
-// queryEventsMS is queryEvents that also returns each event's published_ms
-// column as stored.
-func (a *API) queryEventsMS(ctx context.Context, query string, withRaw bool, args ...any) ([]Event, []uint64, error) {
-	rows, err := a.s.Conn.Query(ctx, query, args...)
+// events reads an org's events (store.Reader.Events) as the API shows
+// them.
+func (a *API) events(ctx context.Context, org string, f store.EventFilter) ([]Event, error) {
+	evs, err := a.r.Events(ctx, org, f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("query events: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []Event{}
-	var msOut []uint64
-	for rows.Next() {
-		var (
-			e             Event
-			ms            uint64
-			threat        uint8
-			names, levels []string
-			raw           string
-		)
-		dst := []any{&e.Tenant, &e.EventID, &e.Published, &ms, &e.EventType, &e.Category, &e.Severity,
-			&e.DisplayMessage, &e.RiskLevel, &e.RiskReasons, &e.RiskDetection, &e.PreviousRiskLevel, &e.UserID, &e.UserLogin,
-			&e.ActorLogin, &e.ClientIP, &e.Country, &e.Outcome, &e.OutcomeReason, &threat,
-			&names, &levels, &e.TransactionID, &e.IngestedAt}
-		if withRaw {
-			dst = append(dst, &raw)
-		}
-		if err := rows.Scan(dst...); err != nil {
-			return nil, nil, fmt.Errorf("scan event: %w", err)
-		}
-		if ms > 0 {
-			e.Published = time.UnixMilli(int64(ms))
-		}
-		e.Published, e.IngestedAt = e.Published.UTC(), e.IngestedAt.UTC()
-		e.ThreatSuspected = threat == 1
-		e.ThreatDetections = map[string]string{}
-		for i, n := range names {
-			if i < len(levels) {
-				e.ThreatDetections[n] = levels[i]
-			}
-		}
-		if withRaw {
-			e.Raw = rawJSON(raw)
-		}
-		out = append(out, e)
-		msOut = append(msOut, ms)
+	out := make([]Event, len(evs))
+	for i, e := range evs {
+		out[i] = Event(e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read events: %w", err)
-	}
-	return out, msOut, nil
-}
-
-// rawJSON is raw as JSON: itself when valid, else a JSON string of it.
-func rawJSON(raw string) json.RawMessage {
-	if json.Valid([]byte(raw)) {
-		return json.RawMessage(raw)
-	}
-	b, _ := json.Marshal(raw)
-	return b
-}
-
-// boundedEvents returns the first limit rows of risk_events FINAL in
-// tenant that satisfy where (conditions on a row's columns of eventColumns,
-// with their args), in (published_ms, event_id) order, descending when
-// desc; that is what
-//
-//	SELECT eventColumns FROM risk_events FINAL WHERE tenant = ? AND <where>
-//	ORDER BY published_ms, event_id LIMIT <limit>
-//
-// returns, without merging the tenant's whole key range: FINAL reads every
-// selected column of every row in the range before WHERE filters, as
-// published and user_id are not in the sorting key. It first picks
-// candidates without FINAL, from the sorted rows satisfying where (two
-// narrow columns, a top-n sort of 2*limit rows: bounded memory): the first
-// limit distinct event ids, each at its first row, i.e. keyed by its first
-// (last when desc) published_ms among its versions satisfying where. Then
-// it reads only those ids with FINAL, selected by PREWHERE on the sorting
-// key (tenant, event_id): PREWHERE runs before FINAL, which is the same as
-// after it for conditions on key columns only (every version of a row has
-// the same key), and it skips the granules that hold no candidate.
-//
-// That is exact unless a candidate's newest version no longer satisfies
-// where or sorts elsewhere than its key (an event rewritten with another
-// user, category or published time), or unless more than limit of the
-// rows are versions of events already seen: when the candidates were cut
-// and the FINAL rows do not fill the limit up to the cut, an event beyond
-// it could belong in the answer, and the query above runs as it is.
-func (a *API) boundedEvents(ctx context.Context, tenant, where string, args []any, desc bool, limit int, raw bool) ([]Event, error) {
-	dir := ""
-	if desc {
-		dir = " DESC"
-	}
-	cols := eventColumns
-	if raw {
-		cols += ", raw"
-	}
-	order := fmt.Sprintf("ORDER BY published_ms%s, event_id%s LIMIT %d", dir, dir, limit)
-	maxRows := 2 * limit
-	cq := fmt.Sprintf("SELECT event_id, published_ms FROM %s WHERE tenant = ? AND %s ORDER BY published_ms%s, event_id%s LIMIT %d",
-		a.table("risk_events"), where, dir, dir, maxRows)
-	rows, err := a.s.Conn.Query(ctx, cq, append([]any{tenant}, args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("query event candidates: %w", err)
-	}
-	var (
-		ids      []string
-		seen     = map[string]bool{}
-		n        int    // rows read
-		cutMS    uint64 // the key after which no candidate starts
-		cutID    string
-		complete = true // every row satisfying where was read
-	)
-	for rows.Next() {
-		var (
-			id string
-			ms uint64
-		)
-		if err := rows.Scan(&id, &ms); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("scan event candidates: %w", err)
-		}
-		n++
-		if len(ids) == limit {
-			complete = false // rows beyond the limit-th distinct id
-			continue
-		}
-		cutMS, cutID = ms, id
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read event candidates: %w", err)
-	}
-	if n == maxRows {
-		complete = false
-	}
-	if len(ids) == 0 && complete {
-		return []Event{}, nil // no version of any event satisfies where
-	}
-	if len(ids) > 0 {
-		pargs := []any{tenant}
-		q := fmt.Sprintf("SELECT %s FROM %s FINAL PREWHERE tenant = ? AND event_id IN %s WHERE %s %s",
-			cols, a.table("risk_events"), in(&pargs, ids), where, order)
-		events, ms, err := a.queryEventsMS(ctx, q, raw, append(pargs, args...)...)
-		if err != nil {
-			return nil, err
-		}
-		if complete {
-			return events, nil // every event with a version in where was a candidate
-		}
-		if k := len(events); k == limit {
-			// Every other event's versions in where sort after the cut:
-			// the answer is exact if its last row does not.
-			c := cmp.Compare(ms[k-1], cutMS)
-			if c == 0 {
-				c = strings.Compare(events[k-1].EventID, cutID)
-			}
-			if (!desc && c <= 0) || (desc && c >= 0) {
-				return events, nil
-			}
-		}
-	}
-	a.fullReads.Add(1)
-	q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE tenant = ? AND %s %s", cols, a.table("risk_events"), where, order)
-	return a.queryEvents(ctx, q, raw, append([]any{tenant}, args...)...)
+	return out, nil
 }

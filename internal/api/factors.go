@@ -1,10 +1,6 @@
 package api
 
-import (
-	"context"
-	"fmt"
-	"time"
-)
+import "time"
 
 // FactorUpdate is one row of attack_factor_updates: a user's attack factor
 // as it changed at UpdatedAt, and why.
@@ -25,29 +21,4 @@ type FactorUpdate struct {
 	CauseEventID  string `json:"cause_event_id"`
 	CauseCategory string `json:"cause_category"`
 	Explanation   string `json:"explanation"`
-}
-
-const factorColumns = `tenant, user_id, user_login, updated_at, score, percentile, level, signals,
-    cause_event_id, cause_category, explanation`
-
-func (a *API) queryFactors(ctx context.Context, query string, args ...any) ([]FactorUpdate, error) {
-	rows, err := a.s.Conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query attack factors: %w", err)
-	}
-	defer rows.Close()
-	out := []FactorUpdate{}
-	for rows.Next() {
-		var f FactorUpdate
-		if err := rows.Scan(&f.Tenant, &f.UserID, &f.UserLogin, &f.UpdatedAt, &f.Score, &f.Percentile, &f.Level,
-			&f.Signals, &f.CauseEventID, &f.CauseCategory, &f.Explanation); err != nil {
-			return nil, fmt.Errorf("scan attack factor: %w", err)
-		}
-		f.UpdatedAt = f.UpdatedAt.UTC()
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read attack factors: %w", err)
-	}
-	return out, nil
 }

@@ -1,9 +1,10 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // FactorFeed is the answer of GET /api/v1/factor-updates.
@@ -63,40 +64,18 @@ func (a *API) factorFeed(r *http.Request) (any, error) {
 	if len(orgs) == 0 {
 		return out, nil
 	}
-	args := []any{}
-	query := fmt.Sprintf(`SELECT %s, version
-FROM %s
-WHERE tenant IN %s
-  AND (version > ? OR (version = ? AND (tenant > ? OR (tenant = ? AND
-      (user_id > ? OR (user_id = ? AND cause_event_id > ?))))))
-ORDER BY version, tenant, user_id, cause_event_id
-LIMIT %d`, factorColumns, a.table("attack_factor_updates"), in(&args, orgs), limit+1)
-	args = append(args, cur.Version, cur.Version, cur.Tenant, cur.Tenant, cur.UserID, cur.UserID, cur.EventID)
-	rows, err := a.s.Conn.Query(r.Context(), query, args...)
+	rows, err := a.r.FactorFeed(r.Context(), orgs, store.FeedKey(cur), limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("query factor updates: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	var last feedCursor
-	for rows.Next() {
-		var (
-			f       FactorUpdate
-			version uint64
-		)
-		if err := rows.Scan(&f.Tenant, &f.UserID, &f.UserLogin, &f.UpdatedAt, &f.Score, &f.Percentile, &f.Level,
-			&f.Signals, &f.CauseEventID, &f.CauseCategory, &f.Explanation, &version); err != nil {
-			return nil, fmt.Errorf("scan factor update: %w", err)
-		}
+	for _, u := range rows {
 		if len(out.Updates) == limit {
 			out.More = true
 			break
 		}
-		f.UpdatedAt = f.UpdatedAt.UTC()
-		out.Updates = append(out.Updates, f)
-		last = feedCursor{Version: version, Tenant: f.Tenant, UserID: f.UserID, EventID: f.CauseEventID}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read factor updates: %w", err)
+		out.Updates = append(out.Updates, FactorUpdate(u.Factor))
+		last = feedCursor(u.Key)
 	}
 	if len(out.Updates) > 0 {
 		out.Next = encodeCursor(last)

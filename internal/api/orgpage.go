@@ -8,7 +8,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/riskpipe/riskpipe/internal/classify"
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/threat"
 )
@@ -98,59 +97,32 @@ func (a *API) orgHealth(r *http.Request) (any, error) {
 	for i := range out.Buckets {
 		out.Buckets[i].Start = from.Add(time.Duration(i) * size)
 	}
-	secs := uint32(size / time.Second)
 	ctx := r.Context()
-	bucketOf := func(start uint64) *HealthBucket {
-		i := int(time.Unix(int64(start), 0).Sub(from) / size)
+	bucketOf := func(start time.Time) *HealthBucket {
+		i := int(start.Sub(from) / size)
 		if i < 0 || i >= n {
 			return nil
 		}
 		return &out.Buckets[i]
 	}
-	// One row per event (a replay keeps its first landing), events whose
-	// published Okta gave us (published_note = '').
-	err = a.eachRow(ctx, fmt.Sprintf(`SELECT bucket, count(), avg(lag_s), max(lag_s)
-FROM
-(
-    SELECT toUInt64(intDiv(toUInt32(any(published)), ?) * ?) AS bucket,
-        if(toInt64(min(ingested_at)) < toInt64(any(published)), 0, toInt64(min(ingested_at)) - toInt64(any(published))) AS lag_s
-    FROM %s
-    WHERE tenant = ? AND published >= toDateTime(?) AND published < toDateTime(?) AND published_note = ''
-    GROUP BY event_id
-) AS per_event
-GROUP BY bucket`, a.table("risk_events")), []any{secs, secs, org, from.Unix(), to.Unix()}, func(rows driver.Rows) error {
-		var (
-			bucket, kept uint64
-			avg          float64
-			mx           int64
-		)
-		if err := rows.Scan(&bucket, &kept, &avg, &mx); err != nil {
-			return err
-		}
-		if b := bucketOf(bucket); b != nil {
-			m := float64(mx)
-			b.Kept, b.LagAvgSeconds, b.LagMaxSeconds = kept, &avg, &m
-		}
-		return nil
-	})
+	lags, err := a.r.IngestLag(ctx, org, from, to, size)
 	if err != nil {
 		return nil, fmt.Errorf("lag history: %w", err)
 	}
-	err = a.eachRow(ctx, fmt.Sprintf(`SELECT toUInt64(intDiv(toUInt32(received_at), ?) * ?) AS bucket, uniqExact(fingerprint)
-FROM %s
-WHERE tenant = ? AND received_at >= toDateTime(?) AND received_at < toDateTime(?)
-GROUP BY bucket`, a.table("dead_letters")), []any{secs, secs, org, from.Unix(), to.Unix()}, func(rows driver.Rows) error {
-		var bucket, dead uint64
-		if err := rows.Scan(&bucket, &dead); err != nil {
-			return err
+	for _, l := range lags {
+		if b := bucketOf(l.Start); b != nil {
+			avg, mx := l.AvgLag, l.MaxLag
+			b.Kept, b.LagAvgSeconds, b.LagMaxSeconds = l.Events, &avg, &mx
 		}
-		if b := bucketOf(bucket); b != nil {
-			b.DeadLetters = dead
-		}
-		return nil
-	})
+	}
+	dead, err := a.r.DeadLetterCounts(ctx, org, from, to, size)
 	if err != nil {
 		return nil, fmt.Errorf("dead letter history: %w", err)
+	}
+	for _, d := range dead {
+		if b := bucketOf(d.Start); b != nil {
+			b.DeadLetters = d.Letters
+		}
 	}
 	return out, nil
 }
@@ -169,25 +141,7 @@ func (a *API) orgAttacks(r *http.Request) (any, error) {
 	if !from.Before(to) {
 		return nil, badRequest("from must be before to")
 	}
-	var marks []threat.Mark
-	// uniqExact-free: one row per event_id (GROUP BY), replays collapse.
-	err = a.eachRow(r.Context(), fmt.Sprintf(`SELECT event_id, any(published_ms), any(event_type)
-FROM %s
-WHERE tenant = ? AND event_type IN (?, ?) AND published >= toDateTime(?) AND published < toDateTime(?)
-GROUP BY event_id`, a.table("risk_events")),
-		[]any{org, classify.TypeAttackStart, classify.TypeAttackEnd, from.Unix(), to.Unix()}, func(rows driver.Rows) error {
-			var (
-				m   threat.Mark
-				ms  uint64
-				typ string
-			)
-			if err := rows.Scan(&m.EventID, &ms, &typ); err != nil {
-				return err
-			}
-			m.At, m.Start = time.UnixMilli(int64(ms)).UTC(), typ == classify.TypeAttackStart
-			marks = append(marks, m)
-			return nil
-		})
+	marks, err := a.r.AttackMarks(r.Context(), org, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("attacks: %w", err)
 	}

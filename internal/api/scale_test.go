@@ -13,7 +13,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
-// TestBoundedEventsMatchFinal checks boundedEvents against the plain FINAL
+// TestBoundedEventsMatchFinal checks store.Reader.Events against the plain FINAL
 // query it replaces, over events rewritten by later flushes: replayed as
 // they were, re-attributed to another user, moved to another published
 // time (as an unparseable published is on replay) or category.
@@ -50,45 +50,46 @@ func TestBoundedEventsMatchFinal(t *testing.T) {
 	e.write(store.Batch{Tenant: "acme", Events: second})
 
 	ctx := context.Background()
-	full := func(where string, args []any, desc bool, limit int) []string {
-		dir := ""
-		if desc {
-			dir = " DESC"
-		}
-		q := fmt.Sprintf("SELECT %s FROM %s FINAL WHERE tenant = ? AND %s ORDER BY published_ms%s, event_id%s LIMIT %d",
-			eventColumns, e.api.table("risk_events"), where, dir, dir, limit)
-		evs, err := e.api.queryEvents(ctx, q, false, append([]any{"acme"}, args...)...)
+	full := func(f store.EventFilter) []string {
+		evs, err := e.api.r.EventsFinal(ctx, "acme", f)
 		require.NoError(t, err)
-		return eventIDs(evs)
+		return ids(evs)
 	}
-	from, to := now0.Add(-40*time.Hour).Unix(), now0.Unix()
-	filters := []struct {
-		where string
-		args  []any
-	}{
-		{"user_id = ?", []any{alice.id}},
-		{"user_id = ?", []any{bob.id}},
-		{"published >= toDateTime(?) AND published < toDateTime(?)", []any{from, to}},
-		{"published >= toDateTime(?) AND published < toDateTime(?) AND category IN ('high_risk', 'leaked_credentials')", []any{from, to}},
-		{"published >= toDateTime(?) AND published < toDateTime(?) AND user_id = ?", []any{now0.Add(-12 * time.Hour).Unix(), to, carol.id}},
+	from, to := now0.Add(-40*time.Hour), now0
+	filters := []store.EventFilter{
+		{UserID: alice.id},
+		{UserID: bob.id},
+		{From: from, To: to},
+		{From: from, To: to, Categories: []string{"high_risk", "leaked_credentials"}},
+		{From: now0.Add(-12 * time.Hour), To: to, UserID: carol.id},
 	}
-	before := e.api.fullReads.Load()
+	before := e.api.r.FullReads()
 	for _, f := range filters {
 		for _, desc := range []bool{false, true} {
 			for _, limit := range []int{1, 2, 3, 5, 8, 13, 21, 100} {
-				name := fmt.Sprintf("%s desc=%v limit=%d", f.where, desc, limit)
-				got, err := e.api.boundedEvents(ctx, "acme", f.where, f.args, desc, limit, false)
+				f.Desc, f.Limit = desc, limit
+				name := fmt.Sprintf("%+v", f)
+				got, err := e.api.r.Events(ctx, "acme", f)
 				require.NoError(t, err, name)
-				require.Equal(t, full(f.where, f.args, desc, limit), eventIDs(got), name)
+				require.Equal(t, full(f), ids(got), name)
 			}
 		}
 	}
-	require.Greater(t, e.api.fullReads.Load(), before, "some rewrites must have needed the full read")
-	t.Logf("%d of %d queries fell back to the full read", e.api.fullReads.Load()-before, len(filters)*2*8)
+	require.Greater(t, e.api.r.FullReads(), before, "some rewrites must have needed the full read")
+	t.Logf("%d of %d queries fell back to the full read", e.api.r.FullReads()-before, len(filters)*2*8)
 
-	evs, err := e.api.boundedEvents(ctx, "globex", "user_id = ?", []any{alice.id}, true, 10, false)
+	evs, err := e.api.r.Events(ctx, "globex", store.EventFilter{UserID: alice.id, Desc: true, Limit: 10})
 	require.NoError(t, err)
 	require.Empty(t, evs, "another tenant")
+}
+
+// ids names events by id and published time.
+func ids(evs []store.Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.EventID + "@" + strings.TrimSuffix(ev.Published.Format(time.RFC3339Nano), "Z")
+	}
+	return out
 }
 
 func eventIDs(evs []Event) []string {

@@ -1,10 +1,10 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // UserDetail is the answer of GET /api/v1/orgs/{org}/users/{user_id}.
@@ -42,35 +42,31 @@ func (a *API) getUser(r *http.Request) (any, error) {
 	// The current factor as of now, ranked in the org now (readtime.go);
 	// updated_at stays when the factor last changed.
 	now := a.s.Now()
-	latest, err := a.queryFactors(ctx, fmt.Sprintf(`SELECT tenant, user_id, user_login, updated_at, %s AS score_now,
-    percentile, level, signals, cause_event_id, cause_category, explanation
-FROM %s FINAL WHERE tenant = ? AND user_id = ? LIMIT 1`, a.scoreNowSQL(now), a.table("attack_factor_latest")), org, id)
+	latest, ok, err := a.r.LatestFactor(ctx, org, id, now, a.s.Score.HalfLife)
 	if err != nil {
 		return nil, err
 	}
-	if len(latest) > 0 {
-		cur := &latest[0]
+	if ok {
+		cur := FactorUpdate(latest)
 		ranks, err := a.rankings(ctx, []string{org}, now)
 		if err != nil {
 			return nil, err
 		}
 		cur.Percentile = ranks[org].Percentile(cur.Score)
 		cur.Level = a.s.Score.Bands.Level(cur.Score)
-		d.Current = cur
+		d.Current = &cur
 		d.UserLogin = d.Current.UserLogin
 	}
-	// Replayed rows are identical: one per (updated_at, cause_event_id).
-	d.History, err = a.queryFactors(ctx, fmt.Sprintf(`SELECT %s FROM %s
-WHERE tenant = ? AND user_id = ?
-ORDER BY updated_at DESC, cause_event_id DESC
-LIMIT 1 BY updated_at, cause_event_id
-LIMIT %d`, factorColumns, a.table("attack_factor_updates"), historyLimit), org, id)
+	history, err := a.r.FactorHistory(ctx, org, id, historyLimit)
 	if err != nil {
 		return nil, err
 	}
-	slices.Reverse(d.History)
+	d.History = make([]FactorUpdate, len(history))
+	for i, f := range history {
+		d.History[len(history)-1-i] = FactorUpdate(f) // oldest first
+	}
 	if nEvents > 0 {
-		d.Events, err = a.boundedEvents(ctx, org, "user_id = ?", []any{id}, true, nEvents, false)
+		d.Events, err = a.events(ctx, org, store.EventFilter{UserID: id, Desc: true, Limit: nEvents})
 		if err != nil {
 			return nil, err
 		}

@@ -3,13 +3,13 @@ package api
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/riskpipe/riskpipe/internal/score"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // UserSummary is one row of the most attacked users.
@@ -67,16 +67,16 @@ type UserFilters struct {
 	Changed bool `json:"changed"`
 }
 
-// sortColumns maps ?sort= to the ORDER BY expression. score_now is the
-// score at the time of reading (readtime.go); percentile orders like it
-// within an org (userRows).
-var sortColumns = map[string]string{
-	"score":       "score_now",
-	"percentile":  "score_now",
-	"signals":     "signals",
-	"last_signal": "last_signal",
-	"updated_at":  "updated_at",
-	"login":       "user_login",
+// sortColumns maps ?sort= to the order of store.Reader.Users. The score
+// is the score at the time of reading (readtime.go); percentile orders
+// like it within an org (userRows).
+var sortColumns = map[string]store.UserSort{
+	"score":       store.SortScore,
+	"percentile":  store.SortScore,
+	"signals":     store.SortSignals,
+	"last_signal": store.SortLastSignal,
+	"updated_at":  store.SortUpdatedAt,
+	"login":       store.SortLogin,
 }
 
 var sortKeys = []string{"score", "percentile", "signals", "last_signal", "updated_at", "login"}
@@ -200,72 +200,46 @@ func listParam(r *http.Request, name string, allowed []string) ([]string, error)
 	return slices.Compact(out), nil
 }
 
-// where is the WHERE clause over attack_factor_latest of orgs and f.
-func (a *API) userWhere(args *[]any, orgs []string, f UserFilters, now time.Time) string {
-	w := "tenant IN " + in(args, orgs)
-	if len(f.Level) > 0 {
-		// The level at the time of reading, as the answer shows it
-		// (rank), not the level stored with the last update.
-		b := a.s.Score.Bands
-		w += fmt.Sprintf(" AND multiIf(%[1]s >= %[2]g, 'critical', %[1]s >= %[3]g, 'high', %[1]s >= %[4]g, 'medium', 'low') IN %[5]s",
-			a.scoreNowSQL(now), b.Critical, b.High, b.Medium, in(args, f.Level))
-	}
-	if len(f.Category) > 0 {
-		w += fmt.Sprintf(` AND (tenant, user_id) IN (
-    SELECT tenant, user_id FROM %s
-    WHERE tenant IN %s AND category IN %s AND published >= toDateTime(?) AND published < toDateTime(?)
-)`, a.table("risk_events"), in(args, orgs), in(args, f.Category))
-		*args = append(*args, f.From.Unix(), f.To.Unix())
-	}
-	if f.Changed {
-		w += fmt.Sprintf(` AND (tenant, user_id) IN (
-    SELECT tenant, user_id FROM %s
-    WHERE tenant IN %s AND updated_at >= toDateTime(?) AND updated_at < toDateTime(?)
-)`, a.table("attack_factor_updates"), in(args, orgs))
-		*args = append(*args, f.From.Unix(), f.To.Unix())
-	}
-	return w
+// userFilter is f over orgs as store.Reader's filter, at now.
+func (a *API) userFilter(orgs []string, f UserFilters, now time.Time) store.UserFilter {
+	return store.UserFilter{Orgs: orgs, Levels: f.Level, Bands: a.s.Score.Bands, Categories: f.Category,
+		Changed: f.Changed, From: f.From, To: f.To, Now: now, HalfLife: a.s.Score.HalfLife}
 }
 
 // scoresUpdatedAt is the newest factor update of orgs.
 func (a *API) scoresUpdatedAt(ctx context.Context, orgs []string) (*time.Time, error) {
-	args := []any{}
-	query := fmt.Sprintf("SELECT max(updated_at) FROM %s WHERE tenant IN %s", a.table("attack_factor_latest"), in(&args, orgs))
-	var t time.Time
-	if err := a.s.Conn.QueryRow(ctx, query, args...).Scan(&t); err != nil {
-		return nil, fmt.Errorf("newest factor update: %w", err)
+	t, err := a.r.ScoresUpdatedAt(ctx, orgs)
+	if err != nil {
+		return nil, err
 	}
-	return timePtr(t.UTC()), nil
+	return timePtr(t), nil
 }
 
 func (a *API) countUsers(ctx context.Context, orgs []string, f UserFilters) (uint64, error) {
-	args := []any{}
-	query := fmt.Sprintf("SELECT count() FROM %s FINAL WHERE %s", a.table("attack_factor_latest"), a.userWhere(&args, orgs, f, a.s.Now()))
-	var n uint64
-	if err := a.s.Conn.QueryRow(ctx, query, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count users: %w", err)
-	}
-	return n, nil
+	return a.r.CountUsers(ctx, a.userFilter(orgs, f, a.s.Now()))
 }
 
 // userRows reads the page of users: their latest factor (FINAL). Ties are
 // broken by (tenant, user_id), so pages neither overlap nor leave gaps.
 //
 // Only sorting by last_signal needs every user's newest kept event, read
-// from risk_events over all of the orgs' users (lastSignalRows). Any other
-// order reads attack_factor_latest alone, and addSignals fills LastSignal
-// for the users of the page only.
-func (a *API) userRows(ctx context.Context, orgs []string, f UserFilters, col, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
-	if col == sortColumns["last_signal"] {
-		return a.lastSignalRows(ctx, orgs, f, order, limit, offset, now)
+// from risk_events over all of the orgs' users. Any other order reads
+// attack_factor_latest alone, and addSignals fills LastSignal for the
+// users of the page only.
+func (a *API) userRows(ctx context.Context, orgs []string, f UserFilters, by store.UserSort, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
+	rows, err := a.r.Users(ctx, a.userFilter(orgs, f, now), by, order == "desc", limit, offset)
+	return userSummaries(rows), err
+}
+
+// userSummaries shapes the rows of store.Reader.Users.
+func userSummaries(rows []store.UserRow) []UserSummary {
+	out := make([]UserSummary, len(rows))
+	for i, r := range rows {
+		out[i] = UserSummary{Tenant: r.Tenant, UserID: r.UserID, UserLogin: r.UserLogin, Score: r.Score,
+			Percentile: r.Percentile, Level: r.Level, SignalCount: r.Signals, UpdatedAt: r.UpdatedAt,
+			LastSignal: timePtr(r.LastSignal), Signals: map[string]uint64{}, History: []ScorePoint{}}
 	}
-	args := []any{}
-	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, %s AS score_now, percentile, level, signals, updated_at, toDateTime(0)
-FROM %s FINAL
-WHERE %s
-ORDER BY %s %s, tenant, user_id
-LIMIT %d, %d`, a.scoreNowSQL(now), a.table("attack_factor_latest"), a.userWhere(&args, orgs, f, now), col, order, offset, limit)
-	return a.scanUsers(ctx, query, args)
+	return out
 }
 
 // percentileRows is userRows ordered by percentile over several orgs,
@@ -274,16 +248,11 @@ LIMIT %d, %d`, a.scoreNowSQL(now), a.table("attack_factor_latest"), a.userWhere(
 // page.
 func (a *API) percentileRows(ctx context.Context, orgs []string, f UserFilters, order string, limit, offset int, now time.Time,
 	ranks map[string]score.Ranking) ([]UserSummary, error) {
-	args := []any{}
-	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, %s AS score_now, percentile, level, signals, updated_at, toDateTime(0)
-FROM %s FINAL
-WHERE %s
-ORDER BY score_now %s, tenant, user_id
-LIMIT %d BY tenant`, a.scoreNowSQL(now), a.table("attack_factor_latest"), a.userWhere(&args, orgs, f, now), order, offset+limit)
-	users, err := a.scanUsers(ctx, query, args)
+	rows, err := a.r.TopUsersPerOrg(ctx, a.userFilter(orgs, f, now), order == "desc", offset+limit)
 	if err != nil {
 		return nil, err
 	}
+	users := userSummaries(rows)
 	a.rank(users, ranks)
 	slices.SortFunc(users, func(x, y UserSummary) int {
 		c := cmp.Compare(x.Percentile, y.Percentile)
@@ -307,69 +276,13 @@ func (a *API) rank(users []UserSummary, ranks map[string]score.Ranking) {
 	}
 }
 
-// lastSignalRows is userRows ordered by last_signal: the page of
-// attack_factor_latest joined with the newest published time of each
-// user's kept events. It reads every kept event of orgs. Both subqueries
-// are named: ClickHouse since 20.x rejects joined subqueries without an
-// alias (joined_subquery_requires_alias, ALIAS_REQUIRED).
-func (a *API) lastSignalRows(ctx context.Context, orgs []string, f UserFilters, order string, limit, offset int, now time.Time) ([]UserSummary, error) {
-	args := []any{}
-	latestWhere := a.userWhere(&args, orgs, f, now)
-	eventsIn := in(&args, orgs)
-	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, score_now, percentile, level, signals, updated_at, last_signal
-FROM
-(
-    SELECT tenant, user_id, user_login, `+a.scoreNowSQL(now)+` AS score_now, percentile, level, signals, updated_at
-    FROM %s FINAL
-    WHERE %s
-) AS latest
-ANY LEFT JOIN
-(
-    SELECT tenant, user_id, max(published) AS last_signal
-    FROM %s
-    WHERE tenant IN %s AND user_id != ''
-    GROUP BY tenant, user_id
-) AS signal USING (tenant, user_id)
-ORDER BY last_signal %s, tenant, user_id
-LIMIT %d, %d`, a.table("attack_factor_latest"), latestWhere, a.table("risk_events"), eventsIn, order, offset, limit)
-	return a.scanUsers(ctx, query, args)
-}
-
-// scanUsers runs a query of userRows: the factor's columns and the last
-// signal (the zero time: none).
-func (a *API) scanUsers(ctx context.Context, query string, args []any) ([]UserSummary, error) {
-	rows, err := a.s.Conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query users: %w", err)
-	}
-	defer rows.Close()
-	out := []UserSummary{}
-	for rows.Next() {
-		var (
-			u    UserSummary
-			last time.Time
-		)
-		if err := rows.Scan(&u.Tenant, &u.UserID, &u.UserLogin, &u.Score, &u.Percentile, &u.Level,
-			&u.SignalCount, &u.UpdatedAt, &last); err != nil {
-			return nil, fmt.Errorf("scan user: %w", err)
-		}
-		u.UpdatedAt = u.UpdatedAt.UTC()
-		u.LastSignal = timePtr(last)
-		u.Signals = map[string]uint64{}
-		u.History = []ScorePoint{}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read users: %w", err)
-	}
-	return out, nil
-}
-
 // userKey identifies a user across orgs.
 type userKey struct{ tenant, id string }
 
 // pageFilter returns "tenant IN (...) AND user_id IN (...)" for users (a
 // superset of the pairs: callers match pairs) and a lookup of the pairs.
+// search.go's queries use it (store.Reader has its own for the users
+// list).
 func pageFilter(args *[]any, users []UserSummary) (string, map[userKey]*UserSummary) {
 	idx := map[userKey]*UserSummary{}
 	var tenants, ids []string
@@ -384,64 +297,43 @@ func pageFilter(args *[]any, users []UserSummary) (string, map[userKey]*UserSumm
 	return "tenant IN " + in(args, slices.Compact(tenants)) + " AND user_id IN " + in(args, slices.Compact(ids)), idx
 }
 
-// addSignals fills each user's kept events of [from, to) per
-// category (uniqExact(event_id) counts replayed events once without
-// FINAL). With lastSignal it also fills LastSignal where it is not set:
-// the newest published time of the user's kept events, of any age. One
-// scan of the users' orgs' risk_events either way, restricted to their ids.
+// pageUsers returns the keys of users and a lookup of them.
+func pageUsers(users []UserSummary) ([]store.UserKey, map[store.UserKey]*UserSummary) {
+	idx := map[store.UserKey]*UserSummary{}
+	keys := make([]store.UserKey, len(users))
+	for i := range users {
+		u := &users[i]
+		keys[i] = store.UserKey{Tenant: u.Tenant, UserID: u.UserID}
+		idx[keys[i]] = u
+	}
+	return keys, idx
+}
+
+// addSignals fills each user's kept events of [from, to) per category.
+// With lastSignal it also fills LastSignal where it is not set: the newest
+// published time of the user's kept events, of any age
+// (store.Reader.UserSignals).
 func (a *API) addSignals(ctx context.Context, users []UserSummary, from, to time.Time, lastSignal bool) error {
 	if len(users) == 0 {
 		return nil
 	}
-	since, until := from.Unix(), to.Unix()
-	var filterArgs []any
-	filter, idx := pageFilter(&filterArgs, users)
-	var (
-		query string
-		args  []any
-	)
-	if lastSignal {
-		query = fmt.Sprintf(`SELECT tenant, user_id, category, uniqExactIf(event_id, published >= toDateTime(?) AND published < toDateTime(?)), maxIf(published, user_id != '')
-FROM %s
-WHERE %s
-GROUP BY tenant, user_id, category`, a.table("risk_events"), filter)
-		args = append([]any{since, until}, filterArgs...)
-	} else {
-		query = fmt.Sprintf(`SELECT tenant, user_id, category, uniqExact(event_id), toDateTime(0)
-FROM %s
-WHERE %s AND published >= toDateTime(?) AND published < toDateTime(?)
-GROUP BY tenant, user_id, category`, a.table("risk_events"), filter)
-		args = append(filterArgs, since, until)
-	}
-	rows, err := a.s.Conn.Query(ctx, query, args...)
+	keys, idx := pageUsers(users)
+	counts, err := a.r.UserSignals(ctx, keys, from, to, lastSignal)
 	if err != nil {
-		return fmt.Errorf("query signals: %w", err)
+		return err
 	}
-	defer rows.Close()
 	last := map[*UserSummary]time.Time{}
-	for rows.Next() {
-		var (
-			k     userKey
-			cat   string
-			n     uint64
-			maxAt time.Time
-		)
-		if err := rows.Scan(&k.tenant, &k.id, &cat, &n, &maxAt); err != nil {
-			return fmt.Errorf("scan signals: %w", err)
-		}
-		u := idx[k]
+	for _, c := range counts {
+		u := idx[c.UserKey]
 		if u == nil {
 			continue
 		}
-		if n > 0 {
-			u.Signals[cat] = n
+		if c.Events > 0 {
+			u.Signals[c.Category] = c.Events
 		}
-		if maxAt.After(last[u]) {
-			last[u] = maxAt
+		if c.Last.After(last[u]) {
+			last[u] = c.Last
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read signals: %w", err)
 	}
 	for u, t := range last {
 		if u.LastSignal == nil {
@@ -456,33 +348,15 @@ func (a *API) addHistory(ctx context.Context, users []UserSummary, n int) error 
 	if len(users) == 0 || n == 0 {
 		return nil
 	}
-	args := []any{}
-	filter, idx := pageFilter(&args, users)
-	query := fmt.Sprintf(`SELECT tenant, user_id, updated_at, score
-FROM %s
-WHERE %s
-ORDER BY tenant, user_id, updated_at DESC
-LIMIT %d BY tenant, user_id`, a.table("attack_factor_updates"), filter, n)
-	rows, err := a.s.Conn.Query(ctx, query, args...)
+	keys, idx := pageUsers(users)
+	points, err := a.r.ScoreHistories(ctx, keys, n)
 	if err != nil {
-		return fmt.Errorf("query score history: %w", err)
+		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			k userKey
-			p ScorePoint
-		)
-		if err := rows.Scan(&k.tenant, &k.id, &p.UpdatedAt, &p.Score); err != nil {
-			return fmt.Errorf("scan score history: %w", err)
+	for _, p := range points {
+		if u := idx[p.UserKey]; u != nil {
+			u.History = append(u.History, ScorePoint{UpdatedAt: p.UpdatedAt, Score: p.Score})
 		}
-		p.UpdatedAt = p.UpdatedAt.UTC()
-		if u := idx[k]; u != nil {
-			u.History = append(u.History, p)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read score history: %w", err)
 	}
 	for i := range users {
 		slices.Reverse(users[i].History)

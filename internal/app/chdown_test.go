@@ -2,11 +2,7 @@ package app
 
 import (
 	"context"
-	"math/rand/v2"
-	"net"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +10,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/chtest"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -38,42 +35,13 @@ func startPrivateCHPorts(t *testing.T, dir string, port, httpPort int) *chserver
 	return s
 }
 
-// portOutsideEphemeralRange returns a free loopback port below the kernel's
-// ephemeral range: while the private server is stopped, no outgoing
-// connection or :0 listener of the test process can take it, so the server
-// can come back on the same port.
-func portOutsideEphemeralRange(t *testing.T) int {
-	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				low = n
-			}
-		}
-	}
-	const base = 10000
-	require.Greater(t, low, base+1000, "ephemeral range starts too low")
-	for range 100 {
-		port := base + rand.IntN(low-base)
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		return port
-	}
-	t.Fatal("no free port below the ephemeral range")
-	return 0
-}
-
 // While ClickHouse is down the poller keeps the page it holds, fetches
 // nothing more and does not move its cursor; its status says why. Once
 // ClickHouse is back (same data, same port) everything arrives exactly once.
 func TestClickHouseDownPausesPollers(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port, httpPort := portOutsideEphemeralRange(t), portOutsideEphemeralRange(t)
+	port, httpPort := simtest.PortOutsideEphemeralRange(t), simtest.PortOutsideEphemeralRange(t)
 	require.NotEqual(t, port, httpPort)
 	ch := startPrivateCHPorts(t, dir, port, httpPort)
 

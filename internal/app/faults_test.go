@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -132,7 +133,7 @@ func TestOktaFaults(t *testing.T) {
 					ev, _, _ := c.org.EventAt(i)
 					if cat, ok := want[ev.ID]; ok {
 						delete(want, ev.ID)
-						want[derivedIDWithoutUUID(t, ev.Raw)] = cat
+						want[simtest.DerivedIDWithoutUUID(t, ev.Raw)] = cat
 					}
 				}
 			},

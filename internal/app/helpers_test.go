@@ -2,14 +2,13 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +26,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -134,11 +134,7 @@ func newHarness(t *testing.T, ch *chserver.Server, specs ...orgSpec) *harness {
 	t.Cleanup(ts.Close)
 	h.simURL = ts.URL
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	h.read, err = store.Open(ctx, chtest.Config(h.ch, h.db), nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { h.read.Close() })
+	h.read = simtest.OpenStore(t, chtest.Config(h.ch, h.db))
 	return h
 }
 
@@ -313,28 +309,13 @@ func rawEvent(id, eventType, risk string) []byte {
 }
 
 // want returns what ClickHouse must hold for the org: every event persisted
-// at or after since that must be kept, id → category. Generated events are
-// judged by the scenario's Expect, injected ones by their label.
+// at or after since that must be kept, id → category (simtest.OrgTruth).
+// Generated events are judged by the scenario's Expect, injected ones by
+// their label.
 func (h *harness) want(t *testing.T, name string, since time.Time) map[string]string {
 	t.Helper()
 	o := h.orgs[name]
-	out := map[string]string{}
-	from, to := o.org.TruthRange(since)
-	for i := from; i < to; i++ {
-		ev, _, ok := o.org.EventAt(i)
-		require.True(t, ok)
-		if cat, ok := o.labelOf(ev.ID); ok {
-			if cat != "" {
-				out[ev.ID] = cat
-			}
-			continue
-		}
-		require.NotNil(t, o.stream, "event %d (%s) of %s is neither labelled nor generated", i, ev.ID, name)
-		if cat := o.stream.Expect(i); cat != "" {
-			out[ev.ID] = cat
-		}
-	}
-	return out
+	return simtest.OrgTruth(t, o.org, since, math.MaxInt64, simtest.TruthOptions{Label: o.labelOf, Stream: o.stream}).Categories()
 }
 
 // keptBefore returns the kept events of the org persisted before since.
@@ -353,27 +334,7 @@ func (h *harness) table(name string) string { return "`" + h.db + "`." + name }
 // kept returns tenant's rows in risk_events FINAL: event id → category.
 func (h *harness) kept(t *testing.T, tenant string) map[string]string {
 	t.Helper()
-	rows, err := h.read.Conn().Query(context.Background(),
-		"SELECT event_id, category FROM "+h.table("risk_events")+" FINAL WHERE tenant = ?", tenant)
-	require.NoError(t, err)
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var id, cat string
-		require.NoError(t, rows.Scan(&id, &cat))
-		out[id] = cat
-	}
-	require.NoError(t, rows.Err())
-	return out
-}
-
-// exactlyOnce returns count() and uniqExact(event_id) of tenant's rows in
-// risk_events FINAL.
-func (h *harness) exactlyOnce(t *testing.T, tenant string) (rows, unique uint64) {
-	t.Helper()
-	require.NoError(t, h.read.Conn().QueryRow(context.Background(),
-		"SELECT count(), uniqExact(event_id) FROM "+h.table("risk_events")+" FINAL WHERE tenant = ?", tenant).Scan(&rows, &unique))
-	return rows, unique
+	return simtest.Stored(t, h.read, tenant).Categories
 }
 
 func (h *harness) uint(t *testing.T, q string, args ...any) uint64 {
@@ -415,23 +376,7 @@ func (h *harness) converged(t *testing.T, tenant string, want map[string]string,
 // tenant, each event once.
 func (h *harness) requireExactly(t *testing.T, tenant string, want map[string]string) {
 	t.Helper()
-	got := h.kept(t, tenant)
-	var missing, extra []string
-	for id, cat := range want {
-		if got[id] != cat {
-			missing = append(missing, fmt.Sprintf("%s (%s, got %q)", id, cat, got[id]))
-		}
-	}
-	for id := range got {
-		if _, ok := want[id]; !ok {
-			extra = append(extra, id)
-		}
-	}
-	require.Empty(t, missing, "tenant %s: kept events missing or in the wrong category", tenant)
-	require.Empty(t, extra, "tenant %s: events that must not be there", tenant)
-	rows, unique := h.exactlyOnce(t, tenant)
-	require.EqualValues(t, len(want), rows, "tenant %s: rows in risk_events FINAL", tenant)
-	require.EqualValues(t, len(want), unique, "tenant %s: distinct event ids", tenant)
+	simtest.RequireExactlyOnce(t, h.read, tenant, simtest.TruthOf(want))
 }
 
 // cursorIndex is the log position in a simulator polling URL's after
@@ -444,11 +389,7 @@ func cursorIndex(t *testing.T, u string) int64 {
 	if after == "" {
 		return -1
 	}
-	_, idx, ok := strings.Cut(after, "_")
-	require.True(t, ok, "cursor %q", after)
-	n, err := strconv.ParseInt(idx, 10, 64)
-	require.NoError(t, err)
-	return n
+	return simtest.AfterIndex(t, after)
 }
 
 // writeCall is one Write a poller made through a hookSink.
@@ -624,18 +565,6 @@ func labelsMatch(m *dto.Metric, labels map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// derivedIDWithoutUUID is the id riskpipe gives raw once its uuid is
-// removed (as the simulator's missing_uuid fault serves it).
-func derivedIDWithoutUUID(t *testing.T, raw []byte) string {
-	t.Helper()
-	var m map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(raw, &m))
-	delete(m, "uuid")
-	b, err := json.Marshal(m)
-	require.NoError(t, err)
-	return event.DerivedID(b)
 }
 
 var errCrash = errors.New("simulated crash")

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -153,7 +152,7 @@ func (s *suppressor) filter(tenant string, res *classify.Result) {
 // from memory and, with suppress_deleted, suppressed.
 type privacyWatcher struct {
 	conn     driver.Conn
-	db       string
+	db       string // the database's name
 	h        *privacy.Hasher
 	forget   func(privacy.Matcher)
 	sup      *suppressor // nil: no suppression
@@ -163,19 +162,12 @@ type privacyWatcher struct {
 
 // load reads every deletion's hashes and handles the new ones.
 func (w *privacyWatcher) load(ctx context.Context) error {
-	rows, err := w.conn.Query(ctx, fmt.Sprintf(`SELECT request_id, argMax(subject_hashes, version) FROM %s.privacy_requests
-WHERE kind = 'deletion' GROUP BY request_id`, w.db))
+	deletions, err := privacy.DeletionHashes(ctx, w.conn, w.db)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
 	fresh := map[string]struct{}{}
-	for rows.Next() {
-		var id string
-		var hashes []string
-		if err := rows.Scan(&id, &hashes); err != nil {
-			return err
-		}
+	for id, hashes := range deletions {
 		if w.seen[id] == len(hashes) {
 			continue
 		}
@@ -183,9 +175,6 @@ WHERE kind = 'deletion' GROUP BY request_id`, w.db))
 		for _, h := range hashes {
 			fresh[h] = struct{}{}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	if len(fresh) == 0 {
 		return nil
@@ -252,7 +241,7 @@ func (a *App) startPrivacy(ctx context.Context, st interface {
 	a.mu.Lock()
 	a.privacy, a.sup = svc, sup
 	a.mu.Unlock()
-	w := &privacyWatcher{conn: st.Conn(), db: "`" + st.Database() + "`", h: h, forget: a.Forget, sup: sup,
+	w := &privacyWatcher{conn: st.Conn(), db: st.Database(), h: h, forget: a.Forget, sup: sup,
 		interval: privacy.WatchInterval, seen: map[string]int{}}
 	// Suppression is in force before the first page.
 	if err := w.load(ctx); err != nil {

@@ -84,7 +84,7 @@ func TestPrivacyWatcher(t *testing.T) {
 	h := privacy.NewHasher(key)
 	var got []privacy.Matcher
 	sup := newSuppressor(h, prometheus.NewRegistry())
-	w := &privacyWatcher{conn: st.Conn(), db: "`" + db + "`", h: h, forget: func(m privacy.Matcher) { got = append(got, m) },
+	w := &privacyWatcher{conn: st.Conn(), db: db, h: h, forget: func(m privacy.Matcher) { got = append(got, m) },
 		sup: sup, interval: time.Hour, seen: map[string]int{}}
 	require.NoError(t, w.load(ctx))
 	require.Len(t, got, 1)

@@ -14,6 +14,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // reloadable lets a test hand the App the configuration its next reload
@@ -185,8 +186,8 @@ func TestReloadDuringIngestion(t *testing.T) {
 	for id := range got {
 		require.Contains(t, want, id)
 	}
-	rows, unique := h.exactlyOnce(t, "gone")
-	require.Equal(t, rows, unique)
+	stored := simtest.Stored(t, h.read, "gone")
+	require.Equal(t, stored.Rows, stored.Unique)
 	later, _ := h.state(t, "gone")
 	require.Equal(t, goneState.Cursor, later.Cursor, "nothing polls a removed tenant")
 	r.stop(t)

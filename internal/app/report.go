@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // TenantSummary is what one org's kept events say, for the demo's closing
@@ -43,41 +45,25 @@ func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[strin
 		}
 		return out[t]
 	}
-	rows, err := conn.Query(ctx, fmt.Sprintf(
-		"SELECT tenant, category, count() AS n FROM %s.risk_events FINAL GROUP BY tenant, category ORDER BY tenant, n DESC, category", db))
+	rd := store.NewReader(conn, db)
+	cats, err := rd.KeptByCategory(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("summary by category: %w", err)
 	}
-	for rows.Next() {
-		var t, c string
-		var cnt uint64
-		if err := rows.Scan(&t, &c, &cnt); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		s := get(t)
-		s.Kept += cnt
-		s.Categories = append(s.Categories, CategoryCount{c, cnt})
+	for _, c := range cats {
+		s := get(c.Tenant)
+		s.Kept += c.Events
+		s.Categories = append(s.Categories, CategoryCount{c.Category, c.Events})
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
-	rows, err = conn.Query(ctx, fmt.Sprintf(`SELECT tenant, user_login, score, percentile, level, signals, explanation, updated_at
-FROM %s.attack_factor_latest FINAL WHERE score > 0
-ORDER BY tenant, score DESC, user_id LIMIT ? BY tenant`, db), n)
+	top, err := rd.TopFactors(ctx, n)
 	if err != nil {
 		return nil, fmt.Errorf("summary top users: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var t string
-		var u UserSignals
-		if err := rows.Scan(&t, &u.Login, &u.Score, &u.Percentile, &u.Level, &u.Signals, &u.Explanation, &u.Updated); err != nil {
-			return nil, err
-		}
-		get(t).TopUsers = append(get(t).TopUsers, u)
+	for _, f := range top {
+		get(f.Tenant).TopUsers = append(get(f.Tenant).TopUsers, UserSignals{
+			Login: f.UserLogin, Score: f.Score, Percentile: f.Percentile, Level: f.Level,
+			Signals: f.Signals, Explanation: f.Explanation, Updated: f.UpdatedAt,
+		})
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -176,29 +176,18 @@ func newRowWatcher(r *Run, every time.Duration) *rowWatcher {
 }
 
 func (w *rowWatcher) until(ctx context.Context, end time.Time, seen map[string]time.Time) error {
-	q := fmt.Sprintf("SELECT event_id FROM %s.risk_events WHERE tenant IN (%s) AND ingested_at >= toDateTime(?)",
-		w.r.db, w.r.tenantList())
 	tick := time.NewTicker(w.every)
 	defer tick.Stop()
 	for {
 		at := time.Now()
-		rows, err := w.r.h.conn.Query(ctx, q, w.since.Add(-30*time.Second).Unix())
+		ids, err := w.r.reader().IngestedSince(ctx, w.r.orgs, w.since.Add(-30*time.Second))
 		if err != nil {
 			return fmt.Errorf("watch rows: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
+		for _, id := range ids {
 			if _, ok := seen[id]; !ok {
 				seen[id] = at
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		w.since = at
 		if err := w.r.pipe.Exited(); err != nil {

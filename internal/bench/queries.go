@@ -96,8 +96,8 @@ func (h *Harness) RunQueries(ctx context.Context, q Queries) (res QueriesResult,
 	res.DiskBytes, res.Parts = int64(disk), int(parts)
 
 	org := queryTenant(1)
-	var eventID string
-	if err := h.conn.QueryRow(ctx, fmt.Sprintf("SELECT event_id FROM %s.risk_events WHERE tenant = ? LIMIT 1", r.db), org).Scan(&eventID); err != nil {
+	eventID, err := r.reader().AnyEventID(ctx, org)
+	if err != nil {
 		return res, fmt.Errorf("pick an event: %w", err)
 	}
 	user := "00u1"

@@ -26,6 +26,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // Setup is one measurement's fleet of simulated orgs and riskpipe's
@@ -259,11 +260,10 @@ func freeAddr() (string, error) {
 // time and riskpipe must deliver them.
 func (r *Run) waitIntegrated(ctx context.Context) error {
 	deadline := time.Now().Add(90*time.Second + r.s.Interval)
-	q := fmt.Sprintf("SELECT count(DISTINCT tenant) FROM %s.poll_state WHERE tenant IN (%s)", r.db, r.tenantList())
 	var last error
 	for {
 		var n uint64
-		last = r.h.conn.QueryRow(ctx, q).Scan(&n)
+		n, last = r.reader().Integrated(ctx, r.orgs)
 		if last == nil && int(n) == len(r.orgs) {
 			return nil
 		}
@@ -281,13 +281,8 @@ func (r *Run) waitIntegrated(ctx context.Context) error {
 	}
 }
 
-func (r *Run) tenantList() string {
-	q := make([]string, len(r.orgs))
-	for i, o := range r.orgs {
-		q[i] = "'" + o + "'"
-	}
-	return strings.Join(q, ",")
-}
+// reader reads the run's database (store.Reader: the SQL of each table).
+func (r *Run) reader() *store.Reader { return store.NewReader(r.h.conn, r.db) }
 
 func (r *Run) logTail() string {
 	t := tailFile(filepath.Join(r.dir, "riskpipe.log"), 2048)

@@ -206,27 +206,9 @@ func atLeast(got, want map[string]uint64) bool {
 
 // countKept counts risk_events rows per polled tenant.
 func (r *Run) countKept(ctx context.Context, final bool) (map[string]uint64, error) {
-	f := ""
-	if final {
-		f = " FINAL"
-	}
-	rows, err := r.h.conn.Query(ctx, fmt.Sprintf("SELECT tenant, count() FROM %s.risk_events%s WHERE tenant IN (%s) GROUP BY tenant",
-		r.db, f, r.tenantList()))
+	out, err := r.reader().KeptPerTenant(ctx, r.orgs, final)
 	if err != nil {
 		return nil, fmt.Errorf("count kept events: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]uint64{}
-	for _, o := range r.orgs {
-		out[o] = 0
-	}
-	for rows.Next() {
-		var t string
-		var n uint64
-		if err := rows.Scan(&t, &n); err != nil {
-			return nil, err
-		}
-		out[t] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -79,7 +79,7 @@ func (s *suite) badInput(t *testing.T) {
 		orgSpec{name: "bystander", auth: authSecret, scenario: scenario.ScenarioBench, riskShare: 0.1, eps: 20})
 	d := s.deploy(t, sm, s.ch, newDatabase(t, s.ch), cfgSpec{pageLimit: 50})
 	p := d.start()
-	d.waitIntegrated(p)
+	d.WaitIntegrated(p, 2*time.Minute)
 
 	mustKeep := map[string]string{} // event id → what it is
 	injected := 0
@@ -98,7 +98,7 @@ func (s *suite) badInput(t *testing.T) {
 		sm.org(org).Inject(raws...)
 		injected += len(raws)
 		end := sm.org(org).Len()
-		took := d.waitPositions(p, 3*time.Minute, "the cursor past "+what, map[string]int64{org: end})
+		took := d.WaitPositions(p, 3*time.Minute, "the cursor past "+what, map[string]int64{org: end})
 		slowest = max(slowest, took)
 		phases = append(phases, fmt.Sprintf("%s (%d)", what, len(raws)))
 	}
@@ -172,7 +172,7 @@ func (s *suite) badInput(t *testing.T) {
 
 	p.Alive("after the bad input")
 	end := d.stopTraffic()
-	d.waitPositions(p, 3*time.Minute, "every cursor at the end of its log", end)
+	d.WaitPositions(p, 3*time.Minute, "every cursor at the end of its log", end)
 	drain := p.Terminate() // exit 0, no panic in the log
 
 	// Every element is kept, dropped or dead-lettered.
@@ -204,7 +204,7 @@ func (s *suite) badInput(t *testing.T) {
 	var lost []string
 	inDLPage := 0
 	for id, what := range mustKeep {
-		if _, ok := got.events[id]; ok {
+		if _, ok := got.Categories[id]; ok {
 			continue
 		}
 		found := false
@@ -226,20 +226,20 @@ func (s *suite) badInput(t *testing.T) {
 		reasonList = append(reasonList, fmt.Sprintf("%s ×%d", r, n))
 	}
 	sort.Strings(reasonList)
-	s.add(row{scenario: "bad input", expected: len(mustKeep), lost: len(lost), duplicated: int(got.rows - got.unique), deadLettered: len(dls),
+	s.add(row{scenario: "bad input", expected: len(mustKeep), lost: len(lost), duplicated: int(got.Rows - got.Unique), deadLettered: len(dls),
 		recover: "cursor past each batch in ≤" + seconds(slowest),
 		notes: fmt.Sprintf("%s; %d elements: %d polled (%d kept, %d dropped), %d dead-lettered (%s), %d in %d page(s) dead-lettered whole (of which %d must-keep events); no crash, exit 0 after %s",
 			strings.Join(phases, ", "), injected, polled, keptRows, polled-keptRows, elementDL, strings.Join(reasonList, ", "), pageEvents, len(pages), inDLPage, seconds(drain))})
 
 	// The bystander org was not disturbed.
-	tr := sm.truth("bystander", d.since["bystander"], end["bystander"], truthOptions{})
+	tr := sm.truth("bystander", d.Since["bystander"], end["bystander"], truthOptions{})
 	by := check(t, sm, d.db, "bystander", tr)
-	s.addResults("bad input: bystander org", "-", fmt.Sprintf("a normal org in the same process, %d events", tr.to-tr.from), by)
+	s.addResults("bad input: bystander org", "-", fmt.Sprintf("a normal org in the same process, %d events", tr.To-tr.From), by)
 
 	require.Empty(t, lost, "%s: events that must be kept are missing", org)
 	require.Empty(t, pages, "%s: no bad element may cost its whole page", org)
-	require.Zero(t, got.rows-got.unique, "%s: duplicates", org)
-	by.require(t)
+	require.Zero(t, got.Rows-got.Unique, "%s: duplicates", org)
+	by.Require(t)
 	d.requireOneIntegration()
 }
 

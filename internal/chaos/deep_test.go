@@ -24,13 +24,13 @@ func TestDeepEventKeepsItsPage(t *testing.T) {
 	sm := newSim(t, s.seed, true, orgSpec{name: org, auth: authToken})
 	d := s.deploy(t, sm, s.ch, newDatabase(t, s.ch), cfgSpec{pageLimit: 50})
 	p := d.start()
-	d.waitIntegrated(p)
+	d.WaitIntegrated(p, 2*time.Minute)
 
 	before, after := riskEventFrom(t, gen, 0, time.Now()), riskEventFrom(t, gen, 1, time.Now())
 	deepID := newUUID()
 	deep := append(append([]byte(`{"uuid":"`+deepID+`","eventType":"user.risk.detect","nested":`), nest(100_000)...), '}')
 	sm.org(org).Inject(before.raw, deep, after.raw)
-	d.waitPositions(p, 3*time.Minute, "the cursor past the deep event", map[string]int64{org: sm.org(org).Len()})
+	d.WaitPositions(p, 3*time.Minute, "the cursor past the deep event", map[string]int64{org: sm.org(org).Len()})
 	p.Terminate()
 
 	got := d.db.stored(org)
@@ -39,12 +39,12 @@ func TestDeepEventKeepsItsPage(t *testing.T) {
 	for _, dl := range dls {
 		reasons = append(reasons, dl.reason)
 	}
-	require.Contains(t, got.events, before.id, "the risk event before the deep one is not in risk_events; dead letters: %q", reasons)
-	require.Contains(t, got.events, after.id, "the risk event after the deep one is not in risk_events; dead letters: %q", reasons)
+	require.Contains(t, got.Categories, before.id, "the risk event before the deep one is not in risk_events; dead letters: %q", reasons)
+	require.Contains(t, got.Categories, after.id, "the risk event after the deep one is not in risk_events; dead letters: %q", reasons)
 	for _, r := range reasons {
 		require.NotContains(t, r, "invalid page", "no page is dead-lettered whole")
 	}
-	_, kept := got.events[deepID]
+	_, kept := got.Categories[deepID]
 	for _, dl := range dls {
 		kept = kept || bytes.HasPrefix(dl.payload, []byte(`{"uuid":"`+deepID+`"`))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // faultCase is one Okta fault, injected into an org of its own.
@@ -152,7 +153,7 @@ func injectLate(c *faultCtx) {
 	st := c.sm.streams[c.name]
 	now := time.Now()
 	var evs []injectedEvent
-	for k, pub := range []time.Time{now.Add(-10 * time.Minute), c.d.since[c.name].Add(-time.Hour)} {
+	for k, pub := range []time.Time{now.Add(-10 * time.Minute), c.d.Since[c.name].Add(-time.Hour)} {
 		evs = append(evs, riskEventFrom(c.t, st, 100*c.ticks+k, pub))
 	}
 	c.sm.inject(c.name, evs...)
@@ -221,16 +222,16 @@ func (s *suite) oktaFaults(t *testing.T) {
 	d := s.deploy(t, sm, s.ch, newDatabase(t, s.ch), cfgSpec{pageLimit: 100, requestTimeout: "5s"})
 
 	p := d.start()
-	d.waitIntegrated(p)
+	d.WaitIntegrated(p, 2*time.Minute)
 	warm := map[string]int64{}
 	for _, org := range sm.names {
-		warm[org] = d.from(org) + int64(2*s.sz.faultEPS)
+		warm[org] = d.From(org) + int64(2*s.sz.faultEPS)
 	}
-	d.waitPositions(p, 2*time.Minute, "every org polling before the faults", warm)
+	d.WaitPositions(p, 2*time.Minute, "every org polling before the faults", warm)
 
 	// The window: every fault at once.
 	ctxs := map[string]*faultCtx{}
-	h0, k0 := d.positions(), keptOf(d, healthy)
+	h0, k0 := d.Positions(), keptOf(d, healthy)
 	t0 := time.Now()
 	for _, fc := range cases {
 		c := &faultCtx{t: t, sm: sm, d: d, org: sm.org(fc.name), name: fc.name, last: time.Now()}
@@ -245,7 +246,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 	var h1 map[string]int64
 	var k1 map[string]uint64
 	advanced := func() bool {
-		h1, k1 = d.positions(), keptOf(d, healthy) // positions: never backwards
+		h1, k1 = d.Positions(), keptOf(d, healthy) // positions: never backwards
 		for _, org := range healthy {
 			if h1[org] <= h0[org] || k1[org] <= k0[org] {
 				return false
@@ -261,7 +262,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 			}
 		}
 		if time.Since(t0) < s.sz.faultWindow {
-			d.positions() // never backwards
+			d.Positions() // never backwards
 		} else if advanced() {
 			break
 		}
@@ -288,7 +289,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 		if !fc.untilDeadLetter {
 			continue
 		}
-		waitFor(t, 3*time.Minute, fc.name+": a page dead-lettered", func() (bool, string) {
+		simtest.WaitFor(t, 3*time.Minute, fc.name+": a page dead-lettered", func() (bool, string) {
 			p.Alive("waiting for a dead-lettered page")
 			n := d.db.uint("SELECT count() FROM "+d.db.table("dead_letters")+" WHERE tenant = ? AND startsWith(reason, 'invalid page')", fc.name)
 			return n > 0, fmt.Sprintf("%d dead letters", n)
@@ -299,9 +300,9 @@ func (s *suite) oktaFaults(t *testing.T) {
 	// Recovery: each org reads everything published until its fault was
 	// cleared; the healthy orgs keep going meanwhile.
 	recovered := map[string]time.Duration{}
-	waitFor(t, 5*time.Minute, "every faulty org recovered", func() (bool, string) {
+	simtest.WaitFor(t, 5*time.Minute, "every faulty org recovered", func() (bool, string) {
 		p.Alive("the orgs recover")
-		pos := d.positions()
+		pos := d.Positions()
 		var waiting []string
 		for _, fc := range cases {
 			if _, ok := recovered[fc.name]; ok {
@@ -315,7 +316,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 		}
 		return len(waiting) == 0, strings.Join(waiting, ", ")
 	})
-	h2 := d.positions()
+	h2 := d.Positions()
 	slowest := time.Since(t0) - window
 	if slowest > 5*time.Second {
 		for _, org := range healthy {
@@ -324,17 +325,17 @@ func (s *suite) oktaFaults(t *testing.T) {
 	}
 
 	end := d.stopTraffic()
-	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
+	d.WaitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
 	drain := p.Terminate()
 
 	// Every org against the truth.
 	results := map[string]result{}
 	countsDiff := map[string]int64{} // event_type_counts minus the events riskpipe could decode
 	for _, org := range sm.names {
-		tr := sm.truth(org, d.since[org], end[org], truthOptions{late: true, altIDs: org == "missing-uuid"})
+		tr := sm.truth(org, d.Since[org], end[org], truthOptions{late: true, altIDs: org == "missing-uuid"})
 		r := check(t, sm, d.db, org, tr)
 		results[org] = r
-		countsDiff[org] = int64(d.db.polledCount(org)) - (tr.to - tr.from - r.deadLetteredPageEvents)
+		countsDiff[org] = int64(d.db.polledCount(org)) - (tr.To - tr.From - r.deadLetteredPageEvents)
 		require.GreaterOrEqual(t, countsDiff[org], int64(0), "%s: event_type_counts lost events", org)
 	}
 	d.requireOneIntegration()
@@ -389,8 +390,8 @@ func (s *suite) oktaFaults(t *testing.T) {
 			injected := 2 * (ctxs[fc.name].ticks)
 			notes = append(notes, fmt.Sprintf("%d injected late events kept", injected))
 		}
-		if r.derivedIDs > 0 {
-			notes = append(notes, fmt.Sprintf("%d kept events stored under the id derived from their content", r.derivedIDs))
+		if r.DerivedIDs > 0 {
+			notes = append(notes, fmt.Sprintf("%d kept events stored under the id derived from their content", r.DerivedIDs))
 		}
 		if countsDiff[fc.name] == 0 {
 			notes = append(notes, "event_type_counts exact")
@@ -403,7 +404,7 @@ func (s *suite) oktaFaults(t *testing.T) {
 		s.addResults("okta: "+fc.name, seconds(recovered[fc.name])+" after cleared", strings.Join(notes, "; "), r)
 	}
 	for _, org := range sm.names {
-		results[org].require(t)
+		results[org].Require(t)
 	}
 }
 

@@ -20,6 +20,8 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/chtest"
+	"github.com/riskpipe/riskpipe/internal/simtest"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // One ClickHouse server for the suite (plus the outage scenario's own,
@@ -92,10 +94,10 @@ func (s *suite) add(r row) {
 func (s *suite) addResults(scenario, recover, notes string, rs ...result) {
 	r := row{scenario: scenario, recover: recover, notes: notes}
 	for _, x := range rs {
-		r.expected += x.expected
-		r.lost += len(x.lost)
-		r.duplicated += x.duplicated
-		r.extra += len(x.extra)
+		r.expected += x.Expected
+		r.lost += len(x.Lost)
+		r.duplicated += x.Duplicated
+		r.extra += len(x.Extra)
 		r.deadLettered += x.deadLetters
 	}
 	s.add(r)
@@ -242,92 +244,33 @@ func (s *suite) report(t *testing.T, took time.Duration) {
 // deployment is one riskpipe configuration (simulator orgs, database) that
 // the scenario starts, kills and restarts.
 type deployment struct {
-	t     *testing.T
-	s     *suite
-	sim   *sim
-	srv   *chserver.Server
-	db    *db
-	dbn   string
-	cfg   string
-	dir   string
-	since map[string]time.Time // integration time per org
-	last  map[string]int64     // the last positions read: cursors never move backwards
-	runs  int
+	t    *testing.T
+	s    *suite
+	sim  *sim
+	srv  *chserver.Server
+	db   *db
+	dbn  string
+	cfg  string
+	dir  string
+	runs int
+	// The cursors of the run: integration times (Since), positions
+	// (never backwards, never beyond the log).
+	*simtest.Cursors
 }
 
 // deploy writes the config for sm's orgs and database dbName on srv.
 func (s *suite) deploy(t *testing.T, sm *sim, srv *chserver.Server, dbName string, c cfgSpec) *deployment {
 	t.Helper()
 	c.addr, c.db, c.tenants = srv.Addr(), dbName, sm.tenants()
-	return &deployment{t: t, s: s, sim: sm, srv: srv, db: openDB(t, srv, dbName), dbn: dbName,
-		cfg: writeConfig(t, c), dir: t.TempDir(), last: map[string]int64{}}
+	d := &deployment{t: t, s: s, sim: sm, srv: srv, db: openDB(t, srv, dbName), dbn: dbName,
+		cfg: writeConfig(t, c), dir: t.TempDir()}
+	d.Cursors = simtest.NewCursors(t, func() *store.Store { return d.db.st }, sm.names, sm.org)
+	return d
 }
 
 func (d *deployment) start() *proc {
 	d.runs++
 	return startProc(d.t, d.s.bin, filepath.Join(d.dir, fmt.Sprintf("run-%02d.log", d.runs)), "run", "--config", d.cfg)
-}
-
-// waitIntegrated waits until every org has a poll_state row and records
-// the integration times.
-func (d *deployment) waitIntegrated(p *proc) {
-	t := d.t
-	t.Helper()
-	waitFor(t, 2*time.Minute, "every tenant integrated", func() (bool, string) {
-		p.Alive("integrating")
-		states := d.db.pollStates()
-		return len(states) == len(d.sim.names), fmt.Sprintf("%d of %d tenants in poll_state", len(states), len(d.sim.names))
-	})
-	d.since = map[string]time.Time{}
-	for org, s := range d.db.pollStates() {
-		require.False(t, s.IntegratedAt.IsZero(), org)
-		d.since[org] = s.IntegratedAt
-	}
-}
-
-// from is the first log index of an org at or after its integration time.
-func (d *deployment) from(org string) int64 {
-	from, _ := d.sim.org(org).TruthRange(d.since[org])
-	return from
-}
-
-// positions reads every org's stored cursor position, checking that the
-// integration time never changed, that no cursor moved backwards since the
-// last read and that none is beyond the org's log.
-func (d *deployment) positions() map[string]int64 {
-	t := d.t
-	t.Helper()
-	out := map[string]int64{}
-	states := d.db.pollStates()
-	for _, org := range d.sim.names {
-		s, ok := states[org]
-		require.True(t, ok, "%s has no poll_state", org)
-		require.True(t, s.IntegratedAt.Equal(d.since[org]), "%s: integrated_at changed from %s to %s", org, d.since[org], s.IntegratedAt)
-		pos := cursorPosition(t, s.Cursor, d.from(org))
-		require.GreaterOrEqual(t, pos, d.last[org], "%s: cursor moved backwards", org)
-		require.LessOrEqual(t, pos, d.sim.org(org).Len(), "%s: cursor beyond the log", org)
-		d.last[org] = pos
-		out[org] = pos
-	}
-	return out
-}
-
-// waitPositions waits until every org of want has reached its position and
-// returns how long that took.
-func (d *deployment) waitPositions(p *proc, deadline time.Duration, what string, want map[string]int64) time.Duration {
-	d.t.Helper()
-	began := time.Now()
-	waitFor(d.t, deadline, what, func() (bool, string) {
-		p.Alive(what)
-		pos := d.positions()
-		for org, w := range want {
-			if pos[org] < w {
-				return false, fmt.Sprintf("positions %v, want %v", pos, want)
-			}
-		}
-		return true, ""
-	})
-	return time.Since(began)
 }
 
 // ends returns every org's log end now.

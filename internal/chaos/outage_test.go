@@ -3,11 +3,8 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/chserver"
 	"github.com/riskpipe/riskpipe/internal/chtest"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -35,9 +33,9 @@ func (s *suite) outage(t *testing.T) {
 		chtest.Unavailable(t)
 	}
 	dir := t.TempDir()
-	port, httpPort := portOutsideEphemeralRange(t), portOutsideEphemeralRange(t)
+	port, httpPort := simtest.PortOutsideEphemeralRange(t), simtest.PortOutsideEphemeralRange(t)
 	for httpPort == port {
-		httpPort = portOutsideEphemeralRange(t)
+		httpPort = simtest.PortOutsideEphemeralRange(t)
 	}
 	ch := startCH(t, dir, port, httpPort)
 
@@ -48,14 +46,14 @@ func (s *suite) outage(t *testing.T) {
 	orgs := sm.names
 
 	p := d.start()
-	d.waitIntegrated(p)
+	d.WaitIntegrated(p, 2*time.Minute)
 	// Running normally: every org wrote a few pages.
 	running := map[string]int64{}
 	for _, org := range orgs {
-		running[org] = d.from(org) + int64(3*s.sz.outageEPS)
+		running[org] = d.From(org) + int64(3*s.sz.outageEPS)
 	}
-	d.waitPositions(p, 2*time.Minute, "every org polling", running)
-	pre := d.positions()
+	d.WaitPositions(p, 2*time.Minute, "every org polling", running)
+	pre := d.Positions()
 	rssBefore, err := p.RSS()
 	require.NoError(t, err)
 
@@ -90,8 +88,8 @@ func (s *suite) outage(t *testing.T) {
 	for _, org := range orgs {
 		st, ok := side[org]
 		require.True(t, ok, "%s: no poll_state in the data", org)
-		require.True(t, st.IntegratedAt.Equal(d.since[org]), "%s: integrated_at changed", org)
-		stored := cursorPosition(t, st.Cursor, d.from(org))
+		require.True(t, st.IntegratedAt.Equal(d.Since[org]), "%s: integrated_at changed", org)
+		stored := simtest.CursorPosition(t, st.Cursor, d.From(org))
 		require.GreaterOrEqual(t, stored, pre[org], "%s: cursor moved backwards", org)
 
 		// Pages the simulator answered (200) to riskpipe during the
@@ -111,7 +109,7 @@ func (s *suite) outage(t *testing.T) {
 		}
 		require.NotNil(t, last, org)
 		require.LessOrEqual(t, len(during), 1, "%s: pages fetched while ClickHouse was down: the poller did not pause", org)
-		lastFrom, lastNext := sm.position(org, *last), afterIndex(t, last.next)
+		lastFrom, lastNext := sm.position(org, *last), simtest.AfterIndex(t, last.next)
 		// The stored cursor is where the last confirmed write left it:
 		// the start of a page held in memory (the poller holds the batch
 		// it retries and the pages fetched behind it, at most
@@ -137,7 +135,7 @@ func (s *suite) outage(t *testing.T) {
 		resumeAt[org] = lastNext
 	}
 
-	recoverIn := d.waitPositions(p, 5*time.Minute, "every org caught up with what was published during the outage", endAtUp)
+	recoverIn := d.WaitPositions(p, 5*time.Minute, "every org caught up with what was published during the outage", endAtUp)
 
 	// A SIGTERM while ClickHouse is down again: riskpipe must still exit
 	// 0 before the kill deadline, and a restart once ClickHouse is back
@@ -151,7 +149,7 @@ func (s *suite) outage(t *testing.T) {
 	d.srv, d.db = ch, openDB(t, ch, "chaos_outage")
 	p = d.start()
 	end := d.stopTraffic()
-	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
+	d.WaitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
 	drain := p.Terminate()
 
 	// The first page fetched after the restart starts where the last one
@@ -171,10 +169,10 @@ func (s *suite) outage(t *testing.T) {
 	var results []result
 	var events int64
 	for _, org := range orgs {
-		tr := sm.truth(org, d.since[org], end[org], truthOptions{})
-		events += tr.to - tr.from
+		tr := sm.truth(org, d.Since[org], end[org], truthOptions{})
+		events += tr.To - tr.From
 		results = append(results, check(t, sm, d.db, org, tr))
-		require.GreaterOrEqual(t, d.db.polledCount(org), uint64(tr.to-tr.from), "%s: event_type_counts lost events", org)
+		require.GreaterOrEqual(t, d.db.polledCount(org), uint64(tr.To-tr.From), "%s: event_type_counts lost events", org)
 	}
 	d.requireOneIntegration()
 	t.Logf("outage of %s (%s upBegin→upAt): %s; RSS %d MB before, at most %d MB in %d samples while down",
@@ -184,7 +182,7 @@ func (s *suite) outage(t *testing.T) {
 			len(orgs), events, maxRSS>>20, rssBound>>20, seconds(downDrain), seconds(drain)),
 		results...)
 	for _, r := range results {
-		r.require(t)
+		r.Require(t)
 	}
 }
 
@@ -216,33 +214,4 @@ func readStatesOffline(t *testing.T, dir, dbName string) map[string]store.PollSt
 	d := openDB(t, srv, dbName)
 	defer d.st.Close()
 	return d.pollStates()
-}
-
-// portOutsideEphemeralRange returns a free loopback port below the
-// kernel's ephemeral range: while the server is stopped, no outgoing
-// connection or :0 listener can take it, so it can come back on the same
-// port.
-func portOutsideEphemeralRange(t *testing.T) int {
-	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				low = n
-			}
-		}
-	}
-	const base = 10000
-	require.Greater(t, low, base+1000, "ephemeral range starts too low")
-	for range 100 {
-		port := base + rand.IntN(low-base)
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		return port
-	}
-	t.Fatal("no free port below the ephemeral range")
-	return 0
 }

@@ -28,9 +28,9 @@ func (s *suite) sigtermDrain(t *testing.T) {
 	for r := 1; r <= s.sz.sigtermRounds; r++ {
 		p := d.start()
 		if r == 1 {
-			d.waitIntegrated(p)
+			d.WaitIntegrated(p, 2*time.Minute)
 			for _, org := range orgs {
-				prev[org] = d.from(org)
+				prev[org] = d.From(org)
 			}
 		}
 		for _, org := range orgs {
@@ -41,27 +41,27 @@ func (s *suite) sigtermDrain(t *testing.T) {
 		for _, org := range orgs {
 			busy[org] = prev[org] + 3*pageLimit
 		}
-		d.waitPositions(p, 3*time.Minute, "riskpipe working through the backlog", busy)
+		d.WaitPositions(p, 3*time.Minute, "riskpipe working through the backlog", busy)
 		drain := p.Terminate()
 		drains = append(drains, drain)
 
-		pos := d.positions()
+		pos := d.Positions()
 		for _, org := range orgs {
 			end := sm.org(org).Len()
 			t.Logf("round %d: %s: SIGTERM at log position %d of %d; drained in %s", r, org, pos[org], end, drain)
 			require.Greater(t, end-pos[org], int64(pageLimit), "%s had caught up before the SIGTERM: not under load", org)
 			// Every kept event before the cursor is stored, none after
 			// it: the drain wrote every page it fetched with its cursor.
-			want := sm.truth(org, d.since[org], pos[org], truthOptions{})
-			all := sm.truth(org, d.since[org], end, truthOptions{})
-			for id := range d.db.stored(org).events {
-				te, ok := all.kept[id]
+			want := sm.truth(org, d.Since[org], pos[org], truthOptions{})
+			all := sm.truth(org, d.Since[org], end, truthOptions{})
+			for id := range d.db.stored(org).Categories {
+				te, ok := all.Kept[id]
 				require.True(t, ok, "%s: stored event %s is not a kept event of the log", org, id)
-				require.Less(t, te.idx, pos[org], "%s: event %s (index %d) stored beyond the cursor", org, id, te.idx)
+				require.Less(t, te.Index, pos[org], "%s: event %s (index %d) stored beyond the cursor", org, id, te.Index)
 			}
 			res := check(t, sm, d.db, org, want)
-			res.require(t)
-			require.Equal(t, uint64(want.to-want.from), d.db.polledCount(org), "%s: event_type_counts", org)
+			res.Require(t)
+			require.Equal(t, uint64(want.To-want.From), d.db.polledCount(org), "%s: event_type_counts", org)
 			prev[org] = pos[org]
 		}
 	}
@@ -70,18 +70,18 @@ func (s *suite) sigtermDrain(t *testing.T) {
 	end := d.stopTraffic()
 	p := d.start()
 	began := time.Now()
-	d.waitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
+	d.WaitPositions(p, 5*time.Minute, "every cursor at the end of its log", end)
 	catchUp := time.Since(began)
 	drains = append(drains, p.Terminate())
 
 	var results []result
 	var events int64
 	for _, org := range orgs {
-		tr := sm.truth(org, d.since[org], end[org], truthOptions{})
-		events += tr.to - tr.from
+		tr := sm.truth(org, d.Since[org], end[org], truthOptions{})
+		events += tr.To - tr.From
 		results = append(results, check(t, sm, d.db, org, tr))
 		// No kill: every page was counted exactly once.
-		require.Equal(t, uint64(tr.to-tr.from), d.db.polledCount(org), "%s: event_type_counts", org)
+		require.Equal(t, uint64(tr.To-tr.From), d.db.polledCount(org), "%s: event_type_counts", org)
 	}
 	d.requireOneIntegration()
 	var worst time.Duration
@@ -94,6 +94,6 @@ func (s *suite) sigtermDrain(t *testing.T) {
 			len(orgs), events, s.sz.sigtermBacklog, seconds(catchUp)),
 		results...)
 	for _, r := range results {
-		r.require(t)
+		r.Require(t)
 	}
 }

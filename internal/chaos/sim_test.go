@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // Auth methods of a simulated org's tenant.
@@ -300,22 +300,12 @@ func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // or the first event persisted at or after its since.
 func (s *sim) position(org string, p servedPage) int64 {
 	if p.after != "" {
-		return afterIndex(s.t, p.after)
+		return simtest.AfterIndex(s.t, p.after)
 	}
 	since, err := time.Parse(time.RFC3339Nano, p.since)
 	require.NoError(s.t, err, "since %q", p.since)
 	from, _ := s.org(org).TruthRange(since)
 	return from
-}
-
-// afterIndex is the log index of a polling cursor <ms>_<index>.
-func afterIndex(t *testing.T, after string) int64 {
-	t.Helper()
-	_, idx, ok := strings.Cut(after, "_")
-	require.True(t, ok, "after %q is not <ms>_<index>", after)
-	n, err := strconv.ParseInt(idx, 10, 64)
-	require.NoError(t, err, "after %q", after)
-	return n
 }
 
 // tenantSpec is one tenant of a config.
@@ -336,34 +326,25 @@ type cfgSpec struct {
 }
 
 func (c cfgSpec) yaml() string {
-	def := func(v, d string) string {
-		if v == "" {
-			return d
-		}
-		return v
-	}
-	if c.pageLimit == 0 {
-		c.pageLimit = 200
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "clickhouse:\n  addr: %q\n  database: %q\n  dial_timeout: 2s\n  write_timeout: %s\n",
-		c.addr, c.db, def(c.writeTimeout, "10s"))
-	if c.batchMaxWait != "" {
-		fmt.Fprintf(&b, "  batch_max_wait: %s\n", c.batchMaxWait)
-	}
 	// The interval is the config minimum, 1s.
-	fmt.Fprintf(&b, "poll:\n  interval: 1s\n  page_limit: %d\n  request_timeout: %s\n", c.pageLimit, def(c.requestTimeout, "10s"))
-	b.WriteString("tenants:\n")
-	for _, t := range c.tenants {
-		fmt.Fprintf(&b, "  - name: %q\n    base_url: %q\n    auth:\n      method: %s\n", t.name, t.baseURL, t.method)
-		for _, kv := range [][2]string{{"token", t.token}, {"client_id", t.clientID}, {"client_secret", t.clientSecret}, {"private_key_file", t.keyFile}} {
-			if kv[1] != "" {
-				fmt.Fprintf(&b, "      %s: %q\n", kv[0], kv[1])
-			}
-		}
+	cfg := simtest.Config{Addr: c.addr, Database: c.db, DialTimeout: "2s", WriteTimeout: def(c.writeTimeout, "10s"),
+		BatchMaxWait: c.batchMaxWait, Interval: "1s", PageLimit: c.pageLimit, RequestTimeout: def(c.requestTimeout, "10s")}
+	if cfg.PageLimit == 0 {
+		cfg.PageLimit = 200
 	}
-	b.WriteString("http:\n  listen: \"\"\nlog:\n  level: info\n")
-	return b.String()
+	for _, t := range c.tenants {
+		cfg.Tenants = append(cfg.Tenants, simtest.Tenant{Name: t.name, BaseURL: t.baseURL, Method: t.method,
+			Token: t.token, ClientID: t.clientID, ClientSecret: t.clientSecret, KeyFile: t.keyFile})
+	}
+	return cfg.YAML()
+}
+
+// def is v, or d when v is empty.
+func def(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
 }
 
 func writeConfig(t *testing.T, c cfgSpec) string {

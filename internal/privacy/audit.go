@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // audit is one privacy_requests row (never the email).
@@ -120,3 +122,26 @@ func isHex(s string) bool {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// DeletionHashes reads the subject hashes of every deletion request in
+// privacy_requests of database (its newest version), by request id: what
+// a running riskpipe forgets and, with suppress_deleted, suppresses, for
+// deletions made by any process (the CLI, another riskpipe).
+func DeletionHashes(ctx context.Context, conn driver.Conn, database string) (map[string][]string, error) {
+	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT request_id, argMax(subject_hashes, version) FROM %s.privacy_requests
+WHERE kind = 'deletion' GROUP BY request_id`, "`"+database+"`"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var id string
+		var hashes []string
+		if err := rows.Scan(&id, &hashes); err != nil {
+			return nil, err
+		}
+		out[id] = hashes
+	}
+	return out, rows.Err()
+}

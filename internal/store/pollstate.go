@@ -72,3 +72,13 @@ func (s *Store) loadPollStates(ctx context.Context, where string, args ...any) (
 	}
 	return out, nil
 }
+
+// Integrated counts how many of tenants have a poll_state row (are
+// integrated).
+func (r *Reader) Integrated(ctx context.Context, tenants []string) (uint64, error) {
+	args := []any{}
+	var n uint64
+	err := r.conn.QueryRow(ctx, fmt.Sprintf("SELECT count(DISTINCT tenant) FROM %s WHERE tenant IN %s", r.table("poll_state"), in(&args, tenants)),
+		args...).Scan(&n)
+	return n, err
+}

@@ -88,6 +88,14 @@ func (s *Store) WriteStatuses(ctx context.Context, statuses []PollerStatus) erro
 	return nil
 }
 
+// PollersAlive counts the tenants whose poller status says a riskpipe
+// run polls them now: not stopped, written within the last minute.
+func (s *Store) PollersAlive(ctx context.Context) (uint64, error) {
+	var alive uint64
+	err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table("poller_status")+" FINAL WHERE state != 'stopped' AND updated_at > now() - 60").Scan(&alive)
+	return alive, err
+}
+
 // LoadPollerStatuses returns every tenant's latest poller_status row, by
 // tenant name.
 func (s *Store) LoadPollerStatuses(ctx context.Context) ([]PollerStatus, error) {
@@ -125,35 +133,6 @@ func (s *Store) LoadPollerStatuses(ctx context.Context) ([]PollerStatus, error) 
 	}
 	if err := rows.Err(); err != nil {
 		return nil, classify(fmt.Errorf("load poller status: %w", err))
-	}
-	return out, nil
-}
-
-// KeptSince counts, per tenant, the distinct kept events (risk_events)
-// published at or after since.
-func (s *Store) KeptSince(ctx context.Context, since time.Time) (map[string]uint64, error) {
-	if err := s.checkOpen(); err != nil {
-		return nil, err
-	}
-	rows, err := s.conn.Query(ctx, "SELECT tenant, uniqExact(event_id) FROM "+s.table("risk_events")+
-		" WHERE published >= toDateTime(?) GROUP BY tenant", uint32(dateTime(since).Unix()))
-	if err != nil {
-		return nil, classify(fmt.Errorf("count kept events: %w", err))
-	}
-	defer rows.Close()
-	out := map[string]uint64{}
-	for rows.Next() {
-		var (
-			tenant string
-			n      uint64
-		)
-		if err := rows.Scan(&tenant, &n); err != nil {
-			return nil, classify(fmt.Errorf("count kept events: %w", err))
-		}
-		out[tenant] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(fmt.Errorf("count kept events: %w", err))
 	}
 	return out, nil
 }
