@@ -19,6 +19,7 @@ import (
 	"github.com/riskpipe/riskpipe/internal/chtest"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
+	"github.com/riskpipe/riskpipe/internal/simtest"
 )
 
 // testRespondKill9 proves "exactly one Okta call per approved action
@@ -39,7 +40,7 @@ func testRespondKill9(t *testing.T, bin string, srv *chserver.Server) {
 	org := fl.orgs[0]
 	sim := fl.org(org)
 	db := chtest.NewDatabase(t, srv)
-	st := openStore(t, srv, db)
+	st := simtest.OpenStore(t, chtest.Config(srv, db))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	listen := ln.Addr().String()
@@ -128,7 +129,7 @@ func testRespondKill9(t *testing.T, bin string, srv *chserver.Server) {
 
 				p1 := startProc(t, bin, filepath.Join(dir, fmt.Sprintf("%s-%s-1.log", action, point)), "run", "--config", cfg)
 				var id string
-				waitFor(t, 2*time.Minute, "riskpipe accepts a proposal", func() (bool, string) {
+				simtest.WaitFor(t, 2*time.Minute, "riskpipe accepts a proposal", func() (bool, string) {
 					p1.Alive("starting")
 					code, body, err := call("ann-token-0123456789", "POST", "/api/v1/actions",
 						map[string]string{"org": org, "action": action, "user_id": uid, "reason": "kill -9 test"})
@@ -155,7 +156,7 @@ func testRespondKill9(t *testing.T, bin string, srv *chserver.Server) {
 				require.NoError(t, err)
 				require.Equal(t, http.StatusOK, code, "%v", body)
 				var held oktasim.HoldStatus
-				waitFor(t, 2*time.Minute, "the simulator holds riskpipe's request", func() (bool, string) {
+				simtest.WaitFor(t, 2*time.Minute, "the simulator holds riskpipe's request", func() (bool, string) {
 					p1.Alive("the action runs")
 					for _, h := range sim.Holds() {
 						if h.Held {
@@ -169,7 +170,7 @@ func testRespondKill9(t *testing.T, bin string, srv *chserver.Server) {
 				p1.Signal(syscall.SIGKILL)
 				_, sig := p1.Wait(time.Minute)
 				require.Equal(t, syscall.SIGKILL, sig)
-				waitFor(t, time.Minute, "the held request abandoned", func() (bool, string) {
+				simtest.WaitFor(t, time.Minute, "the held request abandoned", func() (bool, string) {
 					hs := sim.Holds()
 					return len(hs) == 1 && hs[0].Abandoned, fmt.Sprintf("%+v", hs)
 				})
@@ -196,7 +197,7 @@ func testRespondKill9(t *testing.T, bin string, srv *chserver.Server) {
 				// Restart: the action ends succeeded, Okta changed once.
 				p2 := startProc(t, bin, filepath.Join(dir, fmt.Sprintf("%s-%s-2.log", action, point)), "run", "--config", cfg)
 				var after []step
-				waitFor(t, 2*time.Minute, "the action succeeded after the restart", func() (bool, string) {
+				simtest.WaitFor(t, 2*time.Minute, "the action succeeded after the restart", func() (bool, string) {
 					p2.Alive("reconciling")
 					after = audit(id)
 					last := after[len(after)-1]
