@@ -111,3 +111,38 @@ GROUP BY tenant`, a.table("org_users"), seenIn, a.scoreNowSQL(now), a.table("att
 	}
 	return out, nil
 }
+
+// TopUsers returns, per org, the n users with the highest attack factor
+// above 0 now, as GET /api/v1/users?org=<org>&limit=n shows them: scores
+// decayed to now, percentiles and levels ranked in the org now, ties by
+// user id. It is for readers outside HTTP (the demo's closing summary);
+// Percentile and Level of the stored row are replaced, UpdatedAt stays
+// when the factor last changed.
+func (a *API) TopUsers(ctx context.Context, orgs []string, n int) (map[string][]FactorUpdate, error) {
+	out := make(map[string][]FactorUpdate, len(orgs))
+	if len(orgs) == 0 || n <= 0 {
+		return out, nil
+	}
+	now := a.s.Now()
+	ranks, err := a.rankings(ctx, orgs, now)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{}
+	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, updated_at, %s AS score_now,
+    percentile, level, signals, cause_event_id, cause_category, explanation
+FROM %s FINAL
+WHERE tenant IN %s AND score_now > 0
+ORDER BY tenant, score_now DESC, user_id
+LIMIT %d BY tenant`, a.scoreNowSQL(now), a.table("attack_factor_latest"), in(&args, orgs), n)
+	factors, err := a.queryFactors(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range factors {
+		f.Percentile = ranks[f.Tenant].Percentile(f.Score)
+		f.Level = a.s.Score.Bands.Level(f.Score)
+		out[f.Tenant] = append(out[f.Tenant], f)
+	}
+	return out, nil
+}

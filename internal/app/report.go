@@ -3,9 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/riskpipe/riskpipe/internal/api"
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // TenantSummary is what one org's kept events say, for the demo's closing
@@ -22,7 +27,8 @@ type CategoryCount struct {
 	Count uint64
 }
 
-// UserSignals is one user's attack factor (attack_factor_latest).
+// UserSignals is one user's attack factor now (attack_factor_latest
+// brought to the time of reading).
 type UserSignals struct {
 	Login       string
 	Score       float64
@@ -34,8 +40,9 @@ type UserSignals struct {
 }
 
 // Summary reads, per tenant, the kept events by category and the n users
-// with the highest attack factor.
-func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[string]*TenantSummary, error) {
+// with the highest attack factor now (sc: the score model that brings
+// stored factors to the time of reading).
+func Summary(ctx context.Context, conn driver.Conn, db string, sc score.Config, n int) (map[string]*TenantSummary, error) {
 	out := map[string]*TenantSummary{}
 	get := func(t string) *TenantSummary {
 		if out[t] == nil {
@@ -64,20 +71,23 @@ func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[strin
 		return nil, err
 	}
 
-	rows, err = conn.Query(ctx, fmt.Sprintf(`SELECT tenant, user_login, score, percentile, level, signals, explanation, updated_at
-FROM %s.attack_factor_latest FINAL WHERE score > 0
-ORDER BY tenant, score DESC, user_id LIMIT ? BY tenant`, db), n)
+	// The most attacked users as the API shows them: scores decayed to
+	// now, percentiles and levels ranked now (api.TopUsers), not the
+	// stored values of each user's last update.
+	reader, err := api.New(api.Settings{Conn: conn, Database: db, Score: sc})
+	if err != nil {
+		return nil, err
+	}
+	tenants := slices.Sorted(maps.Keys(out))
+	top, err := reader.TopUsers(ctx, tenants, n)
 	if err != nil {
 		return nil, fmt.Errorf("summary top users: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var t string
-		var u UserSignals
-		if err := rows.Scan(&t, &u.Login, &u.Score, &u.Percentile, &u.Level, &u.Signals, &u.Explanation, &u.Updated); err != nil {
-			return nil, err
+	for _, t := range tenants {
+		for _, f := range top[t] {
+			out[t].TopUsers = append(out[t].TopUsers, UserSignals{Login: f.UserLogin, Score: f.Score, Percentile: f.Percentile,
+				Level: f.Level, Signals: f.Signals, Explanation: f.Explanation, Updated: f.UpdatedAt})
 		}
-		get(t).TopUsers = append(get(t).TopUsers, u)
 	}
-	return out, rows.Err()
+	return out, nil
 }

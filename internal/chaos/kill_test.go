@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,39 +13,38 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
 )
 
-// kill9 kills riskpipe with SIGKILL at random moments while it works
-// through a backlog and a steady stream, restarting it each time. After
-// every kill no cursor may have moved backwards and the integration times
-// must be the ones first recorded; at the end riskpipe catches up and
-// ClickHouse must hold every kept event exactly once.
+// kill9 kills riskpipe with SIGKILL while it works through a backlog and
+// a steady stream, restarting it each time. Every kill lands mid-backlog,
+// by a deterministic trigger rather than a timer racing with the machine:
+// the simulator holds riskpipe's request for a random page (the 2nd to
+// 5th of the round) of one org, and the kill comes once that request is in
+// flight and the pages before it are written (the other org is wherever
+// its own work has brought it). After every kill no cursor may have moved
+// backwards and the integration times must be the ones first recorded; at
+// the end riskpipe catches up and ClickHouse must hold every kept event
+// exactly once.
 func (s *suite) kill9(t *testing.T) {
 	rounds := s.sz.killRounds
 	rng := rand.New(rand.NewPCG(uint64(s.seed), 9))
-	const (
-		minKill = 100 * time.Millisecond
-		maxKill = 2500 * time.Millisecond
-	)
+	const pageLimit = 200
 	sm := newSim(t, s.seed, false,
 		orgSpec{name: "acme", auth: authToken, scenario: scenario.ScenarioDemo, eps: 100},
 		orgSpec{name: "globex", auth: authJWT, scenario: scenario.ScenarioDemo, eps: 100})
-	d := s.deploy(t, sm, s.ch, newDatabase(t, s.ch), cfgSpec{pageLimit: 200})
+	d := s.deploy(t, sm, s.ch, newDatabase(t, s.ch), cfgSpec{pageLimit: pageLimit})
 	orgs := sm.names
 
-	var rate float64 // the most events a second one org was read at so far
-	// Before each round, backlog is added until the org nearest to its
-	// log's end has more to read than riskpipe read in 1.5 × maxKill so
-	// far: kills land mid-backlog on fast machines too, and no more piles
-	// up than the final catch-up needs.
+	// Before each round, backlog is added until every org has at least
+	// killMinLag events to read: more than the pages before the held one.
 	topUp := func(pos map[string]int64) int64 {
-		need := min(max(s.sz.killMinLag, int64(1.5*rate*maxKill.Seconds())), s.sz.killMaxLag)
 		lag := int64(math.MaxInt64)
 		for org, p := range pos {
 			lag = min(lag, sm.org(org).Len()-p)
 		}
-		add := max(0, need-lag)
+		add := max(0, s.sz.killMinLag-lag)
 		if add > 0 {
 			for _, org := range orgs {
 				sm.org(org).AddBacklog(add)
@@ -54,19 +54,22 @@ func (s *suite) kill9(t *testing.T) {
 	}
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "round\tbacklog added\tkilled after\t")
+	fmt.Fprintf(tw, "round\tbacklog added\tkilled at\tafter\t")
 	for _, org := range orgs {
 		fmt.Fprintf(tw, "%s cursor\t(log end)\t", org)
 	}
 	fmt.Fprintln(tw)
 
 	prev := map[string]int64{}
-	midBacklog := 0
 	for r := 1; r <= rounds; r++ {
 		var (
 			p     *proc
 			added int64
+			hold  *oktasim.Hold
 		)
+		held := orgs[(r-1)%len(orgs)]
+		page := 2 + rng.IntN(4)
+		arm := func() { hold = sm.org(held).HoldRequest(page-1, isPageRequest) }
 		if r == 1 {
 			p = d.start()
 			d.waitIntegrated(p)
@@ -74,33 +77,43 @@ func (s *suite) kill9(t *testing.T) {
 				prev[org] = d.from(org)
 			}
 			added = topUp(prev) // after the integration time: riskpipe must read it all
+			arm()
 		} else {
 			added = topUp(prev)
+			arm()
 			p = d.start()
 		}
 		began := time.Now()
-		time.Sleep(minKill + time.Duration(rng.Int64N(int64(maxKill-minKill))))
-		p.Alive(fmt.Sprintf("waiting to kill it (round %d)", r))
+		waitFor(t, 2*time.Minute, fmt.Sprintf("round %d: riskpipe asking %s for page %d of the round", r, held, page), func() (bool, string) {
+			p.Alive(fmt.Sprintf("waiting for its request (round %d)", r))
+			select {
+			case <-hold.Held():
+				return true, ""
+			default:
+				return false, "not yet"
+			}
+		})
+		// The pages before the held one are written while it waits.
+		d.waitPositions(p, 2*time.Minute, fmt.Sprintf("round %d: %s's pages before the held one written", r, held),
+			map[string]int64{held: prev[held] + 1})
 		p.Signal(syscall.SIGKILL)
 		killedAfter := time.Since(began)
 		_, sig := p.Wait(time.Minute)
+		hold.Release() // into a closed connection
 		require.Equal(t, syscall.SIGKILL, sig, "round %d", r)
 
 		pos := d.positions() // never backwards, integration time unchanged
-		busy := false
-		fmt.Fprintf(tw, "%d\t%d\t%s\t", r, added, killedAfter.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%d\t%d\t%s page %d\t%s\t", r, added, held, page, killedAfter.Round(time.Millisecond))
 		for _, org := range orgs {
-			rate = max(rate, float64(pos[org]-prev[org])/killedAfter.Seconds())
-			end := sm.org(org).Len()
-			if pos[org] > prev[org] && end-pos[org] > 200 {
-				busy = true // it had advanced and still had pages to read
-			}
-			fmt.Fprintf(tw, "%d\t(%d)\t", pos[org], end)
-			prev[org] = pos[org]
+			fmt.Fprintf(tw, "%d\t(%d)\t", pos[org], sm.org(org).Len())
 		}
 		fmt.Fprintln(tw)
-		if busy {
-			midBacklog++
+		// Mid-backlog: it had written pages of the round and had more
+		// than a page still to read.
+		require.Greater(t, pos[held], prev[held], "round %d: %s's cursor did not advance before the kill", r, held)
+		require.Greater(t, sm.org(held).Len()-pos[held], int64(pageLimit), "round %d: %s was not mid-backlog at the kill", r, held)
+		for _, org := range orgs {
+			prev[org] = pos[org]
 		}
 	}
 
@@ -140,11 +153,14 @@ func (s *suite) kill9(t *testing.T) {
 	d.requireOneIntegration()
 	s.addResults(fmt.Sprintf("kill -9 ×%d", rounds),
 		fmt.Sprintf("%s to resume, %s to catch up", seconds(resume), seconds(catchUp)),
-		fmt.Sprintf("%d orgs, %d events; %d kills mid-backlog; cursors never moved backwards; integration times unchanged; final SIGTERM drain %s",
-			len(orgs), events, midBacklog, seconds(drain)),
+		fmt.Sprintf("%d orgs, %d events; every kill mid-backlog (a held page request); cursors never moved backwards; integration times unchanged; final SIGTERM drain %s",
+			len(orgs), events, seconds(drain)),
 		results...)
-	require.Positive(t, midBacklog, "no kill landed while riskpipe was working through the log: the test proved nothing")
 	for _, r := range results {
 		r.require(t)
 	}
 }
+
+// isPageRequest is a page request of a poller resuming from a cursor (not
+// a credential probe or a first request with since).
+func isPageRequest(r *http.Request) bool { return r.URL.Query().Get("after") != "" }

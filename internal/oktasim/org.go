@@ -23,6 +23,9 @@ type Org struct {
 	people *people // API-token owners and admin roles (principal.go)
 	dir    *directory
 	mgmt   *limiter // users and groups API bucket
+
+	holdMu sync.Mutex
+	holds  []*Hold // armed request holds (hold.go)
 }
 
 func newOrg(s *Server, oo OrgOptions) (*Org, error) {
