@@ -141,7 +141,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	respTokens, respAPITokens := newDemoTokens()
 	cfg.API.Tokens = append(cfg.API.Tokens, respAPITokens...)
 	responseDone := make(chan struct{})
-	var responseStarted bool
+	var responseStarted atomic.Bool // set by Ready, on the app's goroutine
 	responseCtx, stopResponse := context.WithCancel(runCtx)
 	defer stopResponse()
 	var dashboard string
@@ -166,7 +166,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				}
 				fmt.Fprintf(stdout, "dashboard: %s  (one-time sign-in, valid %s; afterwards sign in with the token below)\n", link, demoSignInTTL)
 				fmt.Fprintf(stdout, "API:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", token, httpAddr)
-				responseStarted = true
+				responseStarted.Store(true)
 				go func() {
 					defer close(responseDone)
 					demoResponse(responseCtx, stdout, "http://"+httpAddr, cfg.Tenants[0].Name, respTokens)
@@ -193,7 +193,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		select {
 		case err := <-done:
 			stopResponse()
-			if responseStarted {
+			if responseStarted.Load() {
 				<-responseDone
 			}
 			if err != nil {
@@ -215,7 +215,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			guard = time.After(demoFinishGuard)
 			check = time.After(0)
 		case <-check:
-			if missing = finish.missing(ctx, responseStarted, responseDone); missing == "" {
+			if missing = finish.missing(ctx, responseStarted.Load(), responseDone); missing == "" {
 				check, guard = nil, nil
 				stopRun()
 				continue
