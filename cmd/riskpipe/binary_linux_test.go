@@ -172,6 +172,7 @@ func (pt *pipelineTest) catchUp(logName string) map[string]int64 {
 		}
 		return true, ""
 	})
+	p.WaitRunning(time.Minute) // a restart with nothing left to read is at the end at once
 	p.Signal(syscall.SIGTERM)
 	code, sig := p.Wait(time.Minute)
 	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
