@@ -24,7 +24,7 @@ import (
 const testVersion = "v0.0.0-processtest"
 
 // TestBinary builds the real riskpipe binary once and runs it as a child
-// process: version, SIGKILL at random moments (exactly-once), and SIGTERM
+// process: version, SIGKILL mid-backlog (exactly-once), and SIGTERM
 // under load (drain).
 func TestBinary(t *testing.T) {
 	srv := chtest.Start(t)
@@ -127,6 +127,7 @@ func (pt *pipelineTest) catchUp(logName string) map[string]int64 {
 	}
 	p := pt.start(logName)
 	pt.WaitPositions(p, 3*time.Minute, "every cursor at the end of its log", end)
+	p.WaitRunning(time.Minute) // a restart with nothing left to read is at the end at once
 	p.Signal(syscall.SIGTERM)
 	code, sig := p.Wait(time.Minute)
 	require.Equal(t, 0, code, "exit status after SIGTERM (signal %v); tail:\n%s", sig, p.Tail(40))
@@ -162,15 +163,19 @@ func (pt *pipelineTest) requireExactlyOnceAll(end map[string]int64, countsExact 
 	}
 }
 
-// testKill9 kills riskpipe with SIGKILL at random moments while it works
-// through a backlog and a steady stream, checks after every kill that no
-// cursor moved backwards and that the integration time stayed, then lets
-// it catch up and compares ClickHouse with the simulator's ground truth:
-// nothing lost, nothing twice.
+// testKill9 kills riskpipe with SIGKILL while it works through a backlog
+// and a steady stream, checks after every kill that no cursor moved
+// backwards and that the integration time stayed, then lets it catch up
+// and compares ClickHouse with the simulator's ground truth: nothing lost,
+// nothing twice. Every kill lands mid-backlog by a deterministic trigger,
+// not a timer racing with the machine: the simulator holds riskpipe's
+// request for a random page (the 2nd to 5th of the round) of one org, and
+// the kill comes once that request is in flight and the pages before it
+// are written; the other org is wherever its own work has brought it.
 func testKill9(t *testing.T, bin string, srv *chserver.Server) {
 	rounds := int(envInt(t, "RISKPIPE_KILL_ROUNDS", 5))
 	seed := envInt(t, "RISKPIPE_KILL_SEED", time.Now().UnixNano())
-	t.Logf("%d kill rounds, seed %d (RISKPIPE_KILL_SEED=%d RISKPIPE_KILL_ROUNDS=%d repeats the kill times)", rounds, seed, seed, rounds)
+	t.Logf("%d kill rounds, seed %d (RISKPIPE_KILL_SEED=%d RISKPIPE_KILL_ROUNDS=%d repeats the held pages)", rounds, seed, seed, rounds)
 	pt := newPipelineTest(t, bin, srv, scenario.ScenarioDemo, 100)
 	orgs := pt.fl.orgs
 	kills := simtest.KillRounds(t, simtest.KillRig{
@@ -179,16 +184,15 @@ func testKill9(t *testing.T, bin string, srv *chserver.Server) {
 		WaitIntegrated: pt.waitIntegrated,
 		First:          pt.From,
 		Positions:      pt.Positions,
-		Len:            func(org string) int64 { return pt.fl.org(org).Len() },
+		WaitPositions:  pt.WaitPositions,
+		Org:            pt.fl.org,
 		AddBacklog:     pt.fl.addBacklog,
 		AfterKill:      func(p *proc) { requireNoRace(t, p.Log()) },
 		PageLimit:      int64(pt.pageLimit),
-	}, simtest.KillOptions{Rounds: rounds, Seed: seed, MinKill: 100 * time.Millisecond, MaxKill: 2500 * time.Millisecond,
-		MinLag: 4000, MaxLag: 500_000})
+	}, simtest.KillOptions{Rounds: rounds, Seed: seed, MinLag: 4000}) // more than the pages before the held one
 
 	end := pt.catchUp("final.log")
 	t.Logf("cursor positions (log index) after each kill:\n%s", kills.Table(orgs, end))
-	require.Positive(t, kills.MidBacklog, "no kill landed while riskpipe was working through the log: the test proved nothing")
 
 	pt.requireExactlyOnceAll(end, false)
 }

@@ -29,7 +29,7 @@ import (
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "[flags]", stdout)
-	duration := fs.Duration("duration", 0, "stop after this long and print the summary (0: until Ctrl-C)")
+	duration := fs.Duration("duration", 0, "run at least this long, then stop once every org has an attacked user (and the response demo is done) and print the summary (0: until Ctrl-C)")
 	orgs := fs.Int("orgs", 3, "number of simulated orgs")
 	eps := fs.Float64("eps", 100, "events per second per simulated org")
 	chAddr := fs.String("clickhouse-addr", "127.0.0.1:9000", "ClickHouse native address; when nothing answers there, a private server is started")
@@ -46,11 +46,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *orgs < 1 {
 		return usageError{errors.New("--orgs must be at least 1")}
 	}
+	// --duration is how long the demo runs at least: then it stops as soon
+	// as what it shows is there (demo_finish.go), within demoFinishGuard.
+	var minRun <-chan time.Time
 	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
+		t := time.NewTimer(*duration)
+		defer t.Stop()
+		minRun = t.C
 	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	log := newLogger(stderr, "text", *logLevel)
 	stdout = &syncWriter{w: stdout} // the response demo prints from its goroutine
 
@@ -136,8 +141,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	respTokens, respAPITokens := newDemoTokens()
 	cfg.API.Tokens = append(cfg.API.Tokens, respAPITokens...)
 	responseDone := make(chan struct{})
-	var responseStarted bool
-	responseCtx, stopResponse := context.WithCancel(ctx)
+	var responseStarted atomic.Bool // set by Ready, on the app's goroutine
+	responseCtx, stopResponse := context.WithCancel(runCtx)
 	defer stopResponse()
 	var dashboard string
 	demoPrivacyConfig(&cfg)
@@ -161,7 +166,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				}
 				fmt.Fprintf(stdout, "dashboard: %s  (one-time sign-in, valid %s; afterwards sign in with the token below)\n", link, demoSignInTTL)
 				fmt.Fprintf(stdout, "API:       curl -H 'Authorization: Bearer %s' http://%s/api/v1/orgs\n", token, httpAddr)
-				responseStarted = true
+				responseStarted.Store(true)
 				go func() {
 					defer close(responseDone)
 					demoResponse(responseCtx, stdout, "http://"+httpAddr, cfg.Tenants[0].Name, respTokens)
@@ -173,20 +178,28 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	go func() { done <- a.Run(runCtx) }()
 	tick := time.NewTicker(*progress)
 	defer tick.Stop()
 	reloaded := false
+	finish := newDemoFinish(cfg)
+	defer finish.close()
+	var (
+		check   <-chan time.Time // while finishing: look again
+		guard   <-chan time.Time // while finishing: stop anyway
+		missing string
+	)
 	for {
 		select {
 		case err := <-done:
 			stopResponse()
-			if responseStarted {
+			if responseStarted.Load() {
 				<-responseDone
 			}
 			if err != nil {
 				return err
 			}
+			printProgress(stdout, a.Statuses(), time.Since(start)) // every page written is counted now
 			if err := demoSummary(stdout, cfg, dashboard); err != nil {
 				return err
 			}
@@ -197,6 +210,21 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				reloaded = true
 				demoReload(stdout, a, sim, cfg, &next)
 			}
+		case <-minRun:
+			minRun = nil
+			guard = time.After(demoFinishGuard)
+			check = time.After(0)
+		case <-check:
+			if missing = finish.missing(ctx, responseStarted.Load(), responseDone); missing == "" {
+				check, guard = nil, nil
+				stopRun()
+				continue
+			}
+			check = time.After(time.Second)
+		case <-guard:
+			check, guard = nil, nil
+			fmt.Fprintln(stdout, finish.describe(missing))
+			stopRun()
 		}
 	}
 }
@@ -252,7 +280,7 @@ func demoSummary(w io.Writer, cfg config.Config, dashboard string) error {
 		return fmt.Errorf("summary: %w", err)
 	}
 	defer st.Close()
-	rep, err := app.Summary(ctx, st.Conn(), cfg.ClickHouse.Database, 5)
+	rep, err := app.Summary(ctx, st.Conn(), cfg.ClickHouse.Database, cfg.Score, 5)
 	if err != nil {
 		return err
 	}

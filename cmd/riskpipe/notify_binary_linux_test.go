@@ -135,6 +135,9 @@ contacts:
 		require.NoError(t, pt.st.Conn().QueryRow(t.Context(), "SELECT count() FROM "+db+".notifications FINAL WHERE kind = 'attack_started' AND recipient = 'soc@test.example' AND status = 'sent'").Scan(&notified))
 		return pending == 0 && starts > 0 && notified == starts, fmt.Sprintf("%d pending; %d attack starts, %d notified", pending, starts, notified)
 	})
+	// Everything may have been delivered before this run: SIGTERM only
+	// once it is running (before its handler, SIGTERM just kills it).
+	p.WaitRunning(time.Minute)
 	p.Signal(syscall.SIGTERM)
 	code, _ := p.Wait(time.Minute)
 	require.Equal(t, 0, code, p.Tail(40))

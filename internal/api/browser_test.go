@@ -42,4 +42,7 @@ func saveScreenshot(t *testing.T, ctx context.Context, dir, name string) {
 	browsertest.Screenshot(t, ctx, dir, name)
 }
 
+// hangGuard bounds a browser test's waits for a DOM condition.
+const hangGuard = browsertest.HangGuard
+
 func runJS(js string) chromedp.Action[chromedp.Void] { return browsertest.RunJS(js) }

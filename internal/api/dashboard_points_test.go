@@ -80,7 +80,7 @@ func TestDashboardStates(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st := sectionStates(t, ctx)
 		return len(st) == 3 && st["user-factor"] == "loading" && st["user-history"] == "loading" && st["user-events-card"] == "loading"
-	}, 10*time.Second, 20*time.Millisecond, "loading state")
+	}, hangGuard, 20*time.Millisecond, "loading state")
 	require.NotContains(t, viewText(t, ctx), alice.login, "the previous user's data is gone")
 	require.Empty(t, evalJS[string](t, ctx, `document.body.dataset.ready`))
 	saveScreenshot(t, ctx, dir, "state-loading.png")
@@ -129,7 +129,7 @@ func TestDashboardStates(t *testing.T) {
 	require.Equal(t, "ready", sectionStates(t, ctx)["activity"], "the sections that refreshed are fresh")
 	require.Eventually(t, func() bool {
 		return strings.Contains(evalJS[string](t, ctx, `document.querySelector('#freshness').textContent`), "STALE")
-	}, 10*time.Second, 50*time.Millisecond)
+	}, hangGuard, 50*time.Millisecond)
 	saveScreenshot(t, ctx, dir, "state-stale.png")
 	e.gate.clear()
 	do(t, ctx, chromedp.Click(chromedp.CSS("#refresh")), chromedp.WaitVisible(chromedp.CSS(`#users[data-state="ready"]`)))
@@ -295,7 +295,7 @@ func TestDashboardDeepLinks(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(evalJS[string](t, ctx, `location.hash`), "sort=last_signal") &&
 			evalJS[string](t, ctx, `document.body.dataset.ready`) == "home"
-	}, 10*time.Second, 50*time.Millisecond)
+	}, hangGuard, 50*time.Millisecond)
 	require.Equal(t, []string{alice.login, bob.login, carol.login},
 		texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr td:nth-child(2)')].map(td => td.innerText)`), "newest signal first")
 	pe.RequireNone(t)
@@ -328,7 +328,7 @@ func TestDashboardNarrow(t *testing.T) {
 	require.Eventually(t, func() bool {
 		txt := evalJS[string](t, ctx, `document.querySelector('#user-events tr.raw-row:not([hidden]) button.copy').textContent`)
 		return txt == "Copied" || txt == "Selected: press Ctrl+C"
-	}, 10*time.Second, 50*time.Millisecond, "the copy button copies (or selects where the page may not write the clipboard)")
+	}, hangGuard, 50*time.Millisecond, "the copy button copies (or selects where the page may not write the clipboard)")
 	saveScreenshot(t, ctx, dir, "narrow-user-raw.png")
 
 	do(t, ctx, chromedp.Navigate(e.srv.URL+"/#/org/acme"), ready("org"))
@@ -463,7 +463,7 @@ func TestDashboardSearchLegendTimes(t *testing.T) {
 			runJS(`document.querySelector('#search-input').value = ''`), chromedp.SendKeys(chromedp.CSS("#search-input"), q+"\r"), ready("search"))
 		require.Eventually(t, func() bool {
 			return slices.Equal([]string{want}, texts(t, ctx, `[...document.querySelectorAll('#search-table tbody tr')].map(r => r.dataset.user + ' ' + r.dataset.field + ' ' + r.dataset.match)`))
-		}, 10*time.Second, 50*time.Millisecond, q)
+		}, hangGuard, 50*time.Millisecond, q)
 	}
 	// An acme token finds no globex user.
 	do(t, ctx, chromedp.Navigate(e.srv.URL+"/#/"), ready("home"), chromedp.Click(chromedp.CSS("#logout")), ready("login"))
@@ -487,7 +487,7 @@ func TestDashboardSearchLegendTimes(t *testing.T) {
 	require.Eventually(t, func() bool {
 		f := evalJS[string](t, ctx, `document.querySelector('#freshness').textContent`)
 		return strings.HasPrefix(f, "Data as of ") && strings.Contains(f, "scores refreshed ") && strings.Contains(f, " ago")
-	}, 10*time.Second, 50*time.Millisecond, "freshness shown")
+	}, hangGuard, 50*time.Millisecond, "freshness shown")
 	do(t, ctx, runJS(`document.querySelector('#legend').open = true`))
 	saveScreenshot(t, ctx, dir, "legend.png")
 	pe.RequireNone(t)
@@ -513,7 +513,7 @@ func TestDashboardFiltersAndExport(t *testing.T) {
 		t.Helper()
 		require.Eventually(t, func() bool {
 			return strings.Contains(evalJS[string](t, ctx, `location.hash`), hashPart) && evalJS[string](t, ctx, `document.body.dataset.ready`) == "home"
-		}, 10*time.Second, 50*time.Millisecond, hashPart)
+		}, hangGuard, 50*time.Millisecond, hashPart)
 	}
 	do(t, ctx, chromedp.Click(chromedp.CSS(`#user-filters input[value="critical"]`)))
 	settle("level=critical")
@@ -585,7 +585,7 @@ func waitDownload(t *testing.T, dir, ext string) []byte {
 			}
 		}
 		return false
-	}, 30*time.Second, 50*time.Millisecond, "a %s download", ext)
+	}, hangGuard, 50*time.Millisecond, "a %s download", ext)
 	return data
 }
 

@@ -110,7 +110,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.Eventually(t, func() bool {
 		rows := texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr td:nth-child(2)')].map(td => td.innerText)`)
 		return strings.Join(rows, ",") == strings.Join([]string{alice.login, bob.login, carol.login, dave.login, erin.login}, ",")
-	}, 10*time.Second, 50*time.Millisecond, "sorted by login")
+	}, hangGuard, 50*time.Millisecond, "sorted by login")
 
 	// One org: only its users.
 	do(t, ctx, chromedp.SetValue(chromedp.CSS("#org-picker"), "globex"),
@@ -119,7 +119,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.Eventually(t, func() bool {
 		rows := texts(t, ctx, `[...document.querySelectorAll('#top-users tbody tr')].map(r => r.innerText)`)
 		return len(rows) == 2 && strings.Contains(rows[0], "globex")
-	}, 10*time.Second, 50*time.Millisecond, "globex's users only")
+	}, hangGuard, 50*time.Millisecond, "globex's users only")
 
 	// The user page of alice.
 	do(t, ctx,
@@ -141,7 +141,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.Eventually(t, func() bool {
 		raw := value(t, ctx, chromedp.Evaluate[string](`(document.querySelector('#user-events tr.raw-row:not([hidden]) pre') || {}).innerText || ''`))
 		return strings.Contains(raw, `"uuid": "`+first.ID+`"`) && strings.Contains(raw, `"eventType": "policy.entity_risk.evaluate"`)
-	}, 10*time.Second, 50*time.Millisecond, "raw JSON shown")
+	}, hangGuard, 50*time.Millisecond, "raw JSON shown")
 	saveScreenshot(t, ctx, dir, "dashboard-user.png")
 	pe.RequireNone(t)
 }
@@ -168,7 +168,7 @@ func TestDashboardTokenLimitsWhatIsShown(t *testing.T) {
 	)
 	require.Eventually(t, func() bool {
 		return evalJS[string](t, ctx, `document.querySelector('#login-error').textContent`) == "That token was not accepted."
-	}, 10*time.Second, 50*time.Millisecond)
+	}, hangGuard, 50*time.Millisecond)
 	// Typing a good token opens the dashboard.
 	do(t, ctx,
 		chromedp.SendKeys(chromedp.CSS("#token-input"), tokenGlobex),

@@ -130,6 +130,29 @@ func TestFactorsAtReadTime(t *testing.T) {
 			require.Equal(t, u.Percentile, d.Current.Percentile, u.UserID)
 			require.Equal(t, u.Level, d.Current.Level, u.UserID)
 		}
+		// A search finds it with the same factor as the list: users across
+		// the ranking, found by id.
+		for i := 0; i < len(users); i += 15 {
+			u := users[i]
+			var found UserSearch
+			e.getJSONT(t, "/api/v1/users/search?org="+org+"&q="+u.UserID, tokenAll, &found)
+			require.NotEmpty(t, found.Users, u.UserID)
+			m := found.Users[0]
+			require.Equal(t, u.UserID, m.UserID)
+			require.NotNil(t, m.Score, u.UserID)
+			require.NotNil(t, m.Percentile, u.UserID)
+			require.Equal(t, u.Score, *m.Score, "%s: search and list agree on the score", u.UserID)
+			require.Equal(t, u.Percentile, *m.Percentile, "%s: search and list agree on the percentile", u.UserID)
+			require.Equal(t, u.Level, m.Level, "%s: search and list agree on the level", u.UserID)
+		}
+		// TopUsers (the demo's summary) shows the list's first users.
+		top, err := e.api.TopUsers(t.Context(), []string{org}, 7)
+		require.NoError(t, err)
+		require.Len(t, top[org], 7)
+		for i, f := range top[org] {
+			u := users[i]
+			require.Equal(t, []any{u.UserID, u.Score, u.Percentile, u.Level}, []any{f.UserID, f.Score, f.Percentile, f.Level}, "top user %d", i)
+		}
 	}
 
 	// Both orgs by percentile: merged in percentile order, ties by org and

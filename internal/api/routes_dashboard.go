@@ -17,7 +17,8 @@ func (a *API) dashboardAPIRoutes() []route {
 				"and of the users with an attack factor; the name is the actor displayName of the user's kept events of the " +
 				"last 30 days, searched for q of 3 characters or more (it reads those events' raw JSON), unless limit ids or " +
 				"logins match exactly or at the start (they rank first anyway). Each match carries " +
-				"the user's current attack factor, if any.",
+				"the user's current attack factor, if any, as GET /api/v1/users shows it: score, percentile and level as of " +
+				"the request (decayed from updated_at, ranked in the org now: docs/attack-factor.md).",
 			params: []param{orgsParam,
 				{name: "q", in: "query", typ: "string", required: true, description: "1 to 200 characters of a login, display name or user id."},
 				limitParam(20, 100),

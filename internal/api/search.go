@@ -26,8 +26,9 @@ type UserMatch struct {
 	Field string `json:"field"`
 	// Match is how it matched: exact, prefix or substring (case-insensitive).
 	Match string `json:"match"`
-	// Score, Level and Percentile are the user's current attack factor;
-	// null for a user without one.
+	// Score, Level and Percentile are the user's current attack factor as
+	// of the request, as GET /api/v1/users shows it (readtime.go); null
+	// for a user without one.
 	Score      *float64 `json:"score"`
 	Percentile *float64 `json:"percentile"`
 	Level      string   `json:"level"`
@@ -206,14 +207,20 @@ LIMIT %d`, a.table("risk_events"), eventsIn, searchCandidates)
 	return found, nil
 }
 
-// addFactors fills the current attack factor of the users found.
+// addFactors fills the current attack factor of the users found, as of
+// now as GET /api/v1/users shows it (readtime.go): the score decayed to
+// now, percentile and level from it in the org's ranking now.
 func (a *API) addFactors(ctx context.Context, found []UserMatch) error {
 	if len(found) == 0 {
 		return nil
 	}
 	sums := make([]UserSummary, len(found))
+	var orgs []string
 	for i, m := range found {
 		sums[i] = UserSummary{Tenant: m.Tenant, UserID: m.UserID}
+		if !slices.Contains(orgs, m.Tenant) {
+			orgs = append(orgs, m.Tenant)
+		}
 	}
 	args := []any{}
 	filter, _ := pageFilter(&args, sums)
@@ -221,24 +228,40 @@ func (a *API) addFactors(ctx context.Context, found []UserMatch) error {
 	for i := range found {
 		idx[userKey{found[i].Tenant, found[i].UserID}] = &found[i]
 	}
-	query := fmt.Sprintf("SELECT tenant, user_id, score, percentile, level FROM %s FINAL WHERE %s", a.table("attack_factor_latest"), filter)
+	now := a.s.Now()
+	query := fmt.Sprintf("SELECT tenant, user_id, %s AS score_now FROM %s FINAL WHERE %s", a.scoreNowSQL(now), a.table("attack_factor_latest"), filter)
 	rows, err := a.s.Conn.Query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("query factors: %w", err)
 	}
 	defer rows.Close()
+	var scored []*UserMatch
 	for rows.Next() {
 		var (
-			k          userKey
-			score, pct float64
-			level      string
+			k     userKey
+			score float64
 		)
-		if err := rows.Scan(&k.tenant, &k.id, &score, &pct, &level); err != nil {
+		if err := rows.Scan(&k.tenant, &k.id, &score); err != nil {
 			return fmt.Errorf("scan factors: %w", err)
 		}
 		if m := idx[k]; m != nil {
-			m.Score, m.Percentile, m.Level = &score, &pct, level
+			m.Score = &score
+			scored = append(scored, m)
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read factors: %w", err)
+	}
+	if len(scored) == 0 {
+		return nil
+	}
+	ranks, err := a.rankings(ctx, orgs, now)
+	if err != nil {
+		return err
+	}
+	for _, m := range scored {
+		pct := ranks[m.Tenant].Percentile(*m.Score)
+		m.Percentile, m.Level = &pct, a.s.Score.Bands.Level(*m.Score)
+	}
+	return nil
 }

@@ -3,10 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/riskpipe/riskpipe/internal/api"
+	"github.com/riskpipe/riskpipe/internal/score"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -24,7 +28,8 @@ type CategoryCount struct {
 	Count uint64
 }
 
-// UserSignals is one user's attack factor (attack_factor_latest).
+// UserSignals is one user's attack factor now (attack_factor_latest
+// brought to the time of reading).
 type UserSignals struct {
 	Login       string
 	Score       float64
@@ -36,8 +41,9 @@ type UserSignals struct {
 }
 
 // Summary reads, per tenant, the kept events by category and the n users
-// with the highest attack factor.
-func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[string]*TenantSummary, error) {
+// with the highest attack factor now (sc: the score model that brings
+// stored factors to the time of reading).
+func Summary(ctx context.Context, conn driver.Conn, db string, sc score.Config, n int) (map[string]*TenantSummary, error) {
 	out := map[string]*TenantSummary{}
 	get := func(t string) *TenantSummary {
 		if out[t] == nil {
@@ -45,8 +51,7 @@ func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[strin
 		}
 		return out[t]
 	}
-	rd := store.NewReader(conn, db)
-	cats, err := rd.KeptByCategory(ctx)
+	cats, err := store.NewReader(conn, db).KeptByCategory(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("summary by category: %w", err)
 	}
@@ -55,15 +60,24 @@ func Summary(ctx context.Context, conn driver.Conn, db string, n int) (map[strin
 		s.Kept += c.Events
 		s.Categories = append(s.Categories, CategoryCount{c.Category, c.Events})
 	}
-	top, err := rd.TopFactors(ctx, n)
+
+	// The most attacked users as the API shows them: scores decayed to
+	// now, percentiles and levels ranked now (api.TopUsers), not the
+	// stored values of each user's last update.
+	reader, err := api.New(api.Settings{Conn: conn, Database: db, Score: sc})
+	if err != nil {
+		return nil, err
+	}
+	tenants := slices.Sorted(maps.Keys(out))
+	top, err := reader.TopUsers(ctx, tenants, n)
 	if err != nil {
 		return nil, fmt.Errorf("summary top users: %w", err)
 	}
-	for _, f := range top {
-		get(f.Tenant).TopUsers = append(get(f.Tenant).TopUsers, UserSignals{
-			Login: f.UserLogin, Score: f.Score, Percentile: f.Percentile, Level: f.Level,
-			Signals: f.Signals, Explanation: f.Explanation, Updated: f.UpdatedAt,
-		})
+	for _, t := range tenants {
+		for _, f := range top[t] {
+			out[t].TopUsers = append(out[t].TopUsers, UserSignals{Login: f.UserLogin, Score: f.Score, Percentile: f.Percentile,
+				Level: f.Level, Signals: f.Signals, Explanation: f.Explanation, Updated: f.UpdatedAt})
+		}
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/riskpipe/riskpipe/internal/app"
+	"github.com/riskpipe/riskpipe/internal/score"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
 
@@ -117,7 +118,7 @@ func (h *Harness) RunQueries(ctx context.Context, q Queries) (res QueriesResult,
 		{name: QueryNames[5], path: "/api/v1/orgs/" + org + "/events/" + url.PathEscape(eventID)},
 		{name: QueryNames[6], path: "/api/v1/factor-updates?limit=500"},
 		{name: QueryNames[7], run: func() (int, error) {
-			s, err := app.Summary(ctx, h.conn, r.db, 5)
+			s, err := app.Summary(ctx, h.conn, r.db, score.DefaultConfig(), 5)
 			return len(s), err
 		}},
 		// The dashboard's endpoints of issue 12.

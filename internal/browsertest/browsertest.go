@@ -91,11 +91,18 @@ func ScreenshotDir(t *testing.T) string {
 	return abs
 }
 
+// HangGuard bounds every wait of a browser test (Do, Value, and the
+// tests' waits for a DOM condition): a guard against a page that never
+// gets ready, not an expectation of speed (Chromium and the API under the
+// race detector on a loaded machine take seconds for what is instant on an
+// idle one).
+const HangGuard = time.Minute
+
 // Do runs actions with a deadline, so a page that never gets ready fails
 // the test instead of hanging it.
 func Do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, HangGuard)
 	defer cancel()
 	require.NoError(t, chromedp.Do(ctx, actions...))
 }
@@ -103,7 +110,7 @@ func Do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.V
 // Value runs one action returning a value, with a deadline.
 func Value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, HangGuard)
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	require.NoError(t, err)

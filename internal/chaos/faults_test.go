@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,10 @@ type faultCase struct {
 	// dead-lettered a page of the org.
 	untilDeadLetter bool
 	kinds           []oktasim.FaultKind // faults that must have hit riskpipe
+	// await, when set, is waited for after the window (the fault's own
+	// trigger, armed by arm, must have hit riskpipe): done, or what it
+	// waits for.
+	await func(c *faultCtx) (bool, string)
 }
 
 type faultCtx struct {
@@ -41,6 +46,10 @@ type faultCtx struct {
 	name  string
 	ticks int
 	last  time.Time // last time tick acted
+	// bucket-drained: riskpipe's request met the spent bucket (nil), or
+	// why not; metDone once received.
+	met     chan error
+	metDone bool
 }
 
 func (c *faultCtx) set(f oktasim.Fault) {
@@ -76,7 +85,18 @@ func sometimes(f oktasim.Fault) (arm, tick func(*faultCtx)) {
 	return arm, tick
 }
 
-func hogTokens(org string) []string { return []string{"hog-1-" + org, "hog-2-" + org} }
+// hogTokens are the other clients of the bucket-drained org. Each may use
+// half of the org's bucket (its principal share); five of them can always
+// spend the org bucket itself: for all five shares to be spent, 300
+// requests must have been accepted within the last minute, which spans at
+// most two org windows of 120.
+func hogTokens(org string) []string {
+	out := make([]string, 5)
+	for i := range out {
+		out[i] = fmt.Sprintf("hog-%d-%s", i+1, org)
+	}
+	return out
+}
 
 func (s *suite) faultCases() []faultCase {
 	const sec = time.Second
@@ -90,8 +110,9 @@ func (s *suite) faultCases() []faultCase {
 			arm: setFault(oktasim.Fault{Kind: oktasim.FaultRateLimitedNoHeaders, Probability: 1}), kinds: []oktasim.FaultKind{oktasim.FaultRateLimitedNoHeaders}},
 		{name: "concurrency", auth: authJWT, perMinute: 1200, what: "concurrency 429s (limit 0, reset in 1 s)",
 			arm: setFault(oktasim.Fault{Kind: oktasim.FaultConcurrency, Probability: 1}), kinds: []oktasim.FaultKind{oktasim.FaultConcurrency}},
-		{name: "bucket-drained", auth: authToken, perMinute: 120, extraTokens: hogTokens("bucket-drained"),
-			what: "org bucket of 120/min drained by two other clients: real 429s until the window resets", tick: drainBucket},
+		{name: "bucket-drained", auth: authToken, perMinute: bucketPerMinute, extraTokens: hogTokens("bucket-drained"),
+			what: "org bucket of 120/min drained by five other clients: real 429s until the window resets; riskpipe's first page request of the window held until the bucket was spent",
+			arm:  meetSpentBucket, tick: drainBucket, await: spentBucketMet},
 		{name: "server-error", auth: authToken, what: "500 E0000009 on 70% of requests",
 			arm: serverErrorArm, tick: serverErrorTick, kinds: []oktasim.FaultKind{oktasim.FaultServerError}},
 		{name: "timeout", auth: authSecret, what: "500 E0000009 \"took too long\"",
@@ -126,22 +147,98 @@ func (s *suite) faultCases() []faultCase {
 	}
 }
 
-// drainBucket spends the org's bucket with the hog tokens (each may use
-// half of it) until a 429 says it is empty.
+// bucketPerMinute is the bucket-drained org's bucket.
+const bucketPerMinute = 120
+
+// drainBucket keeps the org's bucket spent during the window (the hogs
+// spend it again as soon as a new window opens).
 func drainBucket(c *faultCtx) {
 	c.ticks++
-	client := &http.Client{Timeout: 5 * time.Second}
-	base := c.sm.srv.BaseURL(c.sm.url, c.name) + "/api/v1/logs?limit=1"
-	for i := range 300 {
+	_, err := spendBucket(c.sm, c.name)
+	require.NoError(c.t, err)
+}
+
+// spendBucket spends the org's bucket with the hog tokens until the org
+// bucket itself refuses (a 429 whose X-Rate-Limit-Limit is the org's, not
+// a hog's share), and returns the window's reset as that 429 reports it
+// (whole seconds, rounded up). It runs outside the test's goroutine too.
+func spendBucket(sm *sim, org string) (time.Time, error) {
+	client := &http.Client{Timeout: time.Minute} // a hang guard
+	defer client.CloseIdleConnections()
+	base := sm.srv.BaseURL(sm.url, org) + "/api/v1/logs?limit=1"
+	hogs := hogTokens(org)
+	for i := range 4 * bucketPerMinute {
 		req, err := http.NewRequest(http.MethodGet, base, nil)
-		require.NoError(c.t, err)
-		req.Header.Set("Authorization", "SSWS "+hogTokens(c.name)[i%2])
-		resp, err := client.Do(req)
-		require.NoError(c.t, err)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusTooManyRequests && i%2 == 1 {
-			return // both hogs refused: the org bucket (or both shares) spent
+		if err != nil {
+			return time.Time{}, err
 		}
+		req.Header.Set("Authorization", "SSWS "+hogs[i%len(hogs)])
+		resp, err := client.Do(req)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("hog request: %w", err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("X-Rate-Limit-Limit") == strconv.Itoa(bucketPerMinute) {
+			reset, err := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("X-Rate-Limit-Reset: %w", err)
+			}
+			return time.Unix(reset, 0), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%d hog requests did not spend the org bucket of %s", 4*bucketPerMinute, org)
+}
+
+// meetSpentBucket makes riskpipe's next page request meet the org bucket
+// spent, whenever riskpipe sends it (its own pacing may keep it waiting
+// for a window's reset): the simulator holds the request (oktasim.RequestHold)
+// while the hogs spend the bucket, and lets it through only when the
+// window has at least 2 s left, so that the real bucket answers it 429
+// however fast or slow riskpipe and the machine are. A request that would
+// meet the window's last seconds, or whose client gave up while held, is
+// let go and the next one held. The result arrives on c.met.
+func meetSpentBucket(c *faultCtx) {
+	const minLeft = 3 * time.Second // the reset is rounded up to a second: ≥ 2 s left
+	c.met = make(chan error, 1)
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	c.t.Cleanup(func() { close(stop); <-stopped })
+	page := func(r *http.Request) bool {
+		return r.Header.Get("Authorization") == "SSWS "+token(c.name) && r.URL.Query().Get("after") != ""
+	}
+	org := c.org
+	go func() {
+		defer close(stopped)
+		for {
+			h := org.HoldRequest(0, page)
+			select {
+			case <-stop:
+				h.Release()
+				return
+			case <-h.Held():
+			}
+			reset, err := spendBucket(c.sm, c.name)
+			certain := err == nil && time.Until(reset) >= minLeft
+			if live := h.Release(); err != nil || certain && live {
+				c.met <- err
+				return
+			}
+		}
+	}()
+}
+
+// spentBucketMet reports whether meetSpentBucket is done.
+func spentBucketMet(c *faultCtx) (bool, string) {
+	if c.metDone {
+		return true, ""
+	}
+	select {
+	case err := <-c.met:
+		require.NoError(c.t, err, "%s: spending the bucket", c.name)
+		c.metDone = true
+		return true, ""
+	default:
+		return false, "riskpipe's next page request, to meet the spent bucket"
 	}
 }
 
@@ -295,6 +392,17 @@ func (s *suite) oktaFaults(t *testing.T) {
 			return n > 0, fmt.Sprintf("%d dead letters", n)
 		})
 		clearFault(fc.name)
+	}
+	// Faults with a trigger of their own (armed at the start) must have
+	// hit riskpipe; a slow machine only makes that later.
+	for _, fc := range cases {
+		if fc.await == nil {
+			continue
+		}
+		simtest.WaitFor(t, 3*time.Minute, fc.name+": its trigger hit riskpipe", func() (bool, string) {
+			p.Alive("waiting for " + fc.name + "'s trigger")
+			return fc.await(ctxs[fc.name])
+		})
 	}
 
 	// Recovery: each org reads everything published until its fault was

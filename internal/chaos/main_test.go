@@ -42,7 +42,6 @@ const EnvReport = "RISKPIPE_CHAOS_REPORT"
 type sizes struct {
 	killRounds     int
 	killMinLag     int64
-	killMaxLag     int64
 	outage         time.Duration
 	outageEPS      float64
 	faultWindow    time.Duration
@@ -53,9 +52,9 @@ type sizes struct {
 }
 
 var (
-	shortSizes = sizes{killRounds: 3, killMinLag: 3000, killMaxLag: 60_000, outage: 8 * time.Second, outageEPS: 100,
+	shortSizes = sizes{killRounds: 3, killMinLag: 3000, outage: 8 * time.Second, outageEPS: 100,
 		faultWindow: 5 * time.Second, faultEPS: 20, sigtermRounds: 1, sigtermBacklog: 100_000, wrongTypeReps: 1}
-	fullSizes = sizes{killRounds: 20, killMinLag: 4000, killMaxLag: 500_000, outage: 60 * time.Second, outageEPS: 200,
+	fullSizes = sizes{killRounds: 20, killMinLag: 4000, outage: 60 * time.Second, outageEPS: 200,
 		faultWindow: 20 * time.Second, faultEPS: 100, sigtermRounds: 3, sigtermBacklog: 300_000, wrongTypeReps: 3}
 )
 

@@ -36,7 +36,10 @@
 // private_key_jwt, optionally DPoP-bound (nonce handshake at the token
 // endpoint and at the resource); per-minute buckets per org and per
 // principal with X-Rate-Limit-* headers; an in-flight limit; and faults on
-// demand ([Org.SetFault], or POST /_sim/orgs/{org}/faults).
+// demand ([Org.SetFault], or POST /_sim/orgs/{org}/faults). For tests that
+// need something to happen at a certain request, [Org.HoldRequest] keeps
+// one /api/v1/logs request waiting until the test releases it (in
+// process only).
 //
 // # Admin roles and scopes (principal.go)
 //

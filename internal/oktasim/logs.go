@@ -22,12 +22,16 @@ const (
 	maxKeyword   = 40
 )
 
-// serveLogs is GET /api/v1/logs. Order of checks: concurrency, delay and
-// failing faults, auth, rate limit, parameters; then body and page faults.
+// serveLogs is GET /api/v1/logs. Order of checks: a test's hold (hold.go),
+// concurrency, delay and failing faults, auth, rate limit, parameters; then
+// body and page faults.
 func (o *Org) serveLogs(w *recorder, r *http.Request) {
 	if r.Method != http.MethodGet {
 		o.methodNotAllowed(w)
 		return
+	}
+	if !o.hold(r) {
+		return // the client went away while held
 	}
 	if !o.limits.enter() {
 		o.concurrencyLimited(w, o.now())

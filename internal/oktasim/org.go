@@ -23,7 +23,10 @@ type Org struct {
 	people *people // API-token owners and admin roles (principal.go)
 	dir    *directory
 	mgmt   *limiter // users and groups API bucket
-	holds  holdSet  // requests held at a point of their handling (hold.go)
+	holds  holdSet  // users/groups API requests held at a point of their handling (hold.go)
+
+	reqHoldMu sync.Mutex
+	reqHolds  []*RequestHold // armed holds of /api/v1/logs requests (request_hold.go)
 }
 
 func newOrg(s *Server, oo OrgOptions) (*Org, error) {

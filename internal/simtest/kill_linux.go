@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/riskpipe/riskpipe/internal/oktasim"
 )
 
 // KillRig is what KillRounds needs of a deployment of the riskpipe binary
@@ -26,11 +29,13 @@ type KillRig struct {
 	First          func(org string) int64
 	// Positions reads the positions of the stored cursors (and checks
 	// what the test wants of them besides never moving backwards, which
-	// KillRounds checks).
-	Positions func() map[string]int64
-	// Len is an org's log length now; AddBacklog adds n events to every
-	// org's log.
-	Len        func(org string) int64
+	// KillRounds checks); WaitPositions waits, p running, until every org
+	// of want has reached its position.
+	Positions     func() map[string]int64
+	WaitPositions func(p *Proc, deadline time.Duration, what string, want map[string]int64) time.Duration
+	// Org is an org of the simulator (its log length, its request holds).
+	Org func(name string) *oktasim.Org
+	// AddBacklog adds n events to every org's log.
 	AddBacklog func(n int64)
 	// AfterKill, when set, checks the killed process (its log).
 	AfterKill func(p *Proc)
@@ -39,53 +44,54 @@ type KillRig struct {
 	PageLimit int64
 }
 
-// KillOptions are the rounds of KillRounds: how many, the seed of the
-// kill times, the range of a kill's delay after the start, and the range
-// of the backlog kept ahead of the cursors.
+// KillOptions are the rounds of KillRounds: how many, the seed that picks
+// each round's held page, and the backlog every org has to read at a
+// round's start (more than the pages before the held one).
 type KillOptions struct {
-	Rounds           int
-	Seed             int64
-	MinKill, MaxKill time.Duration
-	MinLag, MaxLag   int64
+	Rounds int
+	Seed   int64
+	MinLag int64
 }
 
 // Kills is what KillRounds did.
 type Kills struct {
 	// Last is each org's cursor position after the last kill.
-	Last map[string]int64
-	// MidBacklog counts the kills that landed while riskpipe had advanced
-	// and still had pages to read.
-	MidBacklog int
-	table      strings.Builder
-	tw         *tabwriter.Writer
+	Last  map[string]int64
+	table strings.Builder
+	tw    *tabwriter.Writer
 }
 
-// KillRounds kills riskpipe with SIGKILL at random moments while it works
-// through a backlog and the org's steady stream, restarting it each time,
-// and requires that no cursor moves backwards. Before each round, backlog
-// is added until the org nearest to its log's end has more to read than
-// riskpipe read in 1.5 × MaxKill so far (at least MinLag events): kills
-// land mid-backlog on fast machines too, and no more piles up than the
-// final catch-up needs.
+// IsPageRequest is a page request of a poller resuming from a cursor (not
+// a credential probe or a first request with since).
+func IsPageRequest(r *http.Request) bool { return r.URL.Query().Get("after") != "" }
+
+// KillRounds kills riskpipe with SIGKILL while it works through a backlog
+// and the orgs' steady streams, restarting it each time, and requires
+// that every kill lands mid-backlog and that no cursor moves backwards.
+// The kill comes by a deterministic trigger, not a timer racing with the
+// machine: the simulator holds riskpipe's request for a page picked by
+// the seed (the 2nd to 5th of the round) of one org, and the kill comes
+// once that request is in flight and the pages before it are written (the
+// other orgs are wherever their own work has brought them).
 func KillRounds(tb testing.TB, rig KillRig, o KillOptions) *Kills {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(uint64(o.Seed), 9))
 	k := &Kills{Last: map[string]int64{}}
-	var rate float64 // the most events a second one org was read at so far
+	// Before each round, backlog is added until every org has at least
+	// MinLag events to read.
 	topUp := func(pos map[string]int64) int64 {
-		need := min(max(o.MinLag, int64(1.5*rate*o.MaxKill.Seconds())), o.MaxLag)
 		lag := int64(math.MaxInt64)
 		for org, p := range pos {
-			lag = min(lag, rig.Len(org)-p)
+			lag = min(lag, rig.Org(org).Len()-p)
 		}
-		add := max(0, need-lag)
+		add := max(0, o.MinLag-lag)
 		if add > 0 {
 			rig.AddBacklog(add)
 		}
 		return add
 	}
 	k.tw = tabwriter.NewWriter(&k.table, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(k.tw, "round\tbacklog added\tkilled after\t")
+	fmt.Fprintf(k.tw, "round\tbacklog added\tkilled at\tafter\t")
 	for _, org := range rig.Orgs {
 		fmt.Fprintf(k.tw, "%s cursor\t(log end)\t", org)
 	}
@@ -96,7 +102,11 @@ func KillRounds(tb testing.TB, rig KillRig, o KillOptions) *Kills {
 		var (
 			p     *Proc
 			added int64
+			hold  *oktasim.RequestHold
 		)
+		held := rig.Orgs[(r-1)%len(rig.Orgs)]
+		page := 2 + rng.IntN(4)
+		arm := func() { hold = rig.Org(held).HoldRequest(page-1, IsPageRequest) }
 		if r == 1 {
 			p = rig.Start(r)
 			rig.WaitIntegrated(p)
@@ -104,37 +114,48 @@ func KillRounds(tb testing.TB, rig KillRig, o KillOptions) *Kills {
 				prev[org] = rig.First(org)
 			}
 			added = topUp(prev) // after the integration time: riskpipe must read it all
+			arm()
 		} else {
 			added = topUp(prev)
+			arm()
 			p = rig.Start(r)
 		}
 		began := time.Now()
-		time.Sleep(o.MinKill + time.Duration(rng.Int64N(int64(o.MaxKill-o.MinKill))))
-		p.Alive(fmt.Sprintf("waiting to kill it (round %d)", r))
+		WaitFor(tb, 2*time.Minute, fmt.Sprintf("round %d: riskpipe asking %s for page %d of the round", r, held, page), func() (bool, string) {
+			p.Alive(fmt.Sprintf("waiting for its request (round %d)", r))
+			select {
+			case <-hold.Held():
+				return true, ""
+			default:
+				return false, "not yet"
+			}
+		})
+		// The pages before the held one are written while it waits.
+		rig.WaitPositions(p, 2*time.Minute, fmt.Sprintf("round %d: %s's pages before the held one written", r, held),
+			map[string]int64{held: prev[held] + 1})
+		p.Alive(fmt.Sprintf("before the kill (round %d)", r))
 		p.Signal(syscall.SIGKILL)
 		killedAfter := time.Since(began)
 		_, sig := p.Wait(time.Minute)
+		hold.Release() // into a closed connection
 		require.Equal(tb, syscall.SIGKILL, sig, "round %d", r)
 		if rig.AfterKill != nil {
 			rig.AfterKill(p)
 		}
 
 		pos := rig.Positions()
-		busy := false
-		fmt.Fprintf(k.tw, "%d\t%d\t%s\t", r, added, killedAfter.Round(time.Millisecond))
+		fmt.Fprintf(k.tw, "%d\t%d\t%s page %d\t%s\t", r, added, held, page, killedAfter.Round(time.Millisecond))
 		for _, org := range rig.Orgs {
-			rate = max(rate, float64(pos[org]-prev[org])/killedAfter.Seconds())
 			require.GreaterOrEqual(tb, pos[org], prev[org], "round %d: %s's cursor moved backwards", r, org)
-			end := rig.Len(org)
-			if pos[org] > prev[org] && end-pos[org] > rig.PageLimit {
-				busy = true // it had advanced and still had pages to read
-			}
-			fmt.Fprintf(k.tw, "%d\t(%d)\t", pos[org], end)
-			prev[org] = pos[org]
+			fmt.Fprintf(k.tw, "%d\t(%d)\t", pos[org], rig.Org(org).Len())
 		}
 		fmt.Fprintln(k.tw)
-		if busy {
-			k.MidBacklog++
+		// Mid-backlog: it had written pages of the round and had more
+		// than a page still to read.
+		require.Greater(tb, pos[held], prev[held], "round %d: %s's cursor did not advance before the kill", r, held)
+		require.Greater(tb, rig.Org(held).Len()-pos[held], rig.PageLimit, "round %d: %s was not mid-backlog at the kill", r, held)
+		for _, org := range rig.Orgs {
+			prev[org] = pos[org]
 		}
 	}
 	return k

@@ -152,11 +152,39 @@ func (p *Proc) Wait(deadline time.Duration) (code int, sig syscall.Signal) {
 	return ws.ExitStatus(), 0
 }
 
-// Terminate sends SIGTERM and requires exit status 0 before a 30 s kill
-// deadline and a log without a panic; it returns how long the drain took.
+// runningLine is what riskpipe run logs once it has started (internal/app);
+// its SIGTERM handler is installed long before.
+const runningLine = "riskpipe running"
+
+// WaitRunning waits (at most deadline, a hang guard) until riskpipe run
+// logged that it is running. A SIGTERM before riskpipe installed its
+// handler kills it with the default action, so a test that wants a drain
+// waits for this first, however soon its other conditions hold (a restart
+// with nothing left to read meets them at once).
+func (p *Proc) WaitRunning(deadline time.Duration) {
+	p.tb.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		b, err := os.ReadFile(p.log)
+		require.NoError(p.tb, err)
+		if bytes.Contains(b, []byte(runningLine)) {
+			return
+		}
+		p.Alive("starting")
+		if time.Now().After(end) {
+			p.tb.Fatalf("riskpipe did not log %q within %s; tail of its log:\n%s", runningLine, deadline, p.Tail(40))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Terminate waits until riskpipe is running (WaitRunning, a minute), sends
+// SIGTERM and requires exit status 0 before a 30 s kill deadline and a log
+// without a panic; it returns how long the drain took.
 func (p *Proc) Terminate() time.Duration {
 	p.tb.Helper()
 	p.Alive("being stopped")
+	p.WaitRunning(time.Minute)
 	sent := time.Now()
 	p.Signal(syscall.SIGTERM)
 	code, sig := p.Wait(30 * time.Second)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // The read queries over the attack-factor tables (schema/002):
@@ -136,23 +134,21 @@ LIMIT %d`, factorSelect, r.table("attack_factor_updates"), in(&args, orgs), limi
 	return out, nil
 }
 
-// TopFactors returns each tenant's n users with the highest score above 0
-// (attack_factor_latest, as stored), by tenant, then score descending,
-// then user id. Only Tenant, UserLogin, Score, Percentile, Level, Signals,
-// Explanation and UpdatedAt are read.
-func (r *Reader) TopFactors(ctx context.Context, n int) ([]Factor, error) {
-	var out []Factor
-	err := r.eachRow(ctx, fmt.Sprintf(`SELECT tenant, user_login, score, percentile, level, signals, explanation, updated_at
-FROM %s FINAL WHERE score > 0
-ORDER BY tenant, score DESC, user_id LIMIT ? BY tenant`, r.table("attack_factor_latest")), []any{n}, func(rows driver.Rows) error {
-		var f Factor
-		if err := rows.Scan(&f.Tenant, &f.UserLogin, &f.Score, &f.Percentile, &f.Level, &f.Signals, &f.Explanation, &f.UpdatedAt); err != nil {
-			return err
-		}
-		out = append(out, f)
-		return nil
-	})
-	return out, err
+// TopFactors returns, per org of orgs, the n users with the highest
+// score above 0 brought to now (ScoreAtSQL), by tenant, then that score
+// descending, then user id. Percentile and Level are as stored.
+func (r *Reader) TopFactors(ctx context.Context, orgs []string, n int, now time.Time, halfLife time.Duration) ([]Factor, error) {
+	if len(orgs) == 0 || n <= 0 {
+		return []Factor{}, nil
+	}
+	args := []any{}
+	query := fmt.Sprintf(`SELECT tenant, user_id, user_login, updated_at, %s AS score_now,
+    percentile, level, signals, cause_event_id, cause_category, explanation
+FROM %s FINAL
+WHERE tenant IN %s AND score_now > 0
+ORDER BY tenant, score_now DESC, user_id
+LIMIT %d BY tenant`, ScoreAtSQL(now, halfLife), r.table("attack_factor_latest"), in(&args, orgs), n)
+	return r.queryFactors(ctx, query, args...)
 }
 
 // TopLogin returns the login of the user with the highest stored score,
