@@ -45,15 +45,31 @@ func BenchmarkPrivacy(b *testing.B) {
 		}
 	})
 	b.Run("deletion", func(b *testing.B) {
+		// The time of each step (since the previous one) of the last
+		// deletion, in ms: search, first-phase mutations, last-phase
+		// mutations (risk_events and its index), the wait for old parts
+		// to be removed, and the proof scan.
+		var last time.Time
+		steps := map[string]time.Duration{}
+		s.hook = func(step string) {
+			now := time.Now()
+			steps[step] += now.Sub(last)
+			last = now
+		}
 		for i := 0; b.Loop(); i++ {
 			b.StopTimer()
 			if i > 0 {
 				f.person(b, n, i)
 			}
+			clear(steps)
 			b.StartTimer()
+			last = time.Now()
 			res, err := s.Delete(ctx, email, "bench")
 			require.NoError(b, err)
 			require.True(b, res.Done(), "%+v", res)
+			for step, d := range steps {
+				b.ReportMetric(float64(d.Milliseconds()), step+"_ms")
+			}
 			b.ReportMetric(float64(res.Deleted["risk_events"]), "deleted_events")
 			b.ReportMetric(float64(res.Redacted["risk_events"]), "redacted_events")
 		}

@@ -32,6 +32,9 @@ type needles struct {
 	email string
 	ids   []string
 	seq   int // key tables created
+	// full: search every row of every table (no Index, no
+	// LookupColumn), as the proof does.
+	full bool
 }
 
 func (n *needles) qualified() string { return n.db + ".`" + n.table + "`" }
@@ -109,6 +112,28 @@ func (n *needles) ownedExpr(t *Table) string {
 		return "0"
 	}
 	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+// restrict is a PREWHERE condition selecting the rows of t that the
+// table's index (Index, LookupColumn) lists for the email or an id, or ""
+// when the table has none or the search is full.
+func (n *needles) restrict(t *Table) string {
+	if n.full {
+		return ""
+	}
+	set := "(SELECT lowerUTF8(needle) FROM " + n.qualified() + ")"
+	switch {
+	case t.LookupColumn != "":
+		return quoteIdent(t.LookupColumn) + " IN " + set
+	case t.Index != nil:
+		keys := make([]string, len(t.Key))
+		for i, c := range t.Key {
+			keys[i] = quoteIdent(c)
+		}
+		k := strings.Join(keys, ", ")
+		return fmt.Sprintf("(%s) IN (SELECT %s FROM %s.%s WHERE %s IN %s)", k, k, n.db, quoteIdent(t.Index.Table), quoteIdent(t.Index.Column), set)
+	}
+	return ""
 }
 
 // mentionExpr is true for a row where a text column contains a needle
@@ -272,6 +297,18 @@ func toUint(v any) uint64 {
 func (n *needles) findRows(ctx context.Context, t *Table, cols []column, final bool) ([]record, error) {
 	match := n.ownedExpr(t) + " OR " + n.mentionExpr(cols)
 	tbl := n.db + "." + quoteIdent(t.Name)
+	if pre := n.restrict(t); pre != "" {
+		fin := ""
+		if final {
+			fin = " FINAL"
+		}
+		q := fmt.Sprintf("SELECT *, %s AS %s FROM %s%s PREWHERE %s WHERE %s", n.ownedExpr(t), ownedCol, tbl, fin, pre, match)
+		recs, err := queryRecords(ctx, n.conn, q)
+		if err != nil {
+			return nil, fmt.Errorf("search %s: %w", t.Name, err)
+		}
+		return recs, nil
+	}
 	if !final || len(t.Key) == 0 {
 		q := fmt.Sprintf("SELECT *, %s AS %s FROM %s WHERE %s", n.ownedExpr(t), ownedCol, tbl, match)
 		recs, err := queryRecords(ctx, n.conn, q)
@@ -309,14 +346,75 @@ func (n *needles) findRows(ctx context.Context, t *Table, cols []column, final b
 	return recs, nil
 }
 
+// versions returns the Key values and version (as a String) of every row
+// version of t, in every part, that is the person's or mentions them: a
+// deletion deletes exactly these versions of the rows it redacts (the
+// redacted version it writes does not match).
+func (n *needles) versions(ctx context.Context, t *Table, cols []column) ([][]string, error) {
+	sel := make([]string, 0, len(t.Key)+1)
+	for _, c := range t.Key {
+		sel = append(sel, quoteIdent(c))
+	}
+	sel = append(sel, "toString("+quoteIdent(t.Version)+")")
+	q := fmt.Sprintf("SELECT DISTINCT %s FROM %s.%s", strings.Join(sel, ", "), n.db, quoteIdent(t.Name))
+	if pre := n.restrict(t); pre != "" {
+		q += " PREWHERE " + pre
+	}
+	q += " WHERE " + n.ownedExpr(t) + " OR " + n.mentionExpr(cols)
+	recs, err := queryRecords(ctx, n.conn, q)
+	if err != nil {
+		return nil, fmt.Errorf("search versions of %s: %w", t.Name, err)
+	}
+	out := make([][]string, 0, len(recs))
+	for _, r := range recs {
+		row := make([]string, len(r.vals))
+		for i, v := range r.vals {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("privacy: table %s: key column %s is not a String", t.Name, r.cols[i])
+			}
+			row[i] = s
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// keyValues are the Key values of rows of t.
+func keyValues(t *Table, rows []record) ([][]string, error) {
+	out := make([][]string, 0, len(rows))
+	for _, r := range rows {
+		vals := make([]string, len(t.Key))
+		for i, c := range t.Key {
+			v, ok := r.get(c).(string)
+			if !ok {
+				return nil, fmt.Errorf("privacy: table %s: key column %s is not a String", t.Name, c)
+			}
+			vals[i] = v
+		}
+		out = append(out, vals)
+	}
+	return out, nil
+}
+
 // keyTable writes the Key values of rows into a new Memory table of the
 // request (columns k1..kn String) and returns its name.
 func (n *needles) keyTable(ctx context.Context, t *Table, rows []record) (string, error) {
+	vals, err := keyValues(t, rows)
+	if err != nil {
+		return "", err
+	}
+	return n.valuesTable(ctx, len(t.Key), vals)
+}
+
+// valuesTable writes rows of width String values into a new Memory table
+// of the request (columns k1..kwidth) and returns its name.
+func (n *needles) valuesTable(ctx context.Context, width int, rows [][]string) (string, error) {
 	n.seq++
 	name := fmt.Sprintf("%s_k%d", strings.TrimSuffix(n.table, "_n"), n.seq)
-	defs := make([]string, len(t.Key))
-	ks := make([]string, len(t.Key))
-	for i := range t.Key {
+	defs := make([]string, width)
+	ks := make([]string, width)
+	for i := range width {
 		ks[i] = fmt.Sprintf("k%d", i+1)
 		defs[i] = ks[i] + " String"
 	}
@@ -328,13 +426,8 @@ func (n *needles) keyTable(ctx context.Context, t *Table, rows []record) (string
 		return "", fmt.Errorf("write key table: %w", err)
 	}
 	for _, r := range rows {
-		vals := make([]any, len(t.Key))
-		for i, c := range t.Key {
-			v, ok := r.get(c).(string)
-			if !ok {
-				_ = b.Abort()
-				return "", fmt.Errorf("privacy: table %s: key column %s is not a String", t.Name, c)
-			}
+		vals := make([]any, width)
+		for i, v := range r {
 			vals[i] = v
 		}
 		if err := b.Append(vals...); err != nil {

@@ -248,8 +248,12 @@ func (s *Service) resolveIDs(ctx context.Context, n *needles, schema map[string]
 		if _, ok := schema[t.Name]; !ok {
 			continue
 		}
+		pre := ""
+		if r := n.restrict(&t); r != "" {
+			pre = " PREWHERE " + r
+		}
 		for _, src := range t.IDSources {
-			q := fmt.Sprintf("SELECT DISTINCT %s FROM %s.%s WHERE lowerUTF8(%s) = %s", quoteIdent(src[1]), s.db, quoteIdent(t.Name),
+			q := fmt.Sprintf("SELECT DISTINCT %s FROM %s.%s%s WHERE lowerUTF8(%s) = %s", quoteIdent(src[1]), s.db, quoteIdent(t.Name), pre,
 				quoteIdent(src[0]), n.needle(0))
 			rows, err := s.o.Conn.Query(ctx, q)
 			if err != nil {
