@@ -121,17 +121,25 @@ func (d *deletion) run(ctx context.Context) error {
 			return err
 		}
 		d.forget()
-		if wait := s.o.SettleFor - time.Since(announced); wait > 0 {
-			if err := sleep(ctx, wait); err != nil {
-				return err
-			}
+		// The proof (of the active parts) runs while ClickHouse removes
+		// the parts the mutations replaced (old_parts_lifetime): the
+		// round ends when both are done.
+		pctx, cancel := context.WithCancel(ctx)
+		gone := make(chan error, 1)
+		go func() { gone <- d.waitOldParts(pctx, templess(order)) }()
+		remaining, where, err := d.settleAndProve(ctx, announced)
+		if err != nil {
+			cancel()
+			<-gone
+			return err
 		}
-		d.step("old-parts-gone")
-		remaining, where, err := d.prove(ctx)
 		d.step("proved")
+		err = <-gone
+		cancel()
 		if err != nil {
 			return err
 		}
+		d.step("old-parts-gone")
 		d.res.Remaining = remaining
 		if remaining == 0 {
 			d.res.Detail = ""
@@ -148,6 +156,28 @@ func (d *deletion) run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// settleAndProve waits until SettleFor has passed since the subject
+// hashes were announced, then runs the proof.
+func (d *deletion) settleAndProve(ctx context.Context, announced time.Time) (uint64, []string, error) {
+	if wait := d.s.o.SettleFor - time.Since(announced); wait > 0 {
+		if err := sleep(ctx, wait); err != nil {
+			return 0, nil, err
+		}
+	}
+	return d.prove(ctx)
+}
+
+// templess is the table names but the requests' temporary tables.
+func templess(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !isTemp(n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (d *deletion) subjectHashes() []string {
@@ -173,8 +203,9 @@ func (d *deletion) forget() {
 }
 
 // pass finds the person's rows in the declared tables, deletes them,
-// redacts the others' rows mentioning them, waits for the mutations and
-// merges, then for the old parts to be gone.
+// redacts the others' rows mentioning them and waits for the mutations
+// and merges (run waits for the old parts to be gone, every table's:
+// those of a run interrupted earlier too).
 //
 // A table with a Version column gets one mutation: it deletes the
 // person's rows by Key and, of the rows it redacts, exactly the versions
@@ -265,14 +296,7 @@ func (d *deletion) pass(ctx context.Context, schema map[string][]column, order [
 		return err
 	}
 	d.step("mutations-done")
-	// Every table's old parts: those of a run interrupted earlier too.
-	tables := make([]string, 0, len(order))
-	for _, name := range order {
-		if !isTemp(name) {
-			tables = append(tables, name)
-		}
-	}
-	return d.waitOldParts(ctx, tables)
+	return nil
 }
 
 // plan is what a deletion does to one table.
@@ -398,39 +422,40 @@ func (d *deletion) waitOldParts(ctx context.Context, tables []string) error {
 		return nil
 	}
 	s := d.s
-	rows, err := s.o.Conn.Query(ctx, "SELECT table, name FROM system.parts WHERE database = ? AND active = 0 AND has(?, table)", s.o.Database, tables)
+	list := func(q string) (map[string]bool, error) {
+		rows, err := s.o.Conn.Query(ctx, q, s.o.Database, tables)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[string]bool{}
+		for rows.Next() {
+			var t, n string
+			if err := rows.Scan(&t, &n); err != nil {
+				return nil, err
+			}
+			out[t+"/"+n] = true
+		}
+		return out, rows.Err()
+	}
+	old, err := list("SELECT table, name FROM system.parts WHERE database = ? AND active = 0 AND has(?, table)")
 	if err != nil {
 		return fmt.Errorf("list old parts: %w", err)
-	}
-	var old []string
-	for rows.Next() {
-		var t, n string
-		if err := rows.Scan(&t, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		old = append(old, t+"/"+n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for len(old) > 0 {
 		if err := sleep(ctx, s.o.PollInterval); err != nil {
 			return fmt.Errorf("wait for old parts to be removed (%d left): %w", len(old), err)
 		}
-		var left []string
-		for _, p := range old {
-			t, n, _ := strings.Cut(p, "/")
-			var c uint64
-			if err := s.o.Conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = ? AND table = ? AND name = ?", s.o.Database, t, n).Scan(&c); err != nil {
-				return fmt.Errorf("wait for old parts: %w", err)
-			}
-			if c > 0 {
-				left = append(left, p)
+		// One query a poll: the parts (active or not) still on disk.
+		now, err := list("SELECT table, name FROM system.parts WHERE database = ? AND has(?, table)")
+		if err != nil {
+			return fmt.Errorf("wait for old parts: %w", err)
+		}
+		for p := range old {
+			if !now[p] {
+				delete(old, p)
 			}
 		}
-		old = left
 	}
 	return nil
 }
