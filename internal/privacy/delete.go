@@ -130,7 +130,9 @@ func (d *deletion) run(ctx context.Context) error {
 		remaining, where, err := d.settleAndProve(ctx, announced)
 		if err != nil {
 			cancel()
-			<-gone
+			if werr := <-gone; werr != nil { // the proof's error is the one returned
+				d.s.log.Debug("privacy: old-parts wait stopped", "request_id", d.res.RequestID, "err", werr)
+			}
 			return err
 		}
 		d.step("proved")
