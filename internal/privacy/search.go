@@ -492,14 +492,65 @@ func (n *needles) valuesTable(ctx context.Context, width int, rows [][]string) (
 }
 
 // countMentions counts the rows of a table (every version, every part)
-// that are the person's or mention them: the proof.
+// that are the person's or mention them: the proof. A MergeTree table is
+// counted one partition at a time (the _part condition selects its parts),
+// so that no single query outlasts the connection's read timeout at 10^7
+// rows; partitions that appear meanwhile (ingestion) are counted too, and
+// a merge never moves rows between partitions.
 func (n *needles) countMentions(ctx context.Context, t *Table, cols []column) (uint64, error) {
-	var c uint64
 	q := fmt.Sprintf("SELECT count() FROM %s.%s WHERE %s OR %s", n.db, quoteIdent(t.Name), n.ownedExpr(t), n.mentionExpr(cols))
-	if err := n.conn.QueryRow(ctx, q).Scan(&c); err != nil {
-		return 0, fmt.Errorf("scan %s: %w", t.Name, err)
+	seen := map[string]bool{}
+	var total uint64
+	for {
+		ids, err := activePartitions(ctx, n.conn, strings.Trim(n.db, "`"), t.Name)
+		if err != nil {
+			return 0, fmt.Errorf("scan %s: %w", t.Name, err)
+		}
+		if len(seen) == 0 && len(ids) == 0 {
+			// Not a MergeTree (or empty): one query.
+			var c uint64
+			if err := n.conn.QueryRow(ctx, q).Scan(&c); err != nil {
+				return 0, fmt.Errorf("scan %s: %w", t.Name, err)
+			}
+			return c, nil
+		}
+		fresh := 0
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			fresh++
+			var c uint64
+			pq := fmt.Sprintf("SELECT count() FROM %s.%s WHERE startsWith(_part, ?) AND (%s OR %s)", n.db, quoteIdent(t.Name),
+				n.ownedExpr(t), n.mentionExpr(cols))
+			if err := n.conn.QueryRow(ctx, pq, id+"_").Scan(&c); err != nil {
+				return 0, fmt.Errorf("scan %s: %w", t.Name, err)
+			}
+			total += c
+		}
+		if fresh == 0 {
+			return total, nil
+		}
 	}
-	return c, nil
+}
+
+// activePartitions lists the partition ids of a table's active parts.
+func activePartitions(ctx context.Context, conn driver.Conn, db, table string) ([]string, error) {
+	rows, err := conn.Query(ctx, "SELECT DISTINCT partition_id FROM system.parts WHERE database = ? AND table = ? AND active ORDER BY partition_id", db, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // partitions returns the partition ids of the parts holding rows of t that
