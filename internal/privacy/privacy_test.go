@@ -290,3 +290,43 @@ func TestDeletionIndexIncomplete(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexBackfill: migration 007 lists the events stored before it (its
+// backfill), as the view lists those inserted after.
+func TestIndexBackfill(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.populate(t)
+	ctx := context.Background()
+	listing := func() []string {
+		rows, err := f.conn.Query(ctx, "SELECT concat(identifier, ' ', tenant, ' ', event_id) FROM `"+f.db+"`.risk_event_subjects FINAL ORDER BY identifier, tenant, event_id")
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			out = append(out, s)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	byView := listing()
+	require.NotEmpty(t, byView)
+	// As before migration 007: no index, no record of it.
+	f.exec(t, "DROP TABLE {db}.risk_event_subjects_mv")
+	f.exec(t, "DROP TABLE {db}.risk_event_subjects")
+	f.exec(t, "ALTER TABLE {db}.schema_migrations DELETE WHERE version = 7")
+	require.Eventually(t, func() bool {
+		var n uint64
+		require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM `"+f.db+"`.schema_migrations WHERE version = 7").Scan(&n))
+		return n == 0
+	}, time.Minute, 50*time.Millisecond)
+	require.NoError(t, f.st.Migrate(ctx))
+	require.Equal(t, byView, listing(), "the backfill lists what the view listed")
+
+	s := f.service(t, Options{})
+	res, err := s.Access(ctx, joren.email, "test")
+	require.NoError(t, err)
+	require.Equal(t, []string{"e01", "e02", "e03", "e04", "e05", "e09"}, ids(res.Records["risk_events"], "event_id"))
+}
