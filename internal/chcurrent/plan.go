@@ -117,9 +117,22 @@ func IsSchema(q string) bool {
 
 var destructiveRE = regexp.MustCompile(`(?i)^(DROP|TRUNCATE|DETACH|RENAME)\b|^ALTER\s+TABLE\s+\S+\s+(DROP|DELETE|DETACH)\b`)
 
-// destructive tells whether q removes a table or rows.
-func destructive(q string) bool {
-	return destructiveRE.MatchString(leadingComments.ReplaceAllString(q, ""))
+var dropDatabaseRE = regexp.MustCompile(`(?i)^DROP\s+DATABASE\b`)
+
+// removal orders a scenario's statements: 0 keeps everything, 1 removes
+// tables or rows, 2 removes the database. A DROP DATABASE is one entry
+// for every scenario (the database name is normalized) and goes to the
+// scenario with the most rows, in the order it was first seen: another
+// test's cleanup may precede this scenario's own removals in the log.
+func removal(q string) int {
+	q = leadingComments.ReplaceAllString(q, "")
+	switch {
+	case dropDatabaseRE.MatchString(q):
+		return 2
+	case destructiveRE.MatchString(q):
+		return 1
+	}
+	return 0
 }
 
 // Entry is one distinct statement (after Normalize).
@@ -270,7 +283,7 @@ func NewPlan(captures []Capture) *Plan {
 			s.Entries = inOrder[k]
 		}
 		sort.SliceStable(s.Entries, func(i, j int) bool {
-			return !destructive(s.Entries[i].SQL) && destructive(s.Entries[j].SQL)
+			return removal(s.Entries[i].SQL) < removal(s.Entries[j].SQL)
 		})
 		p.Scenarios = append(p.Scenarios, s)
 	}

@@ -152,3 +152,18 @@ func TestNewPlanOwnDatabase(t *testing.T) {
 	require.Equal(t, "SELECT count() FROM riskbench_2_17c722_old.t", p.Scenarios[0].Entries[0].SQL,
 		"only whole names are renamed")
 }
+
+// A scenario replays its statements that keep everything first, then those
+// removing tables or rows, and a DROP DATABASE last: it is one entry for
+// every scenario and may have been first seen before this one's removals.
+func TestRemovalOrder(t *testing.T) {
+	for q, want := range map[string]int{
+		"SELECT 1": 0,
+		"INSERT INTO `rpcheck`.t (a) FORMAT Native": 0,
+		"ALTER TABLE `rpcheck`.t DELETE WHERE 1":    1,
+		"DROP TABLE IF EXISTS `rpcheck`.t":          1,
+		"DROP DATABASE IF EXISTS `rpcheck`":         2,
+	} {
+		require.Equal(t, want, removal(q), q)
+	}
+}

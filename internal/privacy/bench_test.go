@@ -20,7 +20,8 @@ import (
 //
 // The person (user7@org3.example.com) has N/50,000 events of their own and
 // is the target of as many of others' events. Each deletion iteration
-// writes the person's rows back first (not timed).
+// writes the person's rows back first (not timed). Both report the time of
+// each step of the request (*_ms metrics).
 func BenchmarkPrivacy(b *testing.B) {
 	n := 1_000_000
 	if v := os.Getenv("RISKPIPE_PRIVACY_BENCH_EVENTS"); v != "" {
@@ -38,18 +39,29 @@ func BenchmarkPrivacy(b *testing.B) {
 	const email = "user7@org3.example.com"
 
 	b.Run("access", func(b *testing.B) {
+		// The time of each step of the last access, in ms: resolving the
+		// ids, then reading each table.
+		st := newStepTimer(s)
 		for b.Loop() {
+			st.reset()
 			res, err := s.Access(ctx, email, "bench")
 			require.NoError(b, err)
 			require.NotZero(b, res.Counts["risk_events"])
 		}
+		st.report(b)
 	})
 	b.Run("deletion", func(b *testing.B) {
+		// The time of each step (since the previous one) of the last
+		// deletion, in ms: search, first-phase mutations, last-phase
+		// mutations (risk_events and its index), the wait for old parts
+		// to be removed, and the proof scan.
+		st := newStepTimer(s)
 		for i := 0; b.Loop(); i++ {
 			b.StopTimer()
 			if i > 0 {
 				f.person(b, n, i)
 			}
+			st.reset()
 			b.StartTimer()
 			res, err := s.Delete(ctx, email, "bench")
 			require.NoError(b, err)
@@ -57,7 +69,39 @@ func BenchmarkPrivacy(b *testing.B) {
 			b.ReportMetric(float64(res.Deleted["risk_events"]), "deleted_events")
 			b.ReportMetric(float64(res.Redacted["risk_events"]), "redacted_events")
 		}
+		st.report(b)
 	})
+}
+
+// stepTimer adds up the time before each step the service reports (its
+// test hook), since the previous step or reset.
+type stepTimer struct {
+	last  time.Time
+	steps map[string]time.Duration
+}
+
+func newStepTimer(s *Service) *stepTimer {
+	st := &stepTimer{steps: map[string]time.Duration{}}
+	s.hook = func(step string) {
+		now := time.Now()
+		st.steps[step] += now.Sub(st.last)
+		st.last = now
+	}
+	return st
+}
+
+func (st *stepTimer) reset() {
+	clear(st.steps)
+	st.last = time.Now()
+}
+
+// report writes the steps of at least 10 ms as metrics (step_ms).
+func (st *stepTimer) report(b *testing.B) {
+	for step, d := range st.steps {
+		if d >= 10*time.Millisecond {
+			b.ReportMetric(float64(d.Milliseconds()), step+"_ms")
+		}
+	}
 }
 
 const benchSelect = `SELECT concat('org', toString(number %% 10)) AS tenant,

@@ -99,6 +99,9 @@ func (d *deletion) run(ctx context.Context) error {
 		return err
 	}
 	for round := 1; ; round++ {
+		// The first round reads through the indexes (Table.Index); a
+		// round after a proof that found something scans every row.
+		d.n.full = round > 1
 		schema, order, err := readSchema(ctx, s.o.Conn, s.o.Database)
 		if err != nil {
 			return err
@@ -118,15 +121,27 @@ func (d *deletion) run(ctx context.Context) error {
 			return err
 		}
 		d.forget()
-		if wait := s.o.SettleFor - time.Since(announced); wait > 0 {
-			if err := sleep(ctx, wait); err != nil {
-				return err
+		// The proof (of the active parts) runs while ClickHouse removes
+		// the parts the mutations replaced (old_parts_lifetime): the
+		// round ends when both are done.
+		pctx, cancel := context.WithCancel(ctx)
+		gone := make(chan error, 1)
+		go func() { gone <- d.waitOldParts(pctx, templess(order)) }()
+		remaining, where, err := d.settleAndProve(ctx, announced)
+		if err != nil {
+			cancel()
+			if werr := <-gone; werr != nil { // the proof's error is the one returned
+				d.s.log.Debug("privacy: old-parts wait stopped", "request_id", d.res.RequestID, "err", werr)
 			}
+			return err
 		}
-		remaining, where, err := d.prove(ctx)
+		d.step("proved")
+		err = <-gone
+		cancel()
 		if err != nil {
 			return err
 		}
+		d.step("old-parts-gone")
 		d.res.Remaining = remaining
 		if remaining == 0 {
 			d.res.Detail = ""
@@ -143,6 +158,28 @@ func (d *deletion) run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// settleAndProve waits until SettleFor has passed since the subject
+// hashes were announced, then runs the proof.
+func (d *deletion) settleAndProve(ctx context.Context, announced time.Time) (uint64, []string, error) {
+	if wait := d.s.o.SettleFor - time.Since(announced); wait > 0 {
+		if err := sleep(ctx, wait); err != nil {
+			return 0, nil, err
+		}
+	}
+	return d.prove(ctx)
+}
+
+// templess is the table names but the requests' temporary tables.
+func templess(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !isTemp(n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (d *deletion) subjectHashes() []string {
@@ -168,17 +205,18 @@ func (d *deletion) forget() {
 }
 
 // pass finds the person's rows in the declared tables, deletes them,
-// redacts the others' rows mentioning them, waits for the mutations and
-// merges, then for the old parts to be gone.
+// redacts the others' rows mentioning them and waits for the mutations
+// and merges (run waits for the old parts to be gone, every table's:
+// those of a run interrupted earlier too).
+//
+// A table with a Version column gets one mutation: it deletes the
+// person's rows by Key and, of the rows it redacts, exactly the versions
+// that mention the person (Key and version), after the redacted versions
+// were written. No merge of whole partitions is needed. A Replacing table
+// without a version column gets the redacted rows and a merge (OPTIMIZE
+// ... FINAL) of the partitions that held the person.
 func (d *deletion) pass(ctx context.Context, schema map[string][]column, order []string) error {
 	s := d.s
-	type plan struct {
-		t        *Table
-		del      []record
-		red      []record
-		parts    []string
-		mutation string // key table name, when a mutation was sent
-	}
 	var plans []*plan
 	for _, name := range order {
 		t := s.o.Registry.Lookup(name)
@@ -189,14 +227,19 @@ func (d *deletion) pass(ctx context.Context, schema map[string][]column, order [
 		if err != nil {
 			return err
 		}
-		parts, err := d.n.partitions(ctx, t, schema[name])
-		if err != nil {
-			return err
+		p := &plan{t: t}
+		if t.Version != "" {
+			if p.versions, err = d.n.versions(ctx, t, schema[name]); err != nil {
+				return err
+			}
+		} else if t.Replacing {
+			if p.parts, err = d.n.partitions(ctx, t, schema[name]); err != nil {
+				return err
+			}
 		}
-		if len(rows) == 0 && len(parts) == 0 {
+		if len(rows) == 0 && len(p.parts) == 0 && len(p.versions) == 0 {
 			continue
 		}
-		p := &plan{t: t, parts: parts}
 		for _, r := range rows {
 			switch {
 			case r.owned:
@@ -210,39 +253,35 @@ func (d *deletion) pass(ctx context.Context, schema map[string][]column, order [
 		d.collectNames(rows)
 		plans = append(plans, p)
 	}
-	// Deletions: one mutation per table through a key table, in two
-	// phases. The tables that map the email to user ids (IDSources) go
-	// last, after every other deletion and redaction is done: a deletion
-	// interrupted before then finds the ids again when it is run again.
-	sendDeletes := func(mapping bool) error {
+	d.step("searched")
+	// Two phases; the tables that map the email to user ids (IDSources)
+	// and the index go last, after every other deletion and redaction is
+	// done: a deletion interrupted before then finds the ids and rows
+	// again when it is run again. The mutations of one phase run
+	// concurrently (ClickHouse runs them in its background pool).
+	redactor := d.redactor()
+	phase := func(last bool) error {
+		var sent []*plan
 		for _, p := range plans {
-			if len(p.del) == 0 || (len(p.t.IDSources) > 0) != mapping {
+			if p.t.last() != last {
 				continue
 			}
-			kt, err := d.n.keyTable(ctx, p.t, p.del)
-			if err != nil {
+			if err := d.redact(ctx, p, redactor); err != nil {
 				return err
 			}
-			p.mutation = kt
-			cols := make([]string, len(p.t.Key))
-			ks := make([]string, len(p.t.Key))
-			for i, c := range p.t.Key {
-				cols[i] = quoteIdent(c)
-				ks[i] = fmt.Sprintf("k%d", i+1)
+			if err := d.sendDelete(ctx, p); err != nil {
+				return err
 			}
-			q := fmt.Sprintf("ALTER TABLE %s.%s DELETE WHERE (%s) IN (SELECT %s FROM %s.`%s`)", s.db, quoteIdent(p.t.Name),
-				strings.Join(cols, ", "), strings.Join(ks, ", "), s.db, kt)
-			if err := s.o.Conn.Exec(ctx, q); err != nil {
-				return fmt.Errorf("delete from %s: %w", p.t.Name, err)
+			if p.mutation != "" {
+				sent = append(sent, p)
 			}
 		}
-		return nil
-	}
-	waitDeletes := func(mapping bool) error {
-		for _, p := range plans {
-			if p.mutation == "" || (len(p.t.IDSources) > 0) != mapping {
-				continue
-			}
+		if last {
+			d.step("mapping-deletes-sent")
+		} else {
+			d.step("deletes-sent")
+		}
+		for _, p := range sent {
 			if err := d.waitMutations(ctx, p.t.Name, p.mutation); err != nil {
 				return err
 			}
@@ -251,49 +290,97 @@ func (d *deletion) pass(ctx context.Context, schema map[string][]column, order [
 		}
 		return nil
 	}
-	if err := sendDeletes(false); err != nil {
+	if err := phase(false); err != nil {
 		return err
-	}
-	d.step("deletes-sent")
-	if err := waitDeletes(false); err != nil {
-		return err
-	}
-	// Redactions: a newer version of each row, then a merge of the
-	// partitions that held the person, so that no older version stays.
-	redactor := d.redactor()
-	for _, p := range plans {
-		if len(p.red) > 0 {
-			if err := d.reinsert(ctx, p.t, p.red, redactor); err != nil {
-				return err
-			}
-			d.res.Redacted[p.t.Name] += len(p.red)
-			s.m.rows.WithLabelValues(p.t.Name, "redacted").Add(float64(len(p.red)))
-		}
-		if len(p.red) > 0 || (len(p.parts) > 0 && p.t.redactable()) {
-			for _, part := range p.parts {
-				q := fmt.Sprintf("OPTIMIZE TABLE %s.%s PARTITION ID '%s' FINAL", s.db, quoteIdent(p.t.Name), strings.ReplaceAll(part, "'", ""))
-				if err := s.o.Conn.Exec(ctx, q); err != nil {
-					return fmt.Errorf("merge %s: %w", p.t.Name, err)
-				}
-			}
-		}
 	}
 	d.step("redacted")
-	if err := sendDeletes(true); err != nil {
+	if err := phase(true); err != nil {
 		return err
 	}
-	d.step("mapping-deletes-sent")
-	if err := waitDeletes(true); err != nil {
-		return err
+	d.step("mutations-done")
+	return nil
+}
+
+// plan is what a deletion does to one table.
+type plan struct {
+	t        *Table
+	del      []record   // the person's rows (current versions): deleted by Key
+	red      []record   // others' rows mentioning them: redacted
+	versions [][]string // Key and version of every version mentioning them (Version tables)
+	parts    []string   // partitions to merge (Replacing tables without a version)
+	mutation string     // a key table the mutation names, once sent
+}
+
+// redact writes the redacted versions of p's rows, then, for a table
+// without a version column, merges the partitions that held the person.
+func (d *deletion) redact(ctx context.Context, p *plan, redactor func(string) string) error {
+	s := d.s
+	if len(p.red) > 0 {
+		if err := d.reinsert(ctx, p.t, p.red, redactor); err != nil {
+			return err
+		}
+		d.res.Redacted[p.t.Name] += len(p.red)
+		s.m.rows.WithLabelValues(p.t.Name, "redacted").Add(float64(len(p.red)))
 	}
-	// Every table's old parts: those of a run interrupted earlier too.
-	tables := make([]string, 0, len(order))
-	for _, name := range order {
-		if !isTemp(name) {
-			tables = append(tables, name)
+	if p.t.Version != "" {
+		return nil
+	}
+	if len(p.red) > 0 || (len(p.parts) > 0 && p.t.redactable()) {
+		for _, part := range p.parts {
+			q := fmt.Sprintf("OPTIMIZE TABLE %s.%s PARTITION ID '%s' FINAL", s.db, quoteIdent(p.t.Name), strings.ReplaceAll(part, "'", ""))
+			if err := s.o.Conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("merge %s: %w", p.t.Name, err)
+			}
 		}
 	}
-	return d.waitOldParts(ctx, tables)
+	return nil
+}
+
+// sendDelete sends p's mutation: the person's rows by Key, and the
+// versions mentioning them by Key and version. The statement names the
+// request's key tables, never a value.
+func (d *deletion) sendDelete(ctx context.Context, p *plan) error {
+	s := d.s
+	if len(p.del) == 0 && len(p.versions) == 0 {
+		return nil
+	}
+	cols := make([]string, len(p.t.Key))
+	for i, c := range p.t.Key {
+		cols[i] = quoteIdent(c)
+	}
+	ks := func(n int) string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("k%d", i+1)
+		}
+		return strings.Join(out, ", ")
+	}
+	var or []string
+	if len(p.del) > 0 {
+		kt, err := d.n.keyTable(ctx, p.t, p.del)
+		if err != nil {
+			return err
+		}
+		p.mutation = kt
+		or = append(or, fmt.Sprintf("(%s) IN (SELECT %s FROM %s.`%s`)", strings.Join(cols, ", "), ks(len(cols)), s.db, kt))
+	}
+	if len(p.versions) > 0 {
+		kt, err := d.n.valuesTable(ctx, len(cols)+1, p.versions)
+		if err != nil {
+			return err
+		}
+		if p.mutation == "" {
+			p.mutation = kt
+		}
+		or = append(or, fmt.Sprintf("(%s, toString(%s)) IN (SELECT %s FROM %s.`%s`)", strings.Join(cols, ", "), quoteIdent(p.t.Version),
+			ks(len(cols)+1), s.db, kt))
+	}
+	q := fmt.Sprintf("ALTER TABLE %s.%s DELETE WHERE %s", s.db, quoteIdent(p.t.Name), strings.Join(or, " OR "))
+	if err := s.o.Conn.Exec(ctx, q); err != nil {
+		p.mutation = ""
+		return fmt.Errorf("delete from %s: %w", p.t.Name, err)
+	}
+	return nil
 }
 
 // waitMutations polls system.mutations until every mutation of table
@@ -337,39 +424,40 @@ func (d *deletion) waitOldParts(ctx context.Context, tables []string) error {
 		return nil
 	}
 	s := d.s
-	rows, err := s.o.Conn.Query(ctx, "SELECT table, name FROM system.parts WHERE database = ? AND active = 0 AND has(?, table)", s.o.Database, tables)
+	list := func(q string) (map[string]bool, error) {
+		rows, err := s.o.Conn.Query(ctx, q, s.o.Database, tables)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[string]bool{}
+		for rows.Next() {
+			var t, n string
+			if err := rows.Scan(&t, &n); err != nil {
+				return nil, err
+			}
+			out[t+"/"+n] = true
+		}
+		return out, rows.Err()
+	}
+	old, err := list("SELECT table, name FROM system.parts WHERE database = ? AND active = 0 AND has(?, table)")
 	if err != nil {
 		return fmt.Errorf("list old parts: %w", err)
-	}
-	var old []string
-	for rows.Next() {
-		var t, n string
-		if err := rows.Scan(&t, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		old = append(old, t+"/"+n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for len(old) > 0 {
 		if err := sleep(ctx, s.o.PollInterval); err != nil {
 			return fmt.Errorf("wait for old parts to be removed (%d left): %w", len(old), err)
 		}
-		var left []string
-		for _, p := range old {
-			t, n, _ := strings.Cut(p, "/")
-			var c uint64
-			if err := s.o.Conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = ? AND table = ? AND name = ?", s.o.Database, t, n).Scan(&c); err != nil {
-				return fmt.Errorf("wait for old parts: %w", err)
-			}
-			if c > 0 {
-				left = append(left, p)
+		// One query a poll: the parts (active or not) still on disk.
+		now, err := list("SELECT table, name FROM system.parts WHERE database = ? AND has(?, table)")
+		if err != nil {
+			return fmt.Errorf("wait for old parts: %w", err)
+		}
+		for p := range old {
+			if !now[p] {
+				delete(old, p)
 			}
 		}
-		old = left
 	}
 	return nil
 }

@@ -31,10 +31,22 @@ func TestAccessGroundTruth(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "joren.m@example.com", res.Email)
 	require.Equal(t, []string{"acme", "globex"}, res.Tenants)
-	require.Equal(t, map[string]int{"risk_events": 6, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2, "dead_letters": 1}, res.Counts)
+	require.Equal(t, map[string]int{"risk_events": 6, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2, "dead_letters": 1,
+		"risk_event_subjects": 10}, res.Counts)
 	require.Equal(t, []string{"e01", "e02", "e03", "e04", "e05", "e09"}, ids(res.Records["risk_events"], "event_id"))
 	require.Equal(t, []string{joren.ids["acme"], joren.ids["globex"]}, ids(res.Records["org_users"], "user_id"))
 	require.Equal(t, []string{"fp1"}, ids(res.Records["dead_letters"], "fingerprint"))
+	// The index (schema/007) lists joren's identifiers of exactly those
+	// events: the email (from the login columns and, for e05, raw in
+	// capitals) and his ids (e09: only in raw).
+	var subjects []string
+	for _, r := range res.Records["risk_event_subjects"] {
+		subjects = append(subjects, r["event_id"].(string)+" "+r["identifier"].(string))
+	}
+	sort.Strings(subjects)
+	jl, ja, jg := "joren.m@example.com", strings.ToLower(joren.ids["acme"]), strings.ToLower(joren.ids["globex"])
+	require.Equal(t, []string{"e01 " + ja, "e01 " + jl, "e02 " + jg, "e02 " + jl, "e03 " + ja, "e03 " + jl, "e04 " + ja, "e04 " + jl,
+		"e05 " + jl, "e09 " + jg}, subjects)
 
 	// Another person: only theirs.
 	res, err = s.Access(ctx, carla.email, "test")
@@ -90,7 +102,8 @@ func TestDeletionGroundTruth(t *testing.T) {
 	res, err := s.Delete(ctx, "joren.m@EXAMPLE.com", "test")
 	require.NoError(t, err)
 	require.True(t, res.Done(), "%+v", res)
-	require.Equal(t, map[string]int{"risk_events": 3, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2}, res.Deleted)
+	require.Equal(t, map[string]int{"risk_events": 3, "org_users": 2, "attack_factor_updates": 3, "attack_factor_latest": 2,
+		"risk_event_subjects": 10}, res.Deleted)
 	require.Equal(t, map[string]int{"risk_events": 3, "dead_letters": 1}, res.Redacted)
 	require.Zero(t, res.Remaining)
 	require.Equal(t, map[string]string{anna.ids["acme"]: anna.email}, mem.users, "in-memory state forgot joren by id and by login")
@@ -249,4 +262,71 @@ func TestRegisteredNewTable(t *testing.T) {
 	var n uint64
 	require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM `"+f.db+"`.later_messages").Scan(&n))
 	require.Equal(t, uint64(2), n, "n1 deleted; n2 redacted and merged into one row; n3 intact")
+}
+
+// TestDeletionIndexIncomplete: rows the index (risk_event_subjects) does
+// not list are still found: the proof scans every row, and the next round
+// searches without the index.
+func TestDeletionIndexIncomplete(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.populate(t)
+	ctx := context.Background()
+	f.exec(t, "ALTER TABLE {db}.risk_event_subjects DELETE WHERE event_id IN ('e04', 'e05', 'e09')")
+	require.Eventually(t, func() bool {
+		var n uint64
+		require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", f.db).Scan(&n))
+		return n == 0
+	}, time.Minute, 50*time.Millisecond)
+	s := f.service(t, Options{})
+	res, err := s.Delete(ctx, joren.email, "test")
+	require.NoError(t, err)
+	require.True(t, res.Done(), "%+v", res)
+	require.Equal(t, 3, res.Redacted["risk_events"], "e04, e05, e09 found by the full search of the second round")
+	after := f.snapshot(t)
+	for table, rows := range after {
+		for _, r := range rows {
+			require.False(t, mentions(r, joren), "%s: %s", table, r)
+		}
+	}
+}
+
+// TestIndexBackfill: migration 007 lists the events stored before it (its
+// backfill), as the view lists those inserted after.
+func TestIndexBackfill(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.populate(t)
+	ctx := context.Background()
+	listing := func() []string {
+		rows, err := f.conn.Query(ctx, "SELECT concat(identifier, ' ', tenant, ' ', event_id) FROM `"+f.db+"`.risk_event_subjects FINAL ORDER BY identifier, tenant, event_id")
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			out = append(out, s)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	byView := listing()
+	require.NotEmpty(t, byView)
+	// As before migration 007: no index, no record of it.
+	f.exec(t, "DROP TABLE {db}.risk_event_subjects_mv")
+	f.exec(t, "DROP TABLE {db}.risk_event_subjects")
+	f.exec(t, "ALTER TABLE {db}.schema_migrations DELETE WHERE version = 7")
+	require.Eventually(t, func() bool {
+		var n uint64
+		require.NoError(t, f.conn.QueryRow(ctx, "SELECT count() FROM `"+f.db+"`.schema_migrations WHERE version = 7").Scan(&n))
+		return n == 0
+	}, time.Minute, 50*time.Millisecond)
+	require.NoError(t, f.st.Migrate(ctx))
+	require.Equal(t, byView, listing(), "the backfill lists what the view listed")
+
+	s := f.service(t, Options{})
+	res, err := s.Access(ctx, joren.email, "test")
+	require.NoError(t, err)
+	require.Equal(t, []string{"e01", "e02", "e03", "e04", "e05", "e09"}, ids(res.Records["risk_events"], "event_id"))
 }

@@ -46,9 +46,34 @@ type Table struct {
 	RedactByDelete bool
 	// Final reads the table with FINAL for access (ReplacingMergeTree).
 	Final bool
+	// Index is a side table listing, per identifier, the Key of the rows
+	// that name it (risk_event_subjects for risk_events, filled by a
+	// materialized view): a request reads only those rows instead of
+	// scanning the table. The proof scan never uses it, and a deletion
+	// whose first round leaves something scans the whole table.
+	Index *Index
+	// LookupColumn is the first column of the sorting key, holding
+	// lower-cased identifiers: the table's rows are found by the
+	// request's email and ids in it (a key lookup) instead of a scan.
+	LookupColumn string
+	// DeleteLast deletes the person's rows with the IDSources tables,
+	// after every other table (an index: a deletion interrupted before
+	// then still finds the rows through it).
+	DeleteLast bool
+}
+
+// Index names a side table of identifiers (see Table.Index): Column holds
+// the lower-cased identifier, and the side table has the indexed table's
+// Key columns under the same names.
+type Index struct {
+	Table  string
+	Column string
 }
 
 func (t Table) redactable() bool { return t.Version != "" || t.Replacing }
+
+// last: the table's rows are deleted in the last phase (see pass).
+func (t Table) last() bool { return len(t.IDSources) > 0 || t.DeleteLast }
 
 func (t Table) validate() error {
 	if !identRE.MatchString(t.Name) {
@@ -57,7 +82,11 @@ func (t Table) validate() error {
 	if len(t.Key) == 0 {
 		return fmt.Errorf("privacy: table %s: no key columns", t.Name)
 	}
-	for _, c := range slices.Concat(t.Key, t.LoginColumns, t.IDColumns, t.MentionIDColumns, []string{t.Version}) {
+	extra := []string{t.Version, t.LookupColumn}
+	if t.Index != nil {
+		extra = append(extra, t.Index.Table, t.Index.Column)
+	}
+	for _, c := range slices.Concat(t.Key, t.LoginColumns, t.IDColumns, t.MentionIDColumns, extra) {
 		if c != "" && !identRE.MatchString(c) {
 			return fmt.Errorf("privacy: table %s: column %q: want an identifier", t.Name, c)
 		}
@@ -121,7 +150,11 @@ func CoreTables() []Table {
 		{Name: "risk_events", Key: []string{"tenant", "event_id"}, LoginColumns: []string{"user_login"},
 			IDColumns: []string{"user_id"}, MentionIDColumns: []string{"actor_id", "target_user_id"},
 			IDSources: [][2]string{{"user_login", "user_id"}, {"actor_login", "actor_id"}, {"target_user_login", "target_user_id"}},
-			Version:   "version", Final: true},
+			Version:   "version", Final: true, Index: &Index{Table: "risk_event_subjects", Column: "identifier"}},
+		// The index of the identifiers each risk event names (schema/007):
+		// every row naming the person is deleted (it holds nothing else).
+		{Name: "risk_event_subjects", Key: []string{"identifier", "tenant", "event_id"}, LoginColumns: []string{"identifier"},
+			LookupColumn: "identifier", RedactByDelete: true, DeleteLast: true},
 		// Dead letters could not be decoded, so they belong to no one:
 		// mentions are redacted (the newest part wins at a merge).
 		{Name: "dead_letters", Key: []string{"tenant", "fingerprint"}, Replacing: true, Final: true},

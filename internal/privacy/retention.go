@@ -22,12 +22,23 @@ type RetentionTable struct {
 	Name       string
 	TimeColumn string
 	Monthly    bool
+	// AgeOf is the retention key whose age applies, when it is another
+	// table's (an index goes with its table); empty: Name.
+	AgeOf string
+}
+
+func (t RetentionTable) ageKey() string {
+	if t.AgeOf != "" {
+		return t.AgeOf
+	}
+	return t.Name
 }
 
 // RetentionTables are the tables retention knows. A table of a later
 // migration adds its entry here.
 var RetentionTables = []RetentionTable{
 	{Name: "risk_events", TimeColumn: "published", Monthly: true},
+	{Name: "risk_event_subjects", TimeColumn: "published", Monthly: true, AgeOf: "risk_events"},
 	{Name: "attack_factor_updates", TimeColumn: "updated_at", Monthly: true},
 	{Name: "dead_letters", TimeColumn: "received_at"},
 	{Name: "event_type_counts", TimeColumn: "day", Monthly: true},
@@ -128,7 +139,7 @@ func (r *Retention) Run(ctx context.Context) error {
 func (r *Retention) active() []RetentionTable {
 	var out []RetentionTable
 	for _, t := range RetentionTables {
-		if r.o.Ages[t.Name] > 0 {
+		if r.o.Ages[t.ageKey()] > 0 {
 			out = append(out, t)
 		}
 	}
@@ -152,7 +163,7 @@ func (r *Retention) Enforce(ctx context.Context) ([]TableReport, error) {
 	var out []TableReport
 	var errs []error
 	for _, t := range r.active() {
-		rep, err := r.table(ctx, t, now.Add(-r.o.Ages[t.Name]))
+		rep, err := r.table(ctx, t, now.Add(-r.o.Ages[t.ageKey()]))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", t.Name, err))
 			continue

@@ -22,11 +22,11 @@ func TestRetention(t *testing.T) {
 	// One event a day for 100 days back, one with an unparsable time.
 	for d := 0; d < 100; d++ {
 		at := now.Add(-time.Duration(d)*24*time.Hour - time.Hour)
-		evs = append(evs, []any{"acme", fmt.Sprintf("r%03d", d), at, uint64(at.UnixMilli()), "", at, uint64(1)})
+		evs = append(evs, []any{"acme", fmt.Sprintf("r%03d", d), at, uint64(at.UnixMilli()), "", at, uint64(1), fmt.Sprintf("u%d@example.com", d)})
 	}
 	old := now.Add(-200 * 24 * time.Hour)
-	evs = append(evs, []any{"acme", "bad-time", old, uint64(old.UnixMilli()), "published unparsable", old, uint64(1)})
-	f.insert(t, "risk_events", []string{"tenant", "event_id", "published", "published_ms", "published_note", "ingested_at", "version"}, evs...)
+	evs = append(evs, []any{"acme", "bad-time", old, uint64(old.UnixMilli()), "published unparsable", old, uint64(1), "x@example.com"})
+	f.insert(t, "risk_events", []string{"tenant", "event_id", "published", "published_ms", "published_note", "ingested_at", "version", "user_login"}, evs...)
 	var dls [][]any
 	for d := 0; d < 40; d++ {
 		dls = append(dls, []any{"acme", now.Add(-time.Duration(d) * 24 * time.Hour), fmt.Sprintf("fp%d", d)})
@@ -41,7 +41,7 @@ func TestRetention(t *testing.T) {
 	require.NoError(t, err)
 	reps, err := r.Enforce(context.Background())
 	require.NoError(t, err)
-	require.Len(t, reps, 2)
+	require.Len(t, reps, 3, "risk_events, its index (risk_event_subjects) with risk_events' age, dead_letters")
 
 	cutoff := now.Add(-45 * 24 * time.Hour)
 	var kept, wrong uint64
@@ -52,6 +52,11 @@ func TestRetention(t *testing.T) {
 	require.Equal(t, uint64(56), reps[0].RowsRemoved)
 	require.GreaterOrEqual(t, reps[0].PartitionsDropped, 1, "whole months dropped")
 	require.True(t, !reps[0].Oldest.Before(cutoff) && reps[0].Oldest.Before(cutoff.Add(24*time.Hour)), reps[0].Oldest)
+	require.NoError(t, f.conn.QueryRow(context.Background(), fmt.Sprintf("SELECT count(), countIf(published < toDateTime(%d)) FROM `%s`.risk_event_subjects", cutoff.Unix(), f.db)).Scan(&kept, &wrong))
+	require.Equal(t, uint64(45), kept, "the index of days 0..44 kept")
+	require.Zero(t, wrong)
+	require.Equal(t, "risk_event_subjects", reps[1].Table)
+	require.Equal(t, uint64(56), reps[1].RowsRemoved)
 
 	require.NoError(t, f.conn.QueryRow(context.Background(), "SELECT count() FROM `"+f.db+"`.dead_letters").Scan(&kept))
 	require.Equal(t, uint64(31), kept, "30 days and the boundary second kept")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,6 +105,12 @@ func New(o Options) (*Service, error) {
 	}
 	return &Service{o: o, db: "`" + o.Database + "`", h: NewHasher(o.HashKey), log: o.Logger,
 		jobs: make(chan *job, 64), m: newMetrics(o.Registerer)}, nil
+}
+
+func (s *Service) step(name string) {
+	if s.hook != nil {
+		s.hook(name)
+	}
 }
 
 // Hasher is the service's hasher (privacy.hash_key).
@@ -217,6 +224,7 @@ func (s *Service) search(ctx context.Context, n *needles, final bool) ([]tableFo
 	if err := s.resolveIDs(ctx, n, schema); err != nil {
 		return nil, err
 	}
+	s.step("resolved")
 	var out []tableFound
 	for _, name := range order {
 		if isTemp(name) {
@@ -233,6 +241,7 @@ func (s *Service) search(ctx context.Context, n *needles, final bool) ([]tableFo
 		}
 		tf.rows = rows
 		out = append(out, tf)
+		s.step("read_" + name)
 	}
 	return out, nil
 }
@@ -248,28 +257,40 @@ func (s *Service) resolveIDs(ctx context.Context, n *needles, schema map[string]
 		if _, ok := schema[t.Name]; !ok {
 			continue
 		}
+		pre := ""
+		if r := n.restrict(&t); r != "" {
+			pre = " PREWHERE " + r
+		}
+		if len(t.IDSources) == 0 {
+			continue
+		}
+		// One read of the table for all its (login, id) pairs.
+		var pick, where []string
 		for _, src := range t.IDSources {
-			q := fmt.Sprintf("SELECT DISTINCT %s FROM %s.%s WHERE lowerUTF8(%s) = %s", quoteIdent(src[1]), s.db, quoteIdent(t.Name),
-				quoteIdent(src[0]), n.needle(0))
-			rows, err := s.o.Conn.Query(ctx, q)
-			if err != nil {
+			eq := fmt.Sprintf("lowerUTF8(%s) = %s", quoteIdent(src[0]), n.needle(0))
+			pick = append(pick, fmt.Sprintf("if(%s, %s, '')", eq, quoteIdent(src[1])))
+			where = append(where, eq)
+		}
+		q := fmt.Sprintf("SELECT DISTINCT arrayJoin([%s]) FROM %s.%s%s WHERE %s", strings.Join(pick, ", "), s.db, quoteIdent(t.Name), pre,
+			strings.Join(where, " OR "))
+		rows, err := s.o.Conn.Query(ctx, q)
+		if err != nil {
+			return fmt.Errorf("resolve user ids in %s: %w", t.Name, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
 				return fmt.Errorf("resolve user ids in %s: %w", t.Name, err)
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return fmt.Errorf("resolve user ids in %s: %w", t.Name, err)
-				}
-				if id != "" {
-					ids = append(ids, id)
-				}
+			if id != "" {
+				ids = append(ids, id)
 			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return fmt.Errorf("resolve user ids in %s: %w", t.Name, err)
-			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("resolve user ids in %s: %w", t.Name, err)
 		}
 	}
 	sort.Strings(ids)
