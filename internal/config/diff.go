@@ -263,3 +263,7 @@ func (c *Config) Tenant(name string) (Tenant, bool) {
 	}
 	return Tenant{}, false
 }
+
+// SameAuth reports whether two credentials are the same (the keys as
+// written and the parsed private key); see Compare.
+func SameAuth(a, b Auth) bool { return sameAuth(a, b) }

@@ -52,7 +52,7 @@ func (s *Service) budgetGauge() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for _, t := range s.tenants {
+	for _, t := range s.tenantMap() {
 		if t.okta == nil {
 			continue
 		}
@@ -147,7 +147,7 @@ func (s *Service) budgetSpent(ctx context.Context, t *tenant) {
 func (s *Service) execute(ctx context.Context, id string) {
 	s.mu.Lock()
 	a := s.actions[id]
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	if a.State != StateApproved {
 		s.mu.Unlock()
 		return
@@ -168,6 +168,21 @@ func (s *Service) execute(ctx context.Context, id string) {
 			s.log.Warn("response action: cannot record", "action_id", id, "err", err)
 		}
 		s.log.Warn("response action refused", "tenant", a.Tenant, "action_id", id, "err", msg)
+	}
+	if t.okta == nil { // the mode went off after the approval (reload)
+		fail("not executed: " + offReason)
+		return
+	}
+	if t.cfg.Mode == config.ResponseDryRun && !dryRun(s, a) {
+		s.mu.Lock()
+		err := s.commit(ctx, a, func(c *Action) {
+			c.DryRun, c.Note = true, strings.TrimSpace(c.Note+" the org's response mode was dry_run when it ran")
+		})
+		s.mu.Unlock()
+		if err != nil {
+			s.log.Warn("response action: cannot record", "action_id", id, "err", err)
+			return
+		}
 	}
 	why, err := s.protected(ctx, t, uid, login)
 	if err != nil {
@@ -202,6 +217,13 @@ func (s *Service) execute(ctx context.Context, id string) {
 		return
 	}
 	s.call(ctx, t, a)
+}
+
+// dryRun reads a.DryRun under s.mu.
+func dryRun(s *Service, a *Action) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return a.DryRun
 }
 
 func (s *Service) crashed(point string) bool { return s.crash != nil && s.crash(point) }
@@ -309,7 +331,7 @@ func (s *Service) doAction(ctx context.Context, t *tenant, act config.ResponseAc
 func (s *Service) reconcile(ctx context.Context, id string) {
 	s.mu.Lock()
 	a := s.actions[id]
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	if a.State != StateExecuting {
 		s.mu.Unlock()
 		return
@@ -329,6 +351,14 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 	applied, how, err := s.applied(ctx, t, &c)
 	if err != nil {
 		s.log.Warn("response action: cannot read okta state to reconcile; will retry", "action_id", id, "err", err)
+		return
+	}
+	if !applied && t.cfg.Mode == config.ResponseDryRun {
+		s.mu.Lock()
+		_ = s.commit(ctx, a, func(c *Action) {
+			c.State, c.Error = StateFailed, "not called again: the org's response mode was changed to dry_run"
+		})
+		s.mu.Unlock()
 		return
 	}
 	if applied {
@@ -408,7 +438,7 @@ func (s *Service) applied(ctx context.Context, t *tenant, a *Action) (bool, stri
 func (s *Service) verify(ctx context.Context, id string) {
 	s.mu.Lock()
 	a := s.actions[id]
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	c := a.clone()
 	s.mu.Unlock()
 	if t.okta == nil || c.ExecutedAt == nil {
@@ -475,7 +505,7 @@ func (s *Service) Revert(ctx context.Context, id, by string) (Action, error) {
 		s.mu.Unlock()
 		return Action{}, &ConflictError{State: a.State, Msg: fmt.Sprintf("%s cannot be reverted (only suspend and add_to_group)", a.Action)}
 	}
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	uid, gid, dry := a.UserID, a.GroupID, a.DryRun
 	s.mu.Unlock()
 	if t.okta == nil {
@@ -511,7 +541,7 @@ func (s *Service) Revert(ctx context.Context, id, by string) (Action, error) {
 func (s *Service) autoRevert(ctx context.Context) {
 	now := s.now()
 	for _, id := range s.ids(func(a *Action) bool {
-		t := s.tenants[a.Tenant]
+		t := s.tenant(a.Tenant)
 		_, ok := revertible[a.Action]
 		return ok && a.State == StateSucceeded && t.cfg.RevertAfter > 0 && a.ExecutedAt != nil &&
 			now.Sub(*a.ExecutedAt) >= t.cfg.RevertAfter

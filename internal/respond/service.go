@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -70,7 +71,9 @@ type Service struct {
 	audit   *audit
 	metrics *metrics
 	now     func() time.Time
-	tenants map[string]*tenant
+	// tenants maps a name to its settings and Okta client; Apply (a
+	// reload) replaces the map, never a tenant in it.
+	tenants atomic.Pointer[map[string]*tenant]
 	kick    chan struct{}
 
 	sweepMu sync.Mutex // one sweep at a time: the only executor
@@ -89,6 +92,7 @@ type Service struct {
 type tenant struct {
 	name      string
 	cfg       config.Response
+	src       config.Tenant // what cfg and okta were built from
 	okta      Okta // nil when response is off
 	watermark time.Time
 	exhausted bool
@@ -160,21 +164,19 @@ func New(s Settings) (*Service, error) {
 	svc := &Service{
 		s: s, log: s.Logger, metrics: m, now: s.Now,
 		audit:   &audit{conn: s.Conn, db: "`" + s.Database + "`"},
-		tenants: map[string]*tenant{}, kick: make(chan struct{}, 1),
+		kick:    make(chan struct{}, 1),
 		actions: map[string]*Action{}, open: map[openKey]string{},
 	}
+	tenants := map[string]*tenant{}
 	for _, t := range s.Tenants {
-		tn := &tenant{name: t.Name, cfg: t.Response}
-		if t.Response.Enabled() {
-			o, err := s.NewOkta(t)
-			if err != nil {
-				return nil, fmt.Errorf("respond: tenant %s: %w", t.Name, err)
-			}
-			tn.okta = o
+		tn, err := svc.newTenant(t)
+		if err != nil {
+			return nil, err
 		}
-		svc.tenants[t.Name] = tn
+		tenants[t.Name] = tn
 		m.initTenant(t.Name)
 	}
+	svc.tenants.Store(&tenants)
 	return svc, nil
 }
 
@@ -182,14 +184,16 @@ func New(s Settings) (*Service, error) {
 // type and reconciles actions found executing (reading Okta before any
 // retry). Run calls it; tests may call it and Sweep directly.
 func (s *Service) Start(ctx context.Context) error {
+	s.sweepMu.Lock() // not during an Apply
+	defer s.sweepMu.Unlock()
 	s.mu.Lock()
 	started := s.started
 	s.mu.Unlock()
 	if started {
 		return nil
 	}
-	names := make([]string, 0, len(s.tenants))
-	for n := range s.tenants {
+	names := make([]string, 0, len(s.tenantMap()))
+	for n := range s.tenantMap() {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -206,7 +210,7 @@ func (s *Service) Start(ctx context.Context) error {
 			s.open[keyOf(a)] = a.ID
 		}
 	}
-	for _, t := range s.tenants {
+	for _, t := range s.tenantMap() {
 		t.watermark = now.Add(-time.Hour)
 		for _, a := range list {
 			if a.Tenant == t.name && a.CreatedAt.After(t.watermark) && s.isRule(t, a.ProposedBy) {
@@ -269,7 +273,7 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 func (s *Service) closeIdle() {
-	for _, t := range s.tenants {
+	for _, t := range s.tenantMap() {
 		if c, ok := t.okta.(interface{ CloseIdleConnections() }); ok {
 			c.CloseIdleConnections()
 		}
@@ -284,8 +288,8 @@ func (s *Service) wake() {
 }
 
 func (s *Service) sortedTenants() []*tenant {
-	out := make([]*tenant, 0, len(s.tenants))
-	for _, t := range s.tenants {
+	out := make([]*tenant, 0, len(s.tenantMap()))
+	for _, t := range s.tenantMap() {
 		out = append(out, t)
 	}
 	slices.SortFunc(out, func(a, b *tenant) int { return cmp.Compare(a.name, b.name) })
@@ -345,7 +349,7 @@ func (s *Service) updatePending() {
 			counts[a.Tenant]++
 		}
 	}
-	for name := range s.tenants {
+	for name := range s.tenantMap() {
 		s.metrics.pending.WithLabelValues(name).Set(float64(counts[name]))
 	}
 }
@@ -369,7 +373,7 @@ type Proposal struct {
 // In auto mode an auto_actions action is approved at once while the hourly
 // budget lasts.
 func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error) {
-	t := s.tenants[p.Tenant]
+	t := s.tenant(p.Tenant)
 	switch {
 	case !s.isStarted():
 		return Action{}, false, ErrStarting
@@ -501,7 +505,7 @@ func (s *Service) Approve(ctx context.Context, id, by, userID string) (Action, e
 		s.mu.Unlock()
 		return Action{}, err
 	}
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	if err := s.expireIfDue(ctx, a, t); err != nil {
 		s.mu.Unlock()
 		return Action{}, err
@@ -509,6 +513,11 @@ func (s *Service) Approve(ctx context.Context, id, by, userID string) (Action, e
 	if !a.State.Pending() {
 		s.mu.Unlock()
 		return Action{}, &ConflictError{State: a.State, Msg: fmt.Sprintf("action %s is %s: only needs_identity and proposed actions can be approved", id, a.State)}
+	}
+	if t.okta == nil {
+		s.mu.Unlock()
+		return Action{}, &ConflictError{State: a.State, Msg: fmt.Sprintf("action %s cannot be approved now: %s; it stays open until it is rejected, "+
+			"expires or the mode is turned on again", id, offReason)}
 	}
 	if t.cfg.FourEyes && by == a.ProposedBy {
 		s.mu.Unlock()
@@ -568,7 +577,7 @@ func (s *Service) Reject(ctx context.Context, id, by, reason string) (Action, er
 	if err != nil {
 		return Action{}, err
 	}
-	if err := s.expireIfDue(ctx, a, s.tenants[a.Tenant]); err != nil {
+	if err := s.expireIfDue(ctx, a, s.tenant(a.Tenant)); err != nil {
 		return Action{}, err
 	}
 	if !a.State.Pending() {
@@ -664,7 +673,7 @@ func (s *Service) List(f Filter) ([]Action, string) {
 
 // Match returns the candidates for an external identity in an org.
 func (s *Service) Match(ctx context.Context, tenant, identity string) ([]Candidate, error) {
-	t := s.tenants[tenant]
+	t := s.tenant(tenant)
 	if t == nil {
 		return nil, &InputError{Msg: fmt.Sprintf("unknown org %q", tenant)}
 	}
@@ -674,6 +683,6 @@ func (s *Service) Match(ctx context.Context, tenant, identity string) ([]Candida
 // Enabled reports whether response actions are on (dry_run included) for
 // the tenant.
 func (s *Service) Enabled(tenant string) bool {
-	t := s.tenants[tenant]
+	t := s.tenant(tenant)
 	return t != nil && t.okta != nil
 }
