@@ -93,7 +93,7 @@ type tenant struct {
 	name      string
 	cfg       config.Response
 	src       config.Tenant // what cfg and okta were built from
-	okta      Okta // nil when response is off
+	okta      Okta          // nil when response is off
 	watermark time.Time
 	exhausted bool
 }
