@@ -99,6 +99,7 @@ type App struct {
 	tenants        *tenantSet
 	store          *store.Store
 	respond        *respond.Service // nil until Run built it
+	notifier       *notify.Notifier // nil until Run built it, or without notifications
 	notReadyReason string           // why /readyz answers 503; "" once running
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
@@ -247,6 +248,9 @@ func (a *App) Run(ctx context.Context) error {
 	if notifier != nil {
 		sink = notifySink{next: writer, n: notifier}
 		respNotify.n.Store(notifier)
+		a.mu.Lock()
+		a.notifier = notifier // a reload hands it the new contacts and channels
+		a.mu.Unlock()
 	}
 	tenants, err := newTenantSet(a, st, sink)
 	if err != nil {

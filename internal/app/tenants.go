@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -154,6 +155,15 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 		wg.Go(r.drain)
 	}
 	wg.Wait()
+	// A removed or disabled tenant's classify → score stage goes with its
+	// poller (a restarted tenant's is replaced when it starts again).
+	s.a.mu.Lock()
+	for _, td := range d.Tenants {
+		if td.Change == config.TenantRemoved || td.Change == config.TenantDisabled {
+			delete(s.a.procs, td.Name)
+		}
+	}
+	s.a.mu.Unlock()
 
 	s.mu.Lock()
 	if s.ctx == nil {
@@ -164,15 +174,26 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 	var rotated []*tenantRunner
 	defer func() {
 		s.mu.Unlock()
-		// A rotated credential is checked again (its roles or scopes; not
-		// under s.mu: requests to Okta). The poller runs on: a 403 with
-		// the new credential shows as permission_denied.
+		// A rotated credential, or changed response settings (their
+		// features need more, or less), are checked again (roles or
+		// scopes; not under s.mu: requests to Okta). The poller runs on:
+		// a 403 with the new credential shows as permission_denied; a
+		// feature now lacking what it needs shows in
+		// riskpipe_tenant_permission_ok and the log, as at a start.
 		for _, r := range rotated {
 			cctx, cancel := context.WithTimeout(ctx, permissionCheckTimeout)
-			res := privilege.Check(cctx, r.cfg, tenantKey(next, r.cfg.Name), privilege.Features(r.cfg), r.src.current(), privilege.Options{})
+			t := r.cfg
+			res := privilege.Check(cctx, t, tenantKey(next, t.Name), privilege.Features(t), r.src.current(), privilege.Options{})
 			cancel()
-			if ctx.Err() == nil {
-				r.perms.Store(&res)
+			if ctx.Err() != nil {
+				continue
+			}
+			r.perms.Store(&res)
+			for _, x := range res {
+				if x.Verdict == privilege.VerdictExcess || x.Verdict == privilege.VerdictMissing {
+					s.a.log.Warn("reload: tenant credential: "+string(x.Verdict), "tenant", t.Name, "feature", x.Feature,
+						"granted", x.Granted, "fix", x.Fix)
+				}
 			}
 		}
 	}()
@@ -200,6 +221,17 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 			r.cfg = t
 			rotated = append(rotated, r)
 			s.a.log.Info("reload: tenant's okta client replaced; the next request uses it", "tenant", td.Name, "keys", td.Keys)
+		case config.TenantSettings:
+			// Contacts and response settings: the notifier and the
+			// response service took them; the poller runs on.
+			r := s.runners[td.Name]
+			if r == nil {
+				continue
+			}
+			r.cfg = t
+			if slices.Contains(td.Keys, "response") {
+				rotated = append(rotated, r) // its features may need more now
+			}
 		case config.TenantRemoved, config.TenantDisabled:
 			s.a.log.Info("reload: tenant stopped", "tenant", td.Name, "change", td.Change)
 		}
