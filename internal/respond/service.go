@@ -443,6 +443,9 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 	now := s.now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.tenant(p.Tenant) == nil { // removed by a reload meanwhile
+		return Action{}, false, &InputError{Msg: fmt.Sprintf("unknown org %q", p.Tenant)}
+	}
 	if id, ok := s.open[keyOf(a)]; ok {
 		open := s.actions[id]
 		if p.rule && !open.Evidence.adds(p.Evidence) {
