@@ -330,7 +330,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 		case <-n.wake:
 			n.applyPending(ctx)
 		case b := <-n.queue:
-			n.applyPending(ctx) // a reload before this batch applies to it
+			n.applyNext() // a reload before this batch applies to it
 			n.handle(b)
 		case <-t.C:
 			n.Step(ctx)

@@ -44,18 +44,24 @@ func (n *Notifier) Apply(cfg *config.Config) {
 	}
 }
 
-// applyPending applies the configuration Apply left, if any. It runs in
-// the notifier's goroutine.
-func (n *Notifier) applyPending(ctx context.Context) {
+// applyNext applies the configuration Apply left, if any (no I/O: Run
+// calls it before every batch). It runs in the notifier's goroutine.
+func (n *Notifier) applyNext() {
 	n.mu.Lock()
 	cfg := n.next
 	n.next = nil
 	n.mu.Unlock()
-	now := n.now().UTC()
 	if cfg != nil {
 		n.applyConfig(cfg)
 	}
-	// Contacts changes not recorded yet (ClickHouse was down): again.
+}
+
+// applyPending is applyNext, then the recording (and telling) of changed
+// contacts in org_contacts, again at every tick while ClickHouse refuses
+// it. It runs in the notifier's goroutine.
+func (n *Notifier) applyPending(ctx context.Context) {
+	n.applyNext()
+	now := n.now().UTC()
 	for _, name := range slices.Sorted(mapKeys(n.contactsDue)) {
 		t, ok := n.cfg.Tenant(name)
 		if !ok {
