@@ -10,6 +10,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
+	"github.com/riskpipe/riskpipe/internal/privilege"
 )
 
 // maxAttempts bounds the Okta calls of one action whose calls keep failing
@@ -184,6 +185,9 @@ func (s *Service) execute(ctx context.Context, id string) {
 			return
 		}
 	}
+	if !s.gate(a) { // the credential lacks a permission: a waits, approved
+		return
+	}
 	why, err := s.protected(ctx, t, uid, login)
 	if err != nil {
 		s.log.Warn("response action: cannot check guard rails; will retry", "action_id", id, "err", err)
@@ -247,6 +251,9 @@ func (s *Service) call(ctx context.Context, t *tenant, a *Action) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err != nil && a.Attempts < maxAttempts && s.deniedWrite(ctx, a, err) {
+		return // executing: reconciled and called again once the permission is back
+	}
 	if err != nil && retryable(ctx, err) {
 		if a.Attempts < maxAttempts {
 			s.log.Warn("response action: okta call failed; will reconcile and retry", "tenant", a.Tenant, "action_id", a.ID,
@@ -346,6 +353,9 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 	}
 	if c.DryRun {
 		s.call(ctx, t, a)
+		return
+	}
+	if !s.gate(a) {
 		return
 	}
 	applied, how, err := s.applied(ctx, t, &c)
@@ -511,10 +521,15 @@ func (s *Service) Revert(ctx context.Context, id, by string) (Action, error) {
 	if t.okta == nil {
 		return Action{}, &InputError{Msg: "response actions are off for org " + a.Tenant}
 	}
+	if why := s.blocked(a.Tenant, privilege.FeatureResponse); why != "" && !dry {
+		return Action{}, &ConflictError{State: StateSucceeded, Msg: fmt.Sprintf("action %s cannot be reverted now: "+
+			"the credential lacks what response actions need: %s", id, why)}
+	}
 	var res okta.Result
 	if !dry {
 		res, err = s.doAction(ctx, t, inverse, uid, gid)
 		if err != nil {
+			s.denied(a.Tenant, privilege.FeatureResponse, err)
 			return Action{}, &OktaError{Err: fmt.Errorf("revert %s: %w", id, err)}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/agnivade/levenshtein"
 
 	"github.com/riskpipe/riskpipe/internal/okta"
+	"github.com/riskpipe/riskpipe/internal/privilege"
 )
 
 // Candidate is an Okta user an external identity may name.
@@ -184,9 +185,10 @@ func (s *Service) matchIdentity(ctx context.Context, t *tenant, raw string) ([]C
 		return nil, err
 	}
 	people = append(people, seen...)
-	if t.okta != nil {
+	// Not while the credential lacks what the search needs (permission.go).
+	if t.okta != nil && s.blocked(t.name, privilege.FeatureIdentity) == "" {
 		found, err := s.searchOkta(ctx, t, id)
-		if err != nil {
+		if err != nil && !s.denied(t.name, privilege.FeatureIdentity, err) {
 			return nil, fmt.Errorf("okta users search: %w", err)
 		}
 		people = append(people, found...)

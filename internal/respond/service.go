@@ -19,6 +19,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
+	"github.com/riskpipe/riskpipe/internal/privilege"
 )
 
 // Okta is what the Service needs from an org: okta.Writer implements it.
@@ -61,6 +62,9 @@ type Settings struct {
 	// auto-revert, rules); default 15s. Approvals wake it at once.
 	Interval time.Duration
 	Version  string // for the default Okta client's User-Agent
+	// Permissions, when set, holds back Okta changes and users searches
+	// while the tenant's credential lacks what they need (permission.go).
+	Permissions Permissions
 }
 
 // Service owns the response actions of every tenant. Its constructor
@@ -415,9 +419,10 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 				exact = append(exact, c)
 			}
 		}
+		a.Note = searchNote(s.blocked(p.Tenant, privilege.FeatureIdentity))
 		if len(exact) == 1 {
 			a.UserID, a.UserLogin = exact[0].UserID, exact[0].UserLogin
-			a.Note = fmt.Sprintf("identity %q resolved by %s", a.Identity, strings.Join(exact[0].Reasons, ", "))
+			a.Note = strings.TrimSpace(fmt.Sprintf("identity %q resolved by %s %s", a.Identity, strings.Join(exact[0].Reasons, ", "), a.Note))
 		} else {
 			state, a.Candidates = StateNeedsIdentity, cands
 		}
@@ -431,6 +436,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 			if _, nf := errors.AsType[*okta.NotFoundError](err); nf {
 				return Action{}, false, &InputError{Msg: fmt.Sprintf("no Okta user %q in org %s", a.UserID, p.Tenant)}
 			}
+			s.denied(p.Tenant, privilege.FeatureIdentity, err)
 			return Action{}, false, fmt.Errorf("read okta user: %w", err)
 		}
 		a.UserID, a.UserLogin = u.ID, u.Profile.Login
