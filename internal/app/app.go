@@ -190,7 +190,8 @@ func (a *App) Run(ctx context.Context) error {
 		toldOfActions = a.o.Notify
 	}
 	responder, err := respond.New(respond.Settings{Tenants: cfg.Tenants, Conn: st.Conn(), Database: st.Database(),
-		Registerer: a.reg, Logger: a.log.With("component", "respond"), Notify: toldOfActions, Version: a.o.Version})
+		Registerer: a.reg, Logger: a.log.With("component", "respond"), Notify: toldOfActions, Version: a.o.Version,
+		Permissions: respondPermissions{a}})
 	if err != nil {
 		return fmt.Errorf("%w: response: %w", ErrInvalidConfig, err)
 	}
@@ -498,6 +499,7 @@ func (a *App) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.HandleFunc("GET /-/reload", a.reloader.serveStatus)
+	mux.HandleFunc("GET /-/permissions", a.servePermissions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h := a.apiH.Load()
 		if h == nil {
@@ -524,7 +526,7 @@ func (a *App) buildAPI(cfg *config.Config) (http.Handler, error) {
 		rs = responder
 	}
 	ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
-		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
+		Tenants: cfg.Tenants, Statuses: a.Statuses, Permissions: a.FeaturePermissions, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
 		Started: a.reloader.started, Reload: a.reloader.serveReload,
 		Bands: cfg.Score.Bands, SignInCodes: a.o.SignInCodes, HealthLog: a.health.Windows,
 		Notify:  notify.NewAdmin(cfg, notify.NewStore(st.Conn(), st.Database()), nil),

@@ -50,6 +50,9 @@ type tenantRunner struct {
 	// tenant's status while its poller waits for a missing permission.
 	perms   atomic.Pointer[[]privilege.Result]
 	blocked atomic.Pointer[poll.Status]
+	// denied are the features Okta refused with 403 since the last check
+	// (permission_feature.go).
+	denied denials
 }
 
 func newTenantSet(a *App, st *store.Store, w poll.Sink) (*tenantSet, error) {
@@ -293,7 +296,10 @@ func (s *tenantSet) startLocked(cfg *config.Config, t config.Tenant) error {
 		if !s.permit(ctx, r, key) {
 			return
 		}
+		var wg sync.WaitGroup
+		wg.Go(func() { s.recheck(ctx, r, key, s.a.recheckEvery()) })
 		_ = r.poller.Run(ctx)
+		wg.Wait() // the recheck ends with ctx too
 	}()
 	return nil
 }

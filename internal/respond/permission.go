@@ -121,3 +121,6 @@ func searchNote(why string) string {
 	}
 	return "candidates from org_users only: the Okta users search was not called (" + why + ")"
 }
+
+// Wake makes Run sweep now (e.g. when a permission is back).
+func (s *Service) Wake() { s.wake() }
