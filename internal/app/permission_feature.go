@@ -154,12 +154,18 @@ func (s *tenantSet) recheck(ctx context.Context, r *tenantRunner, key string, ev
 					"verdict", x.Verdict)
 			}
 		}
-		s.a.mu.Lock()
-		rs := s.a.respond
-		s.a.mu.Unlock()
-		if rs != nil {
-			rs.Wake() // approved actions waiting for the permission run now
-		}
+		s.a.wakeRespond()
+	}
+}
+
+// wakeRespond has the response service sweep now: approved actions that
+// waited for a permission run at once when it is back.
+func (a *App) wakeRespond() {
+	a.mu.Lock()
+	rs := a.respond
+	a.mu.Unlock()
+	if rs != nil {
+		rs.Wake()
 	}
 }
 

@@ -199,6 +199,9 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 				}
 			}
 		}
+		if len(rotated) > 0 {
+			s.a.wakeRespond() // actions that waited for a permission now granted
+		}
 	}()
 
 	var errs []error

@@ -107,7 +107,11 @@ func (s *Service) deniedWrite(ctx context.Context, a *Action, err error) bool {
 	}
 	s.waitFor(a, "not executed while the credential lacks what response actions need: "+
 		cmpOr(s.blocked(a.Tenant, privilege.FeatureResponse), err.Error()))
-	if cerr := s.commit(ctx, a, func(c *Action) { c.Error = err.Error() }); cerr != nil {
+	if cerr := s.commit(ctx, a, func(c *Action) {
+		// A call Okta refused for want of a permission is not an attempt:
+		// it is made again once the permission is back.
+		c.Error, c.Attempts = err.Error(), max(c.Attempts-1, 0)
+	}); cerr != nil {
 		s.log.Warn("response action: cannot record", "action_id", a.ID, "err", cerr)
 	}
 	return true
