@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,6 +51,17 @@ func (d *denials) clear(f privilege.Feature) bool {
 	_, had := d.m[f]
 	delete(d.m, f)
 	return had
+}
+
+// keepOnly forgets the denials of features rs does not judge.
+func (d *denials) keepOnly(rs []privilege.Result) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for f := range d.m {
+		if !slices.ContainsFunc(rs, func(r privilege.Result) bool { return r.Feature == f }) {
+			delete(d.m, f)
+		}
+	}
 }
 
 func (d *denials) any() bool {
@@ -107,16 +119,18 @@ func (p respondPermissions) Blocked(tenant string, f privilege.Feature) string {
 
 // Denied records that Okta refused a request of f with 403; the periodic
 // check clears it once the credential has (or may have) the permission
-// again.
-func (p respondPermissions) Denied(tenant string, f privilege.Feature, err error) {
+// again. A feature the check does not judge (a response.auth of its own,
+// or a tenant not polled here) is not held: false.
+func (p respondPermissions) Denied(tenant string, f privilege.Feature, err error) bool {
 	r, t := p.a.runner(tenant)
-	if r == nil {
-		return
+	if r == nil || !slices.Contains(privilege.Features(t), f) {
+		return false
 	}
 	if r.denied.set(f, privilege.DeniedFix(t, f)+": "+err.Error()) {
 		p.a.log.Warn("Okta refuses the tenant's credential with 403: feature held back until the permission returns",
 			"tenant", tenant, "feature", f, "err", err)
 	}
+	return true
 }
 
 var _ respond.Permissions = respondPermissions{}
@@ -143,6 +157,7 @@ func (s *tenantSet) recheck(ctx context.Context, r *tenantRunner, key string, ev
 			return
 		}
 		r.perms.Store(&results)
+		r.denied.keepOnly(results) // features no longer enabled are not held
 		for _, x := range results {
 			if x.Verdict.Blocks() && !x.CredentialRefused {
 				continue

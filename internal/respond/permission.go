@@ -28,8 +28,11 @@ type Permissions interface {
 	// Blocked returns why the tenant's credential may not be used for f
 	// now, "" when it may.
 	Blocked(tenant string, f privilege.Feature) string
-	// Denied records that Okta refused a request of f with 403.
-	Denied(tenant string, f privilege.Feature, err error)
+	// Denied records that Okta refused a request of f with 403. It
+	// reports whether f is now held back until the permission returns
+	// (false: the credential is not judged, e.g. a response.auth of its
+	// own; the request then fails as any refused request does).
+	Denied(tenant string, f privilege.Feature, err error) bool
 }
 
 // blocked asks the Permissions, if any.
@@ -41,15 +44,13 @@ func (s *Service) blocked(tenant string, f privilege.Feature) string {
 }
 
 // denied tells the Permissions of a 403 refusing err's request, and
-// reports whether err is one.
+// reports whether the feature is held back for it (the request is then
+// made again when the permission returns, instead of failing).
 func (s *Service) denied(tenant string, f privilege.Feature, err error) bool {
-	if !forbidden(err) {
+	if !forbidden(err) || s.s.Permissions == nil {
 		return false
 	}
-	if s.s.Permissions != nil {
-		s.s.Permissions.Denied(tenant, f, err)
-	}
-	return true
+	return s.s.Permissions.Denied(tenant, f, err)
 }
 
 // forbidden: Okta refused the request with 403 for want of a permission
