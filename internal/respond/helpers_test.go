@@ -83,6 +83,8 @@ type harness struct {
 	ten   config.Tenant
 	// transport, when set, wraps the Okta client's transport.
 	transport func(http.RoundTripper) http.RoundTripper
+	// perms, when set, is the service's permission gate.
+	perms Permissions
 }
 
 func newHarness(t *testing.T, mutate func(*config.Response)) *harness {
@@ -123,7 +125,7 @@ func (h *harness) service(ctx context.Context) *Service {
 	h.t.Helper()
 	s, err := New(Settings{
 		Tenants: []config.Tenant{h.ten}, Conn: h.st.Conn(), Database: h.st.Database(),
-		Registerer: prometheus.NewRegistry(), Now: h.clock.Now,
+		Registerer: prometheus.NewRegistry(), Now: h.clock.Now, Permissions: h.perms,
 		NewOkta: func(t config.Tenant) (Okta, error) {
 			var tr http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
 			if h.transport != nil {
