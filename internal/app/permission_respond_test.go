@@ -1,12 +1,16 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/privilege"
@@ -98,6 +102,17 @@ func TestPermissionGatesResponseActions(t *testing.T) {
 	require.Contains(t, why, "okta.users.manage")
 	_, ok, _ = feature("locked", privilege.FeatureSystemLog)
 	require.True(t, ok, "the log is read meanwhile")
+	// What `riskpipe status` reads from the running process.
+	rec := httptest.NewRecorder()
+	r.app.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/-/permissions", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var served map[string][]api.FeaturePermission
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &served))
+	require.Len(t, served["locked"], 3)
+	for _, p := range served["locked"] {
+		require.Empty(t, p.Granted, "what a credential was granted is for the authenticated API only")
+		require.Equal(t, p.Feature != string(privilege.FeatureResponse), p.OK, p.Feature)
+	}
 
 	// The config asks for the scope (Okta only issues what is asked for):
 	// the action executes, once.
