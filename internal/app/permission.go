@@ -151,9 +151,7 @@ func permissionSummary(rs []privilege.Result) string {
 // Permissions returns the last verdicts on every running tenant's
 // credential, by tenant then feature.
 func (a *App) Permissions() []privilege.Result {
-	a.mu.Lock()
-	ts := a.tenants
-	a.mu.Unlock()
+	ts := a.tenantSet()
 	if ts == nil {
 		return nil
 	}
@@ -175,9 +173,7 @@ func (a *App) Permissions() []privilege.Result {
 // when it has it or Okta does not say. A feature of its own (response,
 // identity matching) asks this before acting.
 func (a *App) PermissionOK(tenant string, f privilege.Feature) bool {
-	a.mu.Lock()
-	ts := a.tenants
-	a.mu.Unlock()
+	ts := a.tenantSet()
 	if ts == nil {
 		return false
 	}

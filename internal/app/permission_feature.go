@@ -70,12 +70,17 @@ func (d *denials) any() bool {
 	return len(d.m) > 0
 }
 
+// tenantSet is the running tenants, nil before Run built them.
+func (a *App) tenantSet() *tenantSet {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tenants
+}
+
 // runner returns the named tenant's runner and its config, nil when it
 // runs none.
 func (a *App) runner(tenant string) (*tenantRunner, config.Tenant) {
-	a.mu.Lock()
-	ts := a.tenants
-	a.mu.Unlock()
+	ts := a.tenantSet()
 	if ts == nil {
 		return nil, config.Tenant{}
 	}
@@ -229,9 +234,7 @@ func (r *tenantRunner) featureStatus(t config.Tenant) []api.FeaturePermission {
 // FeaturePermissions returns the verdict on every feature of each running
 // tenant's credential, by tenant (GET /api/v1/orgs, GET /-/permissions).
 func (a *App) FeaturePermissions() map[string][]api.FeaturePermission {
-	a.mu.Lock()
-	ts := a.tenants
-	a.mu.Unlock()
+	ts := a.tenantSet()
 	if ts == nil {
 		return nil
 	}
