@@ -230,8 +230,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // demoReload shows the credential checks riskpipe ran at start, then
-// rotates the first org's API token with a hot reload while it polls: the
-// org's poller is not restarted, the others are not touched.
+// rotates the first org's API token and changes its response budget with a
+// hot reload while it polls: the org's poller is not restarted, the others
+// are not touched.
 func demoReload(w io.Writer, a *app.App, sim *oktasim.Server, cfg config.Config, next *atomic.Pointer[config.Config]) {
 	fmt.Fprintln(w, "credentials (least privilege, as 'riskpipe check' reports them):")
 	for _, p := range a.Permissions() {
@@ -246,13 +247,21 @@ func demoReload(w io.Writer, a *app.App, sim *oktasim.Server, cfg config.Config,
 	tok := "sim-token-rotated-" + t.Name
 	sim.Org(t.Name).AddToken(tok, oktasim.TokenOwner{})
 	t.Auth.Token = config.Secret(tok)
+	// Response settings apply at once too (the response service takes them
+	// between two sweeps; its open actions stay).
+	budget := ""
+	if t.Response.Enabled() {
+		before := t.Response.MaxActionsPerHour
+		t.Response.MaxActionsPerHour += 5
+		budget = fmt.Sprintf(" and raised its response.max_actions_per_hour from %d to %d", before, t.Response.MaxActionsPerHour)
+	}
 	next.Store(&rotated)
 	st := a.Reload(app.TriggerAPI)
 	if !st.Successful {
 		fmt.Fprintf(w, "hot reload refused: %s\n", st.Error)
 		return
 	}
-	fmt.Fprintf(w, "hot reload (as SIGHUP or POST /-/reload would): rotated the API token of %s without a restart: %s\n", t.Name, st.Changes)
+	fmt.Fprintf(w, "hot reload (as SIGHUP or POST /-/reload would): rotated the API token of %s%s without a restart: %s\n", t.Name, budget, st.Changes)
 }
 
 // demoSignInTTL is how long the demo's one-time sign-in link works.

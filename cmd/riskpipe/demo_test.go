@@ -47,7 +47,7 @@ func TestDemo(t *testing.T) {
 	}
 	// The credential checks and a hot reload that rotates acme's token.
 	require.Regexp(t, `(?m)^  acme +system_log +excess +this API token belongs to a Super Administrator`, r.stdout)
-	require.Regexp(t, `(?m)^hot reload .*rotated the API token of acme without a restart: client: acme$`, r.stdout)
+	require.Regexp(t, `(?m)^hot reload .*rotated the API token of acme and raised its response.max_actions_per_hour from \d+ to \d+ without a restart: client: acme$`, r.stdout)
 	require.Contains(t, r.stdout, "where to look next:")
 	require.Contains(t, r.stdout, db+".risk_events FINAL")
 

@@ -87,6 +87,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "riskpipe status: %s\n", n)
 	}
 	rep.ConfigReload = readReloadStatus(ctx, cfg)
+	readPermissions(ctx, cfg, &rep)
 	if rep.DeliveryProblems, err = deliveryProblems(ctx, st, rep.Now); err != nil {
 		return err
 	}
@@ -101,6 +102,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := printStatus(stdout, rep); err != nil {
 		return err
 	}
+	printFeatureStatus(stdout, rep)
 	printReloadStatus(stdout, rep.ConfigReload)
 	printDeliveryProblems(stdout, rep.DeliveryProblems)
 	return nil

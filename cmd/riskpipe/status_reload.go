@@ -17,37 +17,44 @@ import (
 // the outcome of its last configuration reload (GET /-/reload); nil when
 // none answers (not running, or HTTP disabled).
 func readReloadStatus(ctx context.Context, cfg *config.Config) *app.ReloadStatus {
+	var st app.ReloadStatus
+	if !readRunning(ctx, cfg, "/-/reload", &st) {
+		return nil
+	}
+	return &st
+}
+
+// readRunning decodes the JSON answer of the riskpipe run serving cfg's
+// http.listen at path into v; false when none answers (not running, or
+// HTTP disabled).
+func readRunning(ctx context.Context, cfg *config.Config, path string, v any) bool {
 	addr := cfg.HTTP.Listen
 	if addr == "" {
-		return nil
+		return false
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil
+		return false
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/-/reload", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+path, nil)
 	if err != nil {
-		return nil
+		return false
 	}
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil
+		return false
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil
+		return false
 	}
-	var st app.ReloadStatus
-	if json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st) != nil {
-		return nil
-	}
-	return &st
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v) == nil
 }
 
 // printReloadStatus prints the configuration line of `riskpipe status`.

@@ -31,6 +31,9 @@ type Settings struct {
 	Tenants []config.Tenant
 	// Statuses returns the pollers' statuses (app.App.Statuses); nil: none.
 	Statuses func() []poll.Status
+	// Permissions returns the verdicts on each running tenant's
+	// credential, by tenant (app.App.FeaturePermissions); nil: none.
+	Permissions func() map[string][]FeaturePermission
 	// StallAfter: a tenant that received nothing for longer is stalled.
 	StallAfter time.Duration
 	Logger     *slog.Logger

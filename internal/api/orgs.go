@@ -38,6 +38,9 @@ type Org struct {
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	EventsPolled        uint64     `json:"events_polled"`
 	EventsKept          uint64     `json:"events_kept"`
+	// Permissions are the verdicts on each feature of the org's
+	// credential (absent when this process has not checked it).
+	Permissions []FeaturePermission `json:"permissions,omitempty"`
 }
 
 // OrgList is the answer of GET /api/v1/orgs.
@@ -54,6 +57,10 @@ func (a *API) listOrgs(r *http.Request) (any, error) {
 	for _, st := range a.s.Statuses() {
 		byTenant[st.Tenant] = st
 	}
+	var perms map[string][]FeaturePermission
+	if a.s.Permissions != nil {
+		perms = a.s.Permissions()
+	}
 	now := a.s.Now().UTC()
 	out := OrgList{Now: now, Orgs: []Org{}, Levels: a.s.Bands.Table()}
 	for _, o := range a.orgs {
@@ -61,7 +68,9 @@ func (a *API) listOrgs(r *http.Request) (any, error) {
 			continue
 		}
 		st, running := byTenant[o.name]
-		out.Orgs = append(out.Orgs, a.org(o, st, running, now))
+		org := a.org(o, st, running, now)
+		org.Permissions = perms[o.name]
+		out.Orgs = append(out.Orgs, org)
 	}
 	return out, nil
 }

@@ -99,6 +99,7 @@ type App struct {
 	tenants        *tenantSet
 	store          *store.Store
 	respond        *respond.Service // nil until Run built it
+	notifier       *notify.Notifier // nil until Run built it, or without notifications
 	notReadyReason string           // why /readyz answers 503; "" once running
 
 	cur      atomic.Pointer[config.Config] // the configuration in force
@@ -189,7 +190,8 @@ func (a *App) Run(ctx context.Context) error {
 		toldOfActions = a.o.Notify
 	}
 	responder, err := respond.New(respond.Settings{Tenants: cfg.Tenants, Conn: st.Conn(), Database: st.Database(),
-		Registerer: a.reg, Logger: a.log.With("component", "respond"), Notify: toldOfActions, Version: a.o.Version})
+		Registerer: a.reg, Logger: a.log.With("component", "respond"), Notify: toldOfActions, Version: a.o.Version,
+		Permissions: respondPermissions{a}})
 	if err != nil {
 		return fmt.Errorf("%w: response: %w", ErrInvalidConfig, err)
 	}
@@ -247,6 +249,9 @@ func (a *App) Run(ctx context.Context) error {
 	if notifier != nil {
 		sink = notifySink{next: writer, n: notifier}
 		respNotify.n.Store(notifier)
+		a.mu.Lock()
+		a.notifier = notifier // a reload hands it the new contacts and channels
+		a.mu.Unlock()
 	}
 	tenants, err := newTenantSet(a, st, sink)
 	if err != nil {
@@ -494,6 +499,7 @@ func (a *App) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.ready)
 	mux.HandleFunc("GET /-/reload", a.reloader.serveStatus)
+	mux.HandleFunc("GET /-/permissions", a.servePermissions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h := a.apiH.Load()
 		if h == nil {
@@ -520,7 +526,7 @@ func (a *App) buildAPI(cfg *config.Config) (http.Handler, error) {
 		rs = responder
 	}
 	ap, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Tokens: cfg.API.Tokens,
-		Tenants: cfg.Tenants, Statuses: a.Statuses, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
+		Tenants: cfg.Tenants, Statuses: a.Statuses, Permissions: a.FeaturePermissions, StallAfter: cfg.API.StallAfter, Score: cfg.Score,
 		Started: a.reloader.started, Reload: a.reloader.serveReload,
 		Bands: cfg.Score.Bands, SignInCodes: a.o.SignInCodes, HealthLog: a.health.Windows,
 		Notify:  notify.NewAdmin(cfg, notify.NewStore(st.Conn(), st.Database()), nil),

@@ -48,6 +48,7 @@ type orgSpec struct {
 	backlog  int64
 	eps      float64
 	clients  []oktasim.Client
+	users    []oktasim.User // the org's directory (response actions)
 }
 
 // simOrg is one simulated org and what the tests know about its events.
@@ -95,6 +96,7 @@ func newHarness(t *testing.T, ch *chserver.Server, specs ...orgSpec) *harness {
 			EventsPerSecond: s.eps,
 			Tokens:          []string{"token-" + s.name},
 			Clients:         s.clients,
+			Users:           s.users,
 			// Far above what a test uses: the client never waits for a
 			// spent window (the faults test its 429 handling).
 			RateLimit: oktasim.RateLimitOptions{PerMinute: 1_000_000, PerPrincipal: 1_000_000},

@@ -37,10 +37,7 @@ const StatePermissionMissing = poll.StatePermissionMissing
 // own first request is the proof, and a 403 then is reported as
 // permission_denied. Other tenants are not affected.
 func (s *tenantSet) permit(ctx context.Context, r *tenantRunner, key string) bool {
-	every := s.a.o.PermissionRecheck
-	if every <= 0 {
-		every = DefaultPermissionRecheck
-	}
+	every := s.a.recheckEvery()
 	logged := false
 	for {
 		// A reload may rotate the credential meanwhile (under s.mu).
@@ -131,7 +128,7 @@ func (c *permissionCollector) Collect(ch chan<- prometheus.Metric) {
 		denied := r.poller.Status().State == poll.StatePermissionDenied
 		for _, res := range *p {
 			ok := !res.Verdict.Blocks() || res.CredentialRefused
-			if res.Feature == privilege.FeatureSystemLog && denied {
+			if (res.Feature == privilege.FeatureSystemLog && denied) || r.denied.get(res.Feature) != "" {
 				ok = false
 			}
 			v := 0.0
@@ -155,9 +152,7 @@ func permissionSummary(rs []privilege.Result) string {
 // Permissions returns the last verdicts on every running tenant's
 // credential, by tenant then feature.
 func (a *App) Permissions() []privilege.Result {
-	a.mu.Lock()
-	ts := a.tenants
-	a.mu.Unlock()
+	ts := a.tenantSet()
 	if ts == nil {
 		return nil
 	}
@@ -179,9 +174,7 @@ func (a *App) Permissions() []privilege.Result {
 // when it has it or Okta does not say. A feature of its own (response,
 // identity matching) asks this before acting.
 func (a *App) PermissionOK(tenant string, f privilege.Feature) bool {
-	a.mu.Lock()
-	ts := a.tenants
-	a.mu.Unlock()
+	ts := a.tenantSet()
 	if ts == nil {
 		return false
 	}
@@ -191,7 +184,7 @@ func (a *App) PermissionOK(tenant string, f privilege.Feature) bool {
 	if r == nil {
 		return false
 	}
-	if f == privilege.FeatureSystemLog && r.poller.Status().State == poll.StatePermissionDenied {
+	if (f == privilege.FeatureSystemLog && r.poller.Status().State == poll.StatePermissionDenied) || r.denied.get(f) != "" {
 		return false
 	}
 	p := r.perms.Load()
@@ -204,4 +197,12 @@ func (a *App) PermissionOK(tenant string, f privilege.Feature) bool {
 		}
 	}
 	return false // not enabled for the tenant
+}
+
+// recheckEvery is Options.PermissionRecheck or its default.
+func (a *App) recheckEvery() time.Duration {
+	if a.o.PermissionRecheck > 0 {
+		return a.o.PermissionRecheck
+	}
+	return DefaultPermissionRecheck
 }

@@ -43,6 +43,10 @@ type ReloadProblem struct {
 	Message string `json:"message"`
 }
 
+// applyTimeout bounds the response service's part of a reload (loading an
+// added tenant's actions, checking a new restricted group).
+const applyTimeout = 30 * time.Second
+
 // Reload triggers.
 const (
 	TriggerSignal = "signal"
@@ -161,10 +165,26 @@ func (r *reloader) Reload(trigger string) ReloadStatus {
 	loadedCH := next.ClickHouse
 	next.ClickHouse = a.config().ClickHouse
 	a.mu.Lock()
-	ts := a.tenants
+	ts, responder, notifier := a.tenants, a.respond, a.notifier
 	a.mu.Unlock()
 	if ts == nil {
 		return fail("failed", "riskpipe is still starting", nil)
+	}
+	// Response settings and contacts first, so that an added tenant's
+	// first batch finds its contacts and its response settings in force.
+	// The response service applies all or nothing; its failure (e.g.
+	// ClickHouse unreadable for an added tenant's actions) refuses the
+	// whole reload.
+	if responder != nil {
+		actx, cancel := context.WithTimeout(context.Background(), applyTimeout)
+		_, err := responder.Apply(actx, next.Tenants)
+		cancel()
+		if err != nil {
+			return fail("failed", "applying the response settings", err)
+		}
+	}
+	if notifier != nil {
+		notifier.Apply(next)
 	}
 	if err := ts.Apply(next, d); err != nil {
 		return fail("failed", "applying the new configuration", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,9 @@ type tenantRunner struct {
 	// tenant's status while its poller waits for a missing permission.
 	perms   atomic.Pointer[[]privilege.Result]
 	blocked atomic.Pointer[poll.Status]
+	// denied are the features Okta refused with 403 since the last check
+	// (permission_feature.go).
+	denied denials
 }
 
 func newTenantSet(a *App, st *store.Store, w poll.Sink) (*tenantSet, error) {
@@ -154,6 +158,15 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 		wg.Go(r.drain)
 	}
 	wg.Wait()
+	// A removed or disabled tenant's classify → score stage goes with its
+	// poller (a restarted tenant's is replaced when it starts again).
+	s.a.mu.Lock()
+	for _, td := range d.Tenants {
+		if td.Change == config.TenantRemoved || td.Change == config.TenantDisabled {
+			delete(s.a.procs, td.Name)
+		}
+	}
+	s.a.mu.Unlock()
 
 	s.mu.Lock()
 	if s.ctx == nil {
@@ -164,16 +177,32 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 	var rotated []*tenantRunner
 	defer func() {
 		s.mu.Unlock()
-		// A rotated credential is checked again (its roles or scopes; not
-		// under s.mu: requests to Okta). The poller runs on: a 403 with
-		// the new credential shows as permission_denied.
+		// A rotated credential, or changed response settings (their
+		// features need more, or less), are checked again (roles or
+		// scopes; not under s.mu: requests to Okta). The poller runs on:
+		// a 403 with the new credential shows as permission_denied; a
+		// feature now lacking what it needs shows in
+		// riskpipe_tenant_permission_ok and the log, as at a start.
 		for _, r := range rotated {
 			cctx, cancel := context.WithTimeout(ctx, permissionCheckTimeout)
-			res := privilege.Check(cctx, r.cfg, tenantKey(next, r.cfg.Name), privilege.Features(r.cfg), r.src.current(), privilege.Options{})
+			t := r.cfg
+			key := tenantKey(next, t.Name)
+			res := privilege.Check(cctx, t, key, privilege.Features(t), r.src.current(), privilege.Options{})
+			res = append(res, s.responsePermissions(cctx, t, key)...) // a response.auth of its own
 			cancel()
-			if ctx.Err() == nil {
-				r.perms.Store(&res)
+			if ctx.Err() != nil {
+				continue
 			}
+			r.perms.Store(&res)
+			for _, x := range res {
+				if x.Verdict == privilege.VerdictExcess || x.Verdict == privilege.VerdictMissing {
+					s.a.log.Warn("reload: tenant credential: "+string(x.Verdict), "tenant", t.Name, "feature", x.Feature,
+						"granted", x.Granted, "fix", x.Fix)
+				}
+			}
+		}
+		if len(rotated) > 0 {
+			s.a.wakeRespond() // actions that waited for a permission now granted
 		}
 	}()
 
@@ -200,6 +229,17 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 			r.cfg = t
 			rotated = append(rotated, r)
 			s.a.log.Info("reload: tenant's okta client replaced; the next request uses it", "tenant", td.Name, "keys", td.Keys)
+		case config.TenantSettings:
+			// Contacts and response settings: the notifier and the
+			// response service took them; the poller runs on.
+			r := s.runners[td.Name]
+			if r == nil {
+				continue
+			}
+			r.cfg = t
+			if slices.Contains(td.Keys, "response") {
+				rotated = append(rotated, r) // its features may need more now
+			}
 		case config.TenantRemoved, config.TenantDisabled:
 			s.a.log.Info("reload: tenant stopped", "tenant", td.Name, "change", td.Change)
 		}
@@ -261,7 +301,10 @@ func (s *tenantSet) startLocked(cfg *config.Config, t config.Tenant) error {
 		if !s.permit(ctx, r, key) {
 			return
 		}
+		var wg sync.WaitGroup
+		wg.Go(func() { s.recheck(ctx, r, key, s.a.recheckEvery()) })
 		_ = r.poller.Run(ctx)
+		wg.Wait() // the recheck ends with ctx too
 	}()
 	return nil
 }

@@ -33,6 +33,10 @@ const (
 	// poll.request_timeout): the next request uses the new client, the
 	// poller is not interrupted.
 	TenantClient TenantChange = "client"
+	// TenantSettings: its contacts or response settings changed (and
+	// nothing of its poller or client): the notifier and the response
+	// service take them at once, the poller is not interrupted.
+	TenantSettings TenantChange = "settings"
 	// TenantDescribed: only the description changed.
 	TenantDescribed TenantChange = "described"
 )
@@ -99,8 +103,12 @@ func (d Diff) Summary() string {
 //
 // Refused: any clickhouse.*, http.*, memory.* or log.* change (the process
 // holds the connection, listener, budgets and logger it started with: they
-// need a restart), and a tenant whose base_url changed (its cursor belongs
-// to the old org: give the new org a new tenant name).
+// need a restart), a tenant whose base_url changed (its cursor belongs
+// to the old org: give the new org a new tenant name), and turning
+// notifications on or off (the notifier runs only when a channel was
+// configured at start). Other notify.*, contacts and tenants[].contacts
+// and tenants[].response changes apply at once (the notifier's and the
+// response service's Apply).
 func Compare(cur, next *Config) Diff {
 	var d Diff
 	restartAll := !reflect.DeepEqual(cur.Score, next.Score)
@@ -113,14 +121,24 @@ func Compare(cur, next *Config) Diff {
 		{"http", cur.HTTP, next.HTTP, "the listener is opened at start: restart riskpipe to change it"},
 		{"memory", cur.Memory, next.Memory, "the memory budgets are set at start: restart riskpipe to change them"},
 		{"log", cur.Log, next.Log, "the logger is built at start: restart riskpipe to change it"},
-		// The notifier is built at start from notify and contacts (issue
-		// 13); a reload does not rebuild it yet, so a change is refused
-		// rather than accepted and silently not applied.
-		{"notify", cur.Notify, next.Notify, "the notifier is built at start: restart riskpipe to change it"},
-		{"contacts", cur.Contacts, next.Contacts, "the notifier is built at start: restart riskpipe to change the contacts"},
 	} {
 		for _, k := range changedFields(sec.old, sec.new) {
 			d.Refused = append(d.Refused, Problem{Path: sec.key + "." + k, Msg: "changed: " + sec.why})
+		}
+	}
+	if on, was := next.NotifyEnabled(), cur.NotifyEnabled(); on != was {
+		why := "changed: no notification channel was configured at start, so no notifier runs: restart riskpipe to turn notifications on"
+		if was {
+			why = "changed: removing every notification channel would leave messages pending with nowhere to go: restart riskpipe to turn notifications off"
+		}
+		d.Refused = append(d.Refused, Problem{Path: "notify", Msg: why})
+	}
+	for _, sec := range []struct {
+		key      string
+		old, new any
+	}{{"notify", cur.Notify, next.Notify}, {"contacts", cur.Contacts, next.Contacts}} {
+		for _, k := range changedFields(sec.old, sec.new) {
+			d.Global = append(d.Global, sec.key+"."+k)
 		}
 	}
 	if !reflect.DeepEqual(cur.API.Tokens, next.API.Tokens) {
@@ -164,13 +182,12 @@ func Compare(cur, next *Config) Diff {
 		case !t.IsEnabled():
 			continue // disabled before and after
 		}
+		var settings []string
 		if !reflect.DeepEqual(o.Contacts, t.Contacts) {
-			d.Refused = append(d.Refused, Problem{Path: indexPath("tenants", i) + ".contacts",
-				Msg: "changed: the notifier is built at start: restart riskpipe to change the contacts"})
+			settings = append(settings, "contacts")
 		}
-		if !reflect.DeepEqual(o.Response, t.Response) {
-			d.Refused = append(d.Refused, Problem{Path: indexPath("tenants", i) + ".response",
-				Msg: "changed: the response service is built at start: restart riskpipe to change response settings"})
+		if !sameResponse(o.Response, t.Response) {
+			settings = append(settings, "response")
 		}
 		var poller, client []string
 		for _, k := range changedFields(o.Poll, t.Poll) {
@@ -189,9 +206,11 @@ func Compare(cur, next *Config) Diff {
 		}
 		switch {
 		case len(poller) > 0:
-			d.Tenants = append(d.Tenants, TenantDiff{Name: t.Name, Change: TenantRestarted, Keys: append(poller, client...)})
+			d.Tenants = append(d.Tenants, TenantDiff{Name: t.Name, Change: TenantRestarted, Keys: slices.Concat(poller, client, settings)})
 		case len(client) > 0:
-			d.Tenants = append(d.Tenants, TenantDiff{Name: t.Name, Change: TenantClient, Keys: client})
+			d.Tenants = append(d.Tenants, TenantDiff{Name: t.Name, Change: TenantClient, Keys: append(client, settings...)})
+		case len(settings) > 0:
+			d.Tenants = append(d.Tenants, TenantDiff{Name: t.Name, Change: TenantSettings, Keys: settings})
 		case o.Description != t.Description:
 			d.Tenants = append(d.Tenants, TenantDiff{Name: t.Name, Change: TenantDescribed, Keys: []string{"description"}})
 		default:
@@ -263,3 +282,24 @@ func (c *Config) Tenant(name string) (Tenant, bool) {
 	}
 	return Tenant{}, false
 }
+
+// sameResponse compares two response blocks, their write credentials as
+// sameAuth does.
+func sameResponse(a, b Response) bool {
+	aa, ba := a.Auth, b.Auth
+	a.Auth, b.Auth = nil, nil
+	if !reflect.DeepEqual(a, b) || (aa == nil) != (ba == nil) {
+		return false
+	}
+	return aa == nil || sameAuth(*aa, *ba)
+}
+
+// NotifyEnabled reports whether a notification channel is configured (an
+// SMTP host or a webhook): without one no notifier runs.
+func (c *Config) NotifyEnabled() bool {
+	return c.Notify.SMTP.Host != "" || len(c.Notify.Webhooks) > 0
+}
+
+// SameAuth reports whether two credentials are the same (the keys as
+// written and the parsed private key); see Compare.
+func SameAuth(a, b Auth) bool { return sameAuth(a, b) }

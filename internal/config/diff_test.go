@@ -37,6 +37,7 @@ func TestCompare(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name      string
+		base      string // appended to diffBase for both files
 		edit      func(string) string
 		tenants   []TenantDiff
 		unchanged []string
@@ -86,20 +87,32 @@ func TestCompare(t *testing.T) {
 			return s + "http: {listen: '127.0.0.1:9999'}\nmemory: {pages_in_flight: 2}\nlog: {level: debug}\n"
 		}, refused: []string{"clickhouse.addr", "http.listen", "memory.pages_in_flight", "log.level"},
 			unchanged: []string{"acme", "globex", "initech"}},
-		{name: "notify and contacts need a restart (the notifier is built at start)", edit: func(s string) string {
+		{name: "notify and contacts apply at once: the notifier takes them", edit: func(s string) string {
 			s = replace(s, "auth: {method: api_token, token: t3}",
 				"auth: {method: api_token, token: t3}\n    contacts: {primary_security: [{name: SecOps, email: secops@initech.example}]}")
-			return s + "notify: {smtp: {host: smtp.example.com, from: riskpipe@example.com}}\n" +
-				"contacts: {primary_security: [{name: SOC, email: soc@mssp.example}]}\n"
-		}, refused: []string{"notify.smtp", "contacts.primary_security",
-			"tenants[0].contacts", "tenants[1].contacts", "tenants[2].contacts"}, // the top-level contacts are every tenant's
-			unchanged: []string{"acme", "globex", "initech"}},
-		{name: "response needs a restart (the response service is built at start)", edit: func(s string) string {
-			return replace(s, "auth: {method: api_token, token: t1}", "auth: {method: api_token, token: t1}\n    response: {mode: dry_run}")
-		}, refused: []string{"tenants[0].response"}, unchanged: []string{"acme", "globex", "initech"}},
+			s = replace(s, notifyOn, "notify: {smtp: {host: smtp2.example.com, from: riskpipe@example.com}, group_interval: 10m}\n")
+			return s + "contacts: {primary_security: [{name: SOC, email: soc@mssp.example}]}\n"
+		}, base: notifyOn, tenants: []TenantDiff{ // the top-level contacts are every tenant's
+			{Name: "acme", Change: TenantSettings, Keys: []string{"contacts"}},
+			{Name: "globex", Change: TenantSettings, Keys: []string{"contacts"}},
+			{Name: "initech", Change: TenantSettings, Keys: []string{"contacts"}},
+		}, global: []string{"notify.smtp", "notify.group_interval", "contacts.primary_security"}},
+		{name: "turning notifications on needs a restart (no notifier runs)", edit: func(s string) string {
+			return s + "notify: {webhooks: [{name: soc, url: 'https://hooks.example.com/x', format: slack}]}\n"
+		}, refused: []string{"notify"}, global: []string{"notify.webhooks"}, unchanged: []string{"acme", "globex", "initech"}},
+		{name: "turning notifications off needs a restart", base: notifyOn, edit: func(s string) string {
+			return replace(s, notifyOn, "")
+		}, refused: []string{"notify"}, global: []string{"notify.smtp"}, unchanged: []string{"acme", "globex", "initech"}},
+		{name: "response applies at once: the response service takes it", edit: func(s string) string {
+			s = replace(s, "auth: {method: api_token, token: t1}", "auth: {method: api_token, token: t1}\n    response: {mode: dry_run}")
+			return replace(s, "client_secret: s1}", "client_secret: s1-rotated}\n    response: {mode: approve}")
+		}, tenants: []TenantDiff{{Name: "acme", Change: TenantSettings, Keys: []string{"response"}},
+			{Name: "globex", Change: TenantClient, Keys: []string{"auth", "response"}}},
+			unchanged: []string{"initech"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cur, next := parse(t, diffBase), parse(t, tc.edit(diffBase))
+			base := diffBase + tc.base
+			cur, next := parse(t, base), parse(t, tc.edit(base))
 			d := Compare(cur, next)
 			require.Equal(t, tc.tenants, d.Tenants)
 			require.Equal(t, tc.unchanged, d.Unchanged)
@@ -114,6 +127,9 @@ func TestCompare(t *testing.T) {
 		})
 	}
 }
+
+// notifyOn configures a channel (notifications on at start).
+const notifyOn = "notify: {smtp: {host: smtp.example.com, from: riskpipe@example.com}}\n"
 
 func replace(s, old, new string) string {
 	if !strings.Contains(s, old) {

@@ -207,6 +207,7 @@ type env struct {
 	clock *clock
 	cfg   *config.Config
 	reg   *prometheus.Registry
+	yaml  string // cfg as written
 }
 
 const testSecret = "whsec_dGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ=="
@@ -248,7 +249,7 @@ tenants:
 ` + extra
 	cfg, err := config.Parse([]byte(y), config.MapEnv(nil))
 	require.NoError(t, err)
-	e.cfg = cfg
+	e.cfg, e.yaml = cfg, y
 	return e
 }
 

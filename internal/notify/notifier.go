@@ -101,6 +101,12 @@ type Notifier struct {
 	folded        map[string][]*delivery
 	reviewChecked time.Time
 	records       map[string]ContactsRecord
+	// next is a configuration Apply left for the notifier's goroutine
+	// (under mu); wake tells Run; contactsDue are tenants whose changed
+	// contacts are not recorded in org_contacts yet.
+	next        *config.Config
+	wake        chan struct{}
+	contactsDue map[string]bool
 }
 
 // New builds a Notifier; it touches no network.
@@ -128,7 +134,8 @@ func New(s Settings) (*Notifier, error) {
 		queue: make(chan batch, s.QueueSize), dash: s.Config.EffectiveDashboardURL(),
 		resync: map[string]bool{}, contacts: map[string]config.Contacts{}, detectors: map[string]*Detector{},
 		keys: map[string]bool{}, groups: map[string]*group{}, sent: map[string][]time.Time{},
-		folded: map[string][]*delivery{}, records: map[string]ContactsRecord{}}
+		folded: map[string][]*delivery{}, records: map[string]ContactsRecord{},
+		wake: make(chan struct{}, 1), contactsDue: map[string]bool{}}
 	n.d = newDeliverer(s.Config, s.Now)
 	n.d.tlsConfig = s.TLSConfig
 	for _, t := range s.Config.Tenants {
@@ -320,7 +327,10 @@ func (n *Notifier) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-n.wake:
+			n.applyPending(ctx)
 		case b := <-n.queue:
+			n.applyNext() // a reload before this batch applies to it
 			n.handle(b)
 		case <-t.C:
 			n.Step(ctx)
@@ -333,6 +343,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 // delivering messages, digests. Run calls it every tick; tests call it
 // after moving their clock.
 func (n *Notifier) Step(ctx context.Context) {
+	n.applyPending(ctx)
 	for {
 		select {
 		case b := <-n.queue:

@@ -47,7 +47,9 @@
 // roles; Tokens are Super Administrators') and each service app its
 // admin roles and granted scopes. The System Log answers 403 E0000006 to
 // a principal without a role that may read it (Super, Organization,
-// Read-only or Report Administrator). GET /api/v1/users/me names a
+// Read-only or Report Administrator); changing users and group
+// memberships answers it to one that is not a Super or Organization
+// Administrator. GET /api/v1/users/me names a
 // token's user; GET /api/v1/users/{id}/roles and GET
 // /oauth2/v1/clients/{id}/roles list roles for Super Administrators only
 // (OAuth: with okta.roles.read), as Okta's role matrix makes listing

@@ -18,6 +18,9 @@ const (
 	defaultManagementPerMinute = 600
 )
 
+// userManagers are the admin roles that may change any user.
+var userManagers = []string{RoleSuperAdmin, RoleOrgAdmin}
+
 func (s *Server) directoryRoutes(m *http.ServeMux) {
 	h := func(pattern string, f func(*Org, *recorder, *http.Request)) { m.HandleFunc(pattern, s.orgHandler(f)) }
 	h("GET /o/{org}/api/v1/users", (*Org).serveListUsers)
@@ -47,6 +50,12 @@ func (o *Org) admit(w *recorder, r *http.Request, scope string) (principal, time
 	}
 	p, ok := o.authenticateScope(w, r, now, scope, o.mgmt)
 	if !ok {
+		return p, now, false
+	}
+	// Changing users and memberships takes an admin role allowing it (a
+	// Read-only Administrator gets 403 E0000006, as in Okta's role matrix).
+	if (scope == scopeUsersManage || scope == scopeGroupsManage) && !hasAny(o.people.roles(p), userManagers) {
+		o.forbidden(w)
 		return p, now, false
 	}
 	if !o.mgmt.opts.Disabled {

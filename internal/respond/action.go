@@ -125,6 +125,10 @@ type Action struct {
 	RevertedBy    string     `json:"reverted_by,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	Version       uint64     `json:"version"`
+	// Waiting says why an approved (or executing) action is not executed
+	// now: the tenant's credential lacks what response actions need
+	// (Settings.Permissions). Not stored: it is the credential's state.
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // Evidence is why an action was proposed: the kept events and the attack

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
+	"github.com/riskpipe/riskpipe/internal/privilege"
 )
 
 // maxAttempts bounds the Okta calls of one action whose calls keep failing
@@ -52,7 +53,7 @@ func (s *Service) budgetGauge() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for _, t := range s.tenants {
+	for _, t := range s.tenantMap() {
 		if t.okta == nil {
 			continue
 		}
@@ -151,7 +152,7 @@ func (s *Service) execute(ctx context.Context, id string) {
 		s.mu.Unlock()
 		return
 	}
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	if a.State != StateApproved {
 		s.mu.Unlock()
 		return
@@ -172,6 +173,24 @@ func (s *Service) execute(ctx context.Context, id string) {
 			s.log.Warn("response action: cannot record", "action_id", id, "err", err)
 		}
 		s.log.Warn("response action refused", "tenant", a.Tenant, "action_id", id, "err", msg)
+	}
+	if t.okta == nil { // the mode went off after the approval (reload)
+		fail("not executed: " + offReason)
+		return
+	}
+	if t.cfg.Mode == config.ResponseDryRun && !dryRun(s, a) {
+		s.mu.Lock()
+		err := s.commit(ctx, a, func(c *Action) {
+			c.DryRun, c.Note = true, strings.TrimSpace(c.Note+" the org's response mode was dry_run when it ran")
+		})
+		s.mu.Unlock()
+		if err != nil {
+			s.log.Warn("response action: cannot record", "action_id", id, "err", err)
+			return
+		}
+	}
+	if !s.gate(a) { // the credential lacks a permission: a waits, approved
+		return
 	}
 	why, err := s.protected(ctx, t, uid, login)
 	if err != nil {
@@ -208,6 +227,13 @@ func (s *Service) execute(ctx context.Context, id string) {
 	s.call(ctx, t, a)
 }
 
+// dryRun reads a.DryRun under s.mu.
+func dryRun(s *Service, a *Action) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return a.DryRun
+}
+
 func (s *Service) crashed(point string) bool { return s.crash != nil && s.crash(point) }
 
 // call makes the Okta call of an executing action and records the answer:
@@ -233,6 +259,9 @@ func (s *Service) call(ctx context.Context, t *tenant, a *Action) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err != nil && a.Attempts < maxAttempts && s.deniedWrite(ctx, a, err) {
+		return // executing: reconciled and called again once the permission is back
+	}
 	if err != nil && retryable(ctx, err) {
 		if a.Attempts < maxAttempts {
 			s.log.Warn("response action: okta call failed; will reconcile and retry", "tenant", a.Tenant, "action_id", a.ID,
@@ -321,7 +350,7 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 		s.mu.Unlock()
 		return
 	}
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	if a.State != StateExecuting {
 		s.mu.Unlock()
 		return
@@ -338,9 +367,20 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 		s.call(ctx, t, a)
 		return
 	}
+	if !s.gate(a) {
+		return
+	}
 	applied, how, err := s.applied(ctx, t, &c)
 	if err != nil {
 		s.log.Warn("response action: cannot read okta state to reconcile; will retry", "action_id", id, "err", err)
+		return
+	}
+	if !applied && t.cfg.Mode == config.ResponseDryRun {
+		s.mu.Lock()
+		_ = s.commit(ctx, a, func(c *Action) {
+			c.State, c.Error = StateFailed, "not called again: the org's response mode was changed to dry_run"
+		})
+		s.mu.Unlock()
 		return
 	}
 	if applied {
@@ -424,7 +464,7 @@ func (s *Service) verify(ctx context.Context, id string) {
 		s.mu.Unlock()
 		return
 	}
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	c := a.clone()
 	s.mu.Unlock()
 	if t.okta == nil || c.ExecutedAt == nil {
@@ -491,16 +531,21 @@ func (s *Service) Revert(ctx context.Context, id, by string) (Action, error) {
 		s.mu.Unlock()
 		return Action{}, &ConflictError{State: a.State, Msg: fmt.Sprintf("%s cannot be reverted (only suspend and add_to_group)", a.Action)}
 	}
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	uid, gid, dry := a.UserID, a.GroupID, a.DryRun
 	s.mu.Unlock()
 	if t.okta == nil {
 		return Action{}, &InputError{Msg: "response actions are off for org " + a.Tenant}
 	}
+	if why := s.blocked(a.Tenant, privilege.FeatureResponse); why != "" && !dry {
+		return Action{}, &ConflictError{State: StateSucceeded, Msg: fmt.Sprintf("action %s cannot be reverted now: "+
+			"the credential lacks what response actions need: %s", id, why)}
+	}
 	var res okta.Result
 	if !dry {
 		res, err = s.doAction(ctx, t, inverse, uid, gid)
 		if err != nil {
+			s.denied(a.Tenant, privilege.FeatureResponse, err)
 			return Action{}, &OktaError{Err: fmt.Errorf("revert %s: %w", id, err)}
 		}
 	}
@@ -527,7 +572,7 @@ func (s *Service) Revert(ctx context.Context, id, by string) (Action, error) {
 func (s *Service) autoRevert(ctx context.Context) {
 	now := s.now()
 	for _, id := range s.ids(func(a *Action) bool {
-		t := s.tenants[a.Tenant]
+		t := s.tenant(a.Tenant)
 		_, ok := revertible[a.Action]
 		return ok && a.State == StateSucceeded && t.cfg.RevertAfter > 0 && a.ExecutedAt != nil &&
 			now.Sub(*a.ExecutedAt) >= t.cfg.RevertAfter

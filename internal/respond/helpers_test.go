@@ -85,6 +85,8 @@ type harness struct {
 	others []config.Tenant
 	// transport, when set, wraps the Okta client's transport.
 	transport func(http.RoundTripper) http.RoundTripper
+	// perms, when set, is the service's permission gate.
+	perms Permissions
 }
 
 func newHarness(t *testing.T, mutate func(*config.Response)) *harness {
@@ -125,7 +127,7 @@ func (h *harness) service(ctx context.Context) *Service {
 	h.t.Helper()
 	s, err := New(Settings{
 		Tenants: append([]config.Tenant{h.ten}, h.others...), Conn: h.st.Conn(), Database: h.st.Database(),
-		Registerer: prometheus.NewRegistry(), Now: h.clock.Now,
+		Registerer: prometheus.NewRegistry(), Now: h.clock.Now, Permissions: h.perms,
 		NewOkta: func(t config.Tenant) (Okta, error) {
 			var tr http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
 			if h.transport != nil {

@@ -199,14 +199,14 @@ func TestBudget(t *testing.T) {
 	require.Equal(t, StateSucceeded, get(t, s, ids[1]).State)
 	require.Equal(t, StateApproved, get(t, s, ids[2]).State, "over the budget: waits")
 	require.Equal(t, int64(2), h.writes(callClear))
-	require.True(t, s.tenants["acme"].exhausted)
+	require.True(t, s.tenant("acme").exhausted)
 	h.clock.Add(59 * time.Minute)
 	s.Sweep(ctx)
 	require.Equal(t, StateApproved, get(t, s, ids[2]).State)
 	h.clock.Add(time.Minute)
 	s.Sweep(ctx)
 	require.Equal(t, StateSucceeded, get(t, s, ids[2]).State)
-	require.False(t, s.tenants["acme"].exhausted)
+	require.False(t, s.tenant("acme").exhausted)
 	require.Equal(t, int64(3), h.writes(callClear))
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/agnivade/levenshtein"
 
 	"github.com/riskpipe/riskpipe/internal/okta"
+	"github.com/riskpipe/riskpipe/internal/privilege"
 )
 
 // Candidate is an Okta user an external identity may name.
@@ -206,6 +207,19 @@ func nameSimilarity(local string, p person) float64 {
 	return best
 }
 
+// claimant is the tenant whose identity_domains claim domain (lower
+// case), or "" (config validation makes a domain belong to one tenant).
+func (s *Service) claimant(domain string) string {
+	for name, t := range s.tenantMap() {
+		for _, d := range t.cfg.IdentityDomains {
+			if strings.EqualFold(d, domain) {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
 // matchIdentity returns candidates for raw, best first. An identity whose
 // domain (CORP of CORP\joren, corp.example of a UPN) another org claims
 // in its identity_domains has none here, and neither source is asked.
@@ -219,7 +233,7 @@ func (s *Service) matchIdentity(ctx context.Context, t *tenant, raw string) (Mat
 		own []string
 	)
 	if id.domain != "" {
-		switch owner := s.claims[id.domain]; {
+		switch owner := s.claimant(id.domain); {
 		case owner != "" && owner != t.name:
 			m.Elsewhere = true
 			m.Note = fmt.Sprintf("domain %s is claimed by another org (tenants[].response.identity_domains): no candidates in %s", id.domain, t.name)
@@ -237,9 +251,10 @@ func (s *Service) matchIdentity(ctx context.Context, t *tenant, raw string) (Mat
 		return Matches{}, err
 	}
 	people = append(people, seen...)
-	if t.okta != nil {
+	// Not while the credential lacks what the search needs (permission.go).
+	if t.okta != nil && s.blocked(t.name, privilege.FeatureIdentity) == "" {
 		found, err := s.searchOkta(ctx, t, id)
-		if err != nil {
+		if err != nil && !s.denied(t.name, privilege.FeatureIdentity, err) {
 			return Matches{}, fmt.Errorf("okta users search: %w", err)
 		}
 		people = append(people, found...)

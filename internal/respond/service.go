@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/okta"
+	"github.com/riskpipe/riskpipe/internal/privilege"
 )
 
 // Okta is what the Service needs from an org: okta.Writer implements it.
@@ -60,6 +62,9 @@ type Settings struct {
 	// auto-revert, rules); default 15s. Approvals wake it at once.
 	Interval time.Duration
 	Version  string // for the default Okta client's User-Agent
+	// Permissions, when set, holds back Okta changes and users searches
+	// while the tenant's credential lacks what they need (permission.go).
+	Permissions Permissions
 }
 
 // Service owns the response actions of every tenant. Its constructor
@@ -70,8 +75,9 @@ type Service struct {
 	audit   *audit
 	metrics *metrics
 	now     func() time.Time
-	tenants map[string]*tenant
-	claims  map[string]string // lower-cased identity domain → tenant claiming it
+	// tenants maps a name to its settings and Okta client; Apply (a
+	// reload) replaces the map, never a tenant in it.
+	tenants atomic.Pointer[map[string]*tenant]
 	// searchPage is the page size of Okta's users search (default
 	// okta.MaxUsersPage; tests shrink it to page through few users).
 	searchPage int
@@ -93,7 +99,8 @@ type Service struct {
 type tenant struct {
 	name      string
 	cfg       config.Response
-	okta      Okta // nil when response is off
+	src       config.Tenant // what cfg and okta were built from
+	okta      Okta          // nil when response is off
 	watermark time.Time
 	exhausted bool
 }
@@ -167,25 +174,20 @@ func New(s Settings) (*Service, error) {
 	}
 	svc := &Service{
 		s: s, log: s.Logger, metrics: m, now: s.Now,
-		audit:   &audit{conn: s.Conn, db: "`" + s.Database + "`"},
-		tenants: map[string]*tenant{}, claims: map[string]string{}, searchPage: okta.MaxUsersPage, kick: make(chan struct{}, 1),
+		audit:      &audit{conn: s.Conn, db: "`" + s.Database + "`"},
+		searchPage: okta.MaxUsersPage, kick: make(chan struct{}, 1),
 		actions: map[string]*Action{}, open: map[openKey]string{},
 	}
+	tenants := map[string]*tenant{}
 	for _, t := range s.Tenants {
-		tn := &tenant{name: t.Name, cfg: t.Response}
-		if t.Response.Enabled() {
-			o, err := s.NewOkta(t)
-			if err != nil {
-				return nil, fmt.Errorf("respond: tenant %s: %w", t.Name, err)
-			}
-			tn.okta = o
+		tn, err := svc.newTenant(t)
+		if err != nil {
+			return nil, err
 		}
-		svc.tenants[t.Name] = tn
-		for _, d := range t.Response.IdentityDomains {
-			svc.claims[strings.ToLower(d)] = t.Name
-		}
+		tenants[t.Name] = tn
 		m.initTenant(t.Name)
 	}
+	svc.tenants.Store(&tenants)
 	return svc, nil
 }
 
@@ -193,14 +195,16 @@ func New(s Settings) (*Service, error) {
 // type and reconciles actions found executing (reading Okta before any
 // retry). Run calls it; tests may call it and Sweep directly.
 func (s *Service) Start(ctx context.Context) error {
+	s.sweepMu.Lock() // not during an Apply
+	defer s.sweepMu.Unlock()
 	s.mu.Lock()
 	started := s.started
 	s.mu.Unlock()
 	if started {
 		return nil
 	}
-	names := make([]string, 0, len(s.tenants))
-	for n := range s.tenants {
+	names := make([]string, 0, len(s.tenantMap()))
+	for n := range s.tenantMap() {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -217,7 +221,7 @@ func (s *Service) Start(ctx context.Context) error {
 			s.open[keyOf(a)] = a.ID
 		}
 	}
-	for _, t := range s.tenants {
+	for _, t := range s.tenantMap() {
 		t.watermark = now.Add(-time.Hour)
 		for _, a := range list {
 			if a.Tenant == t.name && a.CreatedAt.After(t.watermark) && s.isRule(t, a.ProposedBy) {
@@ -280,7 +284,7 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 func (s *Service) closeIdle() {
-	for _, t := range s.tenants {
+	for _, t := range s.tenantMap() {
 		if c, ok := t.okta.(interface{ CloseIdleConnections() }); ok {
 			c.CloseIdleConnections()
 		}
@@ -295,8 +299,8 @@ func (s *Service) wake() {
 }
 
 func (s *Service) sortedTenants() []*tenant {
-	out := make([]*tenant, 0, len(s.tenants))
-	for _, t := range s.tenants {
+	out := make([]*tenant, 0, len(s.tenantMap()))
+	for _, t := range s.tenantMap() {
 		out = append(out, t)
 	}
 	slices.SortFunc(out, func(a, b *tenant) int { return cmp.Compare(a.name, b.name) })
@@ -359,7 +363,7 @@ func (s *Service) updatePending() {
 			counts[a.Tenant]++
 		}
 	}
-	for name := range s.tenants {
+	for name := range s.tenantMap() {
 		s.metrics.pending.WithLabelValues(name).Set(float64(counts[name]))
 	}
 }
@@ -383,7 +387,7 @@ type Proposal struct {
 // In auto mode an auto_actions action is approved at once while the hourly
 // budget lasts.
 func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error) {
-	t := s.tenants[p.Tenant]
+	t := s.tenant(p.Tenant)
 	switch {
 	case !s.isStarted():
 		return Action{}, false, ErrStarting
@@ -432,9 +436,10 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 				exact = append(exact, c)
 			}
 		}
+		a.Note = strings.TrimSpace(a.Note + " " + searchNote(s.blocked(p.Tenant, privilege.FeatureIdentity)))
 		if len(exact) == 1 {
 			a.UserID, a.UserLogin = exact[0].UserID, exact[0].UserLogin
-			a.Note = strings.TrimSpace(a.Note + fmt.Sprintf(" identity %q resolved by %s", a.Identity, strings.Join(exact[0].Reasons, ", ")))
+			a.Note = strings.TrimSpace(fmt.Sprintf("identity %q resolved by %s %s", a.Identity, strings.Join(exact[0].Reasons, ", "), a.Note))
 		} else {
 			state, a.Candidates = StateNeedsIdentity, cands
 		}
@@ -448,6 +453,7 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 			if _, nf := errors.AsType[*okta.NotFoundError](err); nf {
 				return Action{}, false, &InputError{Msg: fmt.Sprintf("no Okta user %q in org %s", a.UserID, p.Tenant)}
 			}
+			s.denied(p.Tenant, privilege.FeatureIdentity, err)
 			return Action{}, false, fmt.Errorf("read okta user: %w", err)
 		}
 		a.UserID, a.UserLogin = u.ID, u.Profile.Login
@@ -460,6 +466,9 @@ func (s *Service) Propose(ctx context.Context, p Proposal) (Action, bool, error)
 	now := s.now().UTC()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.tenant(p.Tenant) == nil { // removed by a reload meanwhile
+		return Action{}, false, &InputError{Msg: fmt.Sprintf("unknown org %q", p.Tenant)}
+	}
 	if id, ok := s.open[keyOf(a)]; ok {
 		open := s.actions[id]
 		if p.rule && !open.Evidence.adds(p.Evidence) {
@@ -522,7 +531,7 @@ func (s *Service) Approve(ctx context.Context, id, by, userID string) (Action, e
 		s.mu.Unlock()
 		return Action{}, err
 	}
-	t := s.tenants[a.Tenant]
+	t := s.tenant(a.Tenant)
 	if err := s.expireIfDue(ctx, a, t); err != nil {
 		s.mu.Unlock()
 		return Action{}, err
@@ -530,6 +539,11 @@ func (s *Service) Approve(ctx context.Context, id, by, userID string) (Action, e
 	if !a.State.Pending() {
 		s.mu.Unlock()
 		return Action{}, &ConflictError{State: a.State, Msg: fmt.Sprintf("action %s is %s: only needs_identity and proposed actions can be approved", id, a.State)}
+	}
+	if t.okta == nil {
+		s.mu.Unlock()
+		return Action{}, &ConflictError{State: a.State, Msg: fmt.Sprintf("action %s cannot be approved now: %s; it stays open until it is rejected, "+
+			"expires or the mode is turned on again", id, offReason)}
 	}
 	if t.cfg.FourEyes && by == a.ProposedBy {
 		s.mu.Unlock()
@@ -589,7 +603,7 @@ func (s *Service) Reject(ctx context.Context, id, by, reason string) (Action, er
 	if err != nil {
 		return Action{}, err
 	}
-	if err := s.expireIfDue(ctx, a, s.tenants[a.Tenant]); err != nil {
+	if err := s.expireIfDue(ctx, a, s.tenant(a.Tenant)); err != nil {
 		return Action{}, err
 	}
 	if !a.State.Pending() {
@@ -685,7 +699,7 @@ func (s *Service) List(f Filter) ([]Action, string) {
 
 // Match returns the candidates for an external identity in an org.
 func (s *Service) Match(ctx context.Context, tenant, identity string) (Matches, error) {
-	t := s.tenants[tenant]
+	t := s.tenant(tenant)
 	if t == nil {
 		return Matches{}, &InputError{Msg: fmt.Sprintf("unknown org %q", tenant)}
 	}
@@ -695,6 +709,6 @@ func (s *Service) Match(ctx context.Context, tenant, identity string) (Matches, 
 // Enabled reports whether response actions are on (dry_run included) for
 // the tenant.
 func (s *Service) Enabled(tenant string) bool {
-	t := s.tenants[tenant]
+	t := s.tenant(tenant)
 	return t != nil && t.okta != nil
 }

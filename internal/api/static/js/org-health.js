@@ -20,6 +20,7 @@ registerOrgSection({
       h('div', {}, h('span', { class: 'label' }, 'Lag now'), info.lag_seconds === null ? '–' : duration(info.lag_seconds)),
       h('div', {}, h('span', { class: 'label' }, 'Consecutive failures'), String(info.consecutive_failures)),
       h('div', {}, h('span', { class: 'label' }, 'Last error'), info.last_error ? okta(info.last_error) : 'none'),
+      permissions(info),
     ));
     body.append(pollStrip(data));
     const canvas = h('canvas', { id: 'org-health-chart', 'aria-label': 'Kept events, lag and dead letters over time' });
@@ -59,4 +60,15 @@ function pollStrip(data) {
   box.append(h('p', { class: 'muted' }, `Polls in 5-minute windows: ${failing} of ${data.polls.length} with failures`,
     last ? h('span', {}, '; last error ', okta(last.last_error), ' at ', time(last.start)) : ''), strip);
   return box;
+}
+
+// permissions shows the verdict on each feature of the org's credential
+// (system_log, identity_matching, response): a feature held back says why
+// and what to grant.
+function permissions(info) {
+  if (!info.permissions || info.permissions.length === 0) return null;
+  return h('div', { id: 'org-permissions' }, h('span', { class: 'label' }, 'Permissions'),
+    h('ul', {}, ...info.permissions.map((p) => h('li', { class: p.ok ? '' : 'error' },
+      `${p.feature.replace('_', ' ')}: ${p.verdict.replace('_', ' ')}${p.ok ? '' : ' (held back)'}`,
+      p.reason ? h('span', {}, ': ', okta(p.reason)) : ''))));
 }
