@@ -162,7 +162,9 @@ func (s *Service) execute(ctx context.Context, id string) {
 		s.mu.Unlock()
 		return
 	}
-	uid, login := a.UserID, a.UserLogin
+	// What the steps below read of a, copied under s.mu: commit replaces
+	// *a under it (another goroutine may add evidence meanwhile).
+	uid, login, tname, act, gid := a.UserID, a.UserLogin, a.Tenant, a.Action, a.GroupID
 	s.mu.Unlock()
 
 	fail := func(msg string) {
@@ -172,7 +174,7 @@ func (s *Service) execute(ctx context.Context, id string) {
 		if err := s.commit(ctx, a, func(c *Action) { c.State, c.Error = StateFailed, msg }); err != nil {
 			s.log.Warn("response action: cannot record", "action_id", id, "err", err)
 		}
-		s.log.Warn("response action refused", "tenant", a.Tenant, "action_id", id, "err", msg)
+		s.log.Warn("response action refused", "tenant", tname, "action_id", id, "err", msg)
 	}
 	if t.okta == nil { // the mode went off after the approval (reload)
 		fail("not executed: " + offReason)
@@ -201,8 +203,8 @@ func (s *Service) execute(ctx context.Context, id string) {
 		fail("refused: " + why)
 		return
 	}
-	if usesGroup(a.Action) {
-		if err := s.checkGroup(ctx, t, a.GroupID); err != nil {
+	if usesGroup(act) {
+		if err := s.checkGroup(ctx, t, gid); err != nil {
 			if okta.IsRetryable(err) {
 				return
 			}
