@@ -142,12 +142,14 @@ func (a *API) findUsers(ctx context.Context, orgs []string, q string, limit int)
 	args = append(args, q, q)
 	latestIn := in(&args, orgs)
 	args = append(args, q, q, q, q)
-	query := fmt.Sprintf(`SELECT tenant, user_id, any(user_login) AS login, ''
+	// The login org_users holds (the directory's), else the factor's; the
+	// least of several, so the answer does not depend on the parts' order.
+	query := fmt.Sprintf(`SELECT tenant, user_id, if(countIf(src = 0) > 0, minIf(user_login, src = 0), min(user_login)) AS login, ''
 FROM
 (
-    SELECT tenant, user_id, user_login FROM %s WHERE tenant IN %s AND %s
+    SELECT tenant, user_id, user_login, 0 AS src FROM %s WHERE tenant IN %s AND %s
     UNION ALL
-    SELECT tenant, user_id, user_login FROM %s WHERE tenant IN %s AND %s
+    SELECT tenant, user_id, user_login, 1 AS src FROM %s WHERE tenant IN %s AND %s
 ) AS found
 GROUP BY tenant, user_id
 ORDER BY (positionCaseInsensitiveUTF8(login, ?) = 1 OR positionCaseInsensitiveUTF8(user_id, ?) = 1) DESC, login, tenant, user_id
@@ -185,7 +187,7 @@ LIMIT %d`, a.table("org_users"), popIn, idOrLogin, a.table("attack_factor_latest
 		args = []any{actorNameRE, a.s.Now().Add(-nameWindow).Unix()}
 		eventsIn := in(&args, orgs)
 		args = append(args, q, q)
-		query = fmt.Sprintf(`SELECT tenant, user_id, any(user_login), any(name)
+		query = fmt.Sprintf(`SELECT tenant, user_id, max(user_login), max(name)
 FROM
 (
     SELECT tenant, user_id, user_login, extract(raw, ?) AS name
@@ -195,6 +197,7 @@ FROM
 ) AS named
 WHERE positionCaseInsensitiveUTF8(name, ?) > 0
 GROUP BY tenant, user_id
+ORDER BY tenant, user_id
 LIMIT %d`, a.table("risk_events"), eventsIn, searchCandidates)
 		if err := a.eachRow(ctx, query, args, collect); err != nil {
 			return nil, fmt.Errorf("search names: %w", err)
