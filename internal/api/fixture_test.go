@@ -198,3 +198,6 @@ func attackMark(id, typ string, ago time.Duration) event.Event {
 	raw, _ := json.Marshal(map[string]any{"uuid": id, "published": pub.Format(time.RFC3339Nano), "eventType": typ})
 	return event.Event{ID: id, Published: pub, EventType: typ, Category: event.CategoryThreatInsight, Raw: raw}
 }
+
+// userKey identifies a user across orgs.
+type userKey struct{ tenant, id string }

@@ -1,12 +1,9 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/riskpipe/riskpipe/internal/poll"
 	"github.com/riskpipe/riskpipe/internal/threat"
@@ -150,19 +147,4 @@ func (a *API) orgAttacks(r *http.Request) (any, error) {
 		out.Attacks = []threat.Attack{}
 	}
 	return out, nil
-}
-
-// eachRow runs query and hands each row to scan.
-func (a *API) eachRow(ctx context.Context, query string, args []any, scan func(driver.Rows) error) error {
-	rows, err := a.s.Conn.Query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // UserMatch is one user found by GET /api/v1/users/search.
@@ -136,44 +136,26 @@ func bestMatch(q string, m UserMatch) (field, match string) {
 // that reads: only for queries of minNameQuery characters or more, and
 // not when limit ids or logins match exactly or at the start.
 func (a *API) findUsers(ctx context.Context, orgs []string, q string, limit int) ([]UserMatch, error) {
-	args := []any{}
-	idOrLogin := "(positionCaseInsensitiveUTF8(user_login, ?) > 0 OR positionCaseInsensitiveUTF8(user_id, ?) > 0)"
-	popIn := in(&args, orgs)
-	args = append(args, q, q)
-	latestIn := in(&args, orgs)
-	args = append(args, q, q, q, q)
-	// The login org_users holds (the directory's), else the factor's; the
-	// least of several, so the answer does not depend on the parts' order.
-	query := fmt.Sprintf(`SELECT tenant, user_id, if(countIf(src = 0) > 0, minIf(user_login, src = 0), min(user_login)) AS login, ''
-FROM
-(
-    SELECT tenant, user_id, user_login, 0 AS src FROM %s WHERE tenant IN %s AND %s
-    UNION ALL
-    SELECT tenant, user_id, user_login, 1 AS src FROM %s WHERE tenant IN %s AND %s
-) AS found
-GROUP BY tenant, user_id
-ORDER BY (positionCaseInsensitiveUTF8(login, ?) = 1 OR positionCaseInsensitiveUTF8(user_id, ?) = 1) DESC, login, tenant, user_id
-LIMIT %d`, a.table("org_users"), popIn, idOrLogin, a.table("attack_factor_latest"), latestIn, idOrLogin, searchCandidates)
-	byKey := map[userKey]*UserMatch{}
+	byKey := map[store.UserKey]*UserMatch{}
 	var out []*UserMatch
-	collect := func(rows driver.Rows) error {
-		var m UserMatch
-		if err := rows.Scan(&m.Tenant, &m.UserID, &m.UserLogin, &m.Name); err != nil {
-			return err
+	collect := func(hits []store.UserHit) {
+		for _, h := range hits {
+			k := store.UserKey{Tenant: h.Tenant, UserID: h.UserID}
+			if old := byKey[k]; old != nil {
+				old.Name = cmp.Or(old.Name, h.Name)
+				old.UserLogin = cmp.Or(old.UserLogin, h.UserLogin)
+				continue
+			}
+			m := &UserMatch{Tenant: h.Tenant, UserID: h.UserID, UserLogin: h.UserLogin, Name: h.Name}
+			byKey[k] = m
+			out = append(out, m)
 		}
-		k := userKey{m.Tenant, m.UserID}
-		if old := byKey[k]; old != nil {
-			old.Name = cmp.Or(old.Name, m.Name)
-			old.UserLogin = cmp.Or(old.UserLogin, m.UserLogin)
-			return nil
-		}
-		byKey[k] = &m
-		out = append(out, &m)
-		return nil
 	}
-	if err := a.eachRow(ctx, query, args, collect); err != nil {
+	hits, err := a.r.SearchIDsLogins(ctx, orgs, q, searchCandidates)
+	if err != nil {
 		return nil, fmt.Errorf("search users: %w", err)
 	}
+	collect(hits)
 	// Ids and logins matching exactly or at the start fill the answer ahead
 	// of any name matching at the start or inside (only an exact name
 	// could rank above them): then the names are not read.
@@ -184,24 +166,11 @@ LIMIT %d`, a.table("org_users"), popIn, idOrLogin, a.table("attack_factor_latest
 		}
 	}
 	if utf8.RuneCountInString(q) >= minNameQuery && ahead < limit {
-		args = []any{actorNameRE, a.s.Now().Add(-nameWindow).Unix()}
-		eventsIn := in(&args, orgs)
-		args = append(args, q, q)
-		query = fmt.Sprintf(`SELECT tenant, user_id, max(user_login), max(name)
-FROM
-(
-    SELECT tenant, user_id, user_login, extract(raw, ?) AS name
-    FROM %s
-    PREWHERE published >= toDateTime(?)
-    WHERE tenant IN %s AND user_id != '' AND actor_id = user_id AND positionCaseInsensitiveUTF8(raw, ?) > 0
-) AS named
-WHERE positionCaseInsensitiveUTF8(name, ?) > 0
-GROUP BY tenant, user_id
-ORDER BY tenant, user_id
-LIMIT %d`, a.table("risk_events"), eventsIn, searchCandidates)
-		if err := a.eachRow(ctx, query, args, collect); err != nil {
+		hits, err := a.r.SearchNames(ctx, orgs, q, actorNameRE, a.s.Now().Add(-nameWindow), searchCandidates)
+		if err != nil {
 			return nil, fmt.Errorf("search names: %w", err)
 		}
+		collect(hits)
 	}
 	found := make([]UserMatch, len(out))
 	for i, m := range out {
@@ -217,43 +186,25 @@ func (a *API) addFactors(ctx context.Context, found []UserMatch) error {
 	if len(found) == 0 {
 		return nil
 	}
-	sums := make([]UserSummary, len(found))
+	keys := make([]store.UserKey, len(found))
 	var orgs []string
 	for i, m := range found {
-		sums[i] = UserSummary{Tenant: m.Tenant, UserID: m.UserID}
+		keys[i] = store.UserKey{Tenant: m.Tenant, UserID: m.UserID}
 		if !slices.Contains(orgs, m.Tenant) {
 			orgs = append(orgs, m.Tenant)
 		}
 	}
-	args := []any{}
-	filter, _ := pageFilter(&args, sums)
-	idx := map[userKey]*UserMatch{}
-	for i := range found {
-		idx[userKey{found[i].Tenant, found[i].UserID}] = &found[i]
-	}
 	now := a.s.Now()
-	query := fmt.Sprintf("SELECT tenant, user_id, %s AS score_now FROM %s FINAL WHERE %s", a.scoreNowSQL(now), a.table("attack_factor_latest"), filter)
-	rows, err := a.s.Conn.Query(ctx, query, args...)
+	scores, err := a.r.ScoresNow(ctx, keys, now, a.s.Score.HalfLife)
 	if err != nil {
 		return fmt.Errorf("query factors: %w", err)
 	}
-	defer rows.Close()
 	var scored []*UserMatch
-	for rows.Next() {
-		var (
-			k     userKey
-			score float64
-		)
-		if err := rows.Scan(&k.tenant, &k.id, &score); err != nil {
-			return fmt.Errorf("scan factors: %w", err)
+	for i := range found {
+		if score, ok := scores[keys[i]]; ok {
+			found[i].Score = &score
+			scored = append(scored, &found[i])
 		}
-		if m := idx[k]; m != nil {
-			m.Score = &score
-			scored = append(scored, m)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read factors: %w", err)
 	}
 	if len(scored) == 0 {
 		return nil

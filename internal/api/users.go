@@ -276,27 +276,6 @@ func (a *API) rank(users []UserSummary, ranks map[string]score.Ranking) {
 	}
 }
 
-// userKey identifies a user across orgs.
-type userKey struct{ tenant, id string }
-
-// pageFilter returns "tenant IN (...) AND user_id IN (...)" for users (a
-// superset of the pairs: callers match pairs) and a lookup of the pairs.
-// search.go's queries use it (store.Reader has its own for the users
-// list).
-func pageFilter(args *[]any, users []UserSummary) (string, map[userKey]*UserSummary) {
-	idx := map[userKey]*UserSummary{}
-	var tenants, ids []string
-	for i := range users {
-		u := &users[i]
-		idx[userKey{u.Tenant, u.UserID}] = u
-		tenants = append(tenants, u.Tenant)
-		ids = append(ids, u.UserID)
-	}
-	slices.Sort(tenants)
-	slices.Sort(ids)
-	return "tenant IN " + in(args, slices.Compact(tenants)) + " AND user_id IN " + in(args, slices.Compact(ids)), idx
-}
-
 // pageUsers returns the keys of users and a lookup of them.
 func pageUsers(users []UserSummary) ([]store.UserKey, map[store.UserKey]*UserSummary) {
 	idx := map[store.UserKey]*UserSummary{}
