@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS {db}.risk_events
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY if(published_note = '', toYYYYMM(published), 0)
-ORDER BY (tenant, event_id);
+ORDER BY (tenant, event_id)
+SETTINGS old_parts_lifetime = 1;
 
 -- The poller's cursor per tenant; the row with the highest version wins
 -- (read with argMax(..., version) or FINAL). integrated_at_ms keeps the
@@ -68,7 +69,8 @@ CREATE TABLE IF NOT EXISTS {db}.poll_state
     version          UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-ORDER BY tenant;
+ORDER BY tenant
+SETTINGS old_parts_lifetime = 1;
 
 -- Events that could not be decoded, kept verbatim. Keyed by the payload's
 -- sha256 so a replayed page does not duplicate them; unpartitioned because
@@ -82,7 +84,8 @@ CREATE TABLE IF NOT EXISTS {db}.dead_letters
     fingerprint String
 )
 ENGINE = ReplacingMergeTree
-ORDER BY (tenant, fingerprint);
+ORDER BY (tenant, fingerprint)
+SETTINGS old_parts_lifetime = 1;
 
 -- Every polled event counted per day and type, kept or dropped (and why).
 -- Read with sum(events) ... GROUP BY: rows are summed at merge time.
@@ -97,4 +100,5 @@ CREATE TABLE IF NOT EXISTS {db}.event_type_counts
 )
 ENGINE = SummingMergeTree(events)
 PARTITION BY toYYYYMM(day)
-ORDER BY (tenant, day, event_type, kept, reason);
+ORDER BY (tenant, day, event_type, kept, reason)
+SETTINGS old_parts_lifetime = 1;

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS {db}.attack_factor_updates
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(updated_at)
-ORDER BY (tenant, user_id, updated_at, cause_event_id);
+ORDER BY (tenant, user_id, updated_at, cause_event_id)
+SETTINGS old_parts_lifetime = 1;
 
 -- The same rows, one per (tenant, user_id) once merged: read with FINAL.
 -- Unpartitioned, so that a user's rows of different months collapse too.
@@ -58,7 +59,8 @@ CREATE TABLE IF NOT EXISTS {db}.attack_factor_latest
     version        UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-ORDER BY (tenant, user_id);
+ORDER BY (tenant, user_id)
+SETTINGS old_parts_lifetime = 1;
 
 -- Kept risk events per tenant, time bucket (bucket: its start, `published`
 -- truncated, hourly by default) and category: signals (events, deduplicated
@@ -81,7 +83,8 @@ CREATE TABLE IF NOT EXISTS {db}.org_attack_activity
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(bucket)
-ORDER BY (tenant, bucket, category);
+ORDER BY (tenant, bucket, category)
+SETTINGS old_parts_lifetime = 1;
 
 -- The org's population: every user seen (actor or target of any event,
 -- kept or dropped) since the integration. first_seen only decreases and
@@ -98,4 +101,5 @@ CREATE TABLE IF NOT EXISTS {db}.org_users
     version    UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-ORDER BY (tenant, user_id);
+ORDER BY (tenant, user_id)
+SETTINGS old_parts_lifetime = 1;

@@ -28,4 +28,5 @@ CREATE TABLE IF NOT EXISTS {db}.poller_status
     version              UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-ORDER BY tenant;
+ORDER BY tenant
+SETTINGS old_parts_lifetime = 1;

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS {db}.notifications
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(created_at)
-ORDER BY (tenant, notification_id, recipient);
+ORDER BY (tenant, notification_id, recipient)
+SETTINGS old_parts_lifetime = 1;
 
 -- org_contacts: the contacts last applied per tenant (contacts: canonical
 -- JSON of config.Contacts) and when a person last reviewed them. The row
@@ -47,4 +48,5 @@ CREATE TABLE IF NOT EXISTS {db}.org_contacts
     version     UInt64
 )
 ENGINE = ReplacingMergeTree(version)
-ORDER BY tenant;
+ORDER BY tenant
+SETTINGS old_parts_lifetime = 1;

@@ -47,4 +47,5 @@ CREATE TABLE IF NOT EXISTS {db}.response_actions
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(proposed_at)
-ORDER BY (tenant, action_id, version);
+ORDER BY (tenant, action_id, version)
+SETTINGS old_parts_lifetime = 1;

@@ -29,4 +29,5 @@ CREATE TABLE IF NOT EXISTS {db}.privacy_requests
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(started_at)
-ORDER BY request_id;
+ORDER BY request_id
+SETTINGS old_parts_lifetime = 1;

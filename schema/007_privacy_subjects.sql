@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS {db}.risk_event_subjects
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(published)
-ORDER BY (identifier, tenant, event_id);
+ORDER BY (identifier, tenant, event_id)
+SETTINGS old_parts_lifetime = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.risk_event_subjects_mv TO {db}.risk_event_subjects
 (

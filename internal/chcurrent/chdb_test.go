@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/chserver"
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // chdbEngine is libchdb (the current ClickHouse, in-process) as an Engine.
@@ -88,5 +90,47 @@ func TestCurrentClickHouse(t *testing.T) {
 	}
 	for _, f := range rep.Failures {
 		t.Errorf("%s", f)
+	}
+}
+
+// TestTableSettingsOnCurrent creates the migrations' tables on libchdb and
+// applies store.TuneStatements, which only current servers are sent (18.16
+// has no MODIFY SETTING, so the replay never sees them): each table then
+// has the settings store.HasTableSettings checks.
+func TestTableSettingsOnCurrent(t *testing.T) {
+	conn := openChdb(t)
+	defer conn.Close()
+	cur := chdbEngine{conn}
+	ver, err := cur.Exec("SELECT version()", "")
+	require.NoError(t, err)
+	major, err := strconv.Atoi(strings.SplitN(strings.TrimSpace(ver), ".", 2)[0])
+	require.NoError(t, err, ver)
+
+	const db = "tune"
+	_, err = cur.Exec("CREATE DATABASE "+db, "")
+	require.NoError(t, err)
+	migs, err := store.Migrations()
+	require.NoError(t, err)
+	for _, m := range migs {
+		for _, s := range m.Statements {
+			_, err := cur.Exec(strings.ReplaceAll(s, "{db}", "`"+db+"`"), "")
+			require.NoError(t, err, m.Name)
+		}
+	}
+	list, err := cur.Exec("SELECT name FROM system.tables WHERE database = '"+db+"' AND engine LIKE '%MergeTree' ORDER BY name", "")
+	require.NoError(t, err)
+	tables := strings.Fields(list)
+	require.Contains(t, tables, "risk_events")
+
+	stmts := store.TuneStatements("`"+db+"`", major, tables)
+	require.Len(t, stmts, len(tables), "ClickHouse %s is sent the ALTERs", strings.TrimSpace(ver))
+	for _, q := range stmts {
+		_, err := cur.Exec(q, "")
+		require.NoError(t, err, q)
+	}
+	for _, name := range tables {
+		create, err := cur.Exec("SELECT create_table_query FROM system.tables WHERE database = '"+db+"' AND name = '"+name+"' FORMAT TSVRaw", "")
+		require.NoError(t, err)
+		require.True(t, store.HasTableSettings(create), "%s: %s", name, create)
 	}
 }

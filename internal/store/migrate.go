@@ -93,7 +93,8 @@ func splitStatements(src string) ([]string, error) {
 // the migrations this binary has and the database lacks, in order. It is
 // idempotent, and safe to run from two processes at once (statements use
 // IF NOT EXISTS; schema_migrations collapses duplicate rows). A database
-// migrated by a newer riskpipe gives *SchemaTooNewError.
+// migrated by a newer riskpipe gives *SchemaTooNewError. It ends with
+// TuneTables.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.checkOpen(); err != nil {
 		return err
@@ -109,7 +110,7 @@ func (s *Store) Migrate(ctx context.Context) error {
     version    UInt32,
     name       String,
     applied_at DateTime
-) ENGINE = ReplacingMergeTree ORDER BY version`); err != nil {
+) ENGINE = ReplacingMergeTree ORDER BY version SETTINGS old_parts_lifetime = `+strconv.Itoa(OldPartsLifetime)); err != nil {
 		return classify(fmt.Errorf("create schema_migrations: %w", err))
 	}
 	applied, err := s.appliedVersions(ctx)
@@ -137,7 +138,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		s.logger.Info("clickhouse migration applied", "database", s.cfg.Database, "migration", m.Name)
 	}
-	return nil
+	return s.TuneTables(ctx)
 }
 
 func (s *Store) recordMigration(ctx context.Context, m Migration) error {

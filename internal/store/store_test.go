@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,6 +77,10 @@ func TestParseMigrations(t *testing.T) {
 				continue
 			}
 			require.Contains(t, s, "IF NOT EXISTS", "%s: statements are idempotent", m.Name)
+			if c := createRE.FindStringSubmatch(s); c != nil && strings.Contains(s, "ENGINE = ") {
+				require.True(t, strings.HasSuffix(s, "\nSETTINGS old_parts_lifetime = "+strconv.Itoa(OldPartsLifetime)),
+					"%s: table %s sets old_parts_lifetime = OldPartsLifetime last", m.Name, c[1])
+			}
 		}
 	}
 	require.Equal(t, "001_core", migs[0].Name)
@@ -154,6 +159,42 @@ func TestMigrateIdempotentAndVersioned(t *testing.T) {
 	require.NoError(t, s.Conn().QueryRow(ctx,
 		"SELECT engine FROM system.tables WHERE database = ? AND name = 'event_type_counts'", db).Scan(&engine))
 	require.Equal(t, "SummingMergeTree", engine)
+
+	// Every table removes replaced parts after OldPartsLifetime (a
+	// privacy deletion waits for them).
+	rows, err := s.Conn().Query(ctx, "SELECT name, create_table_query FROM system.tables WHERE database = ? AND engine LIKE '%MergeTree' ORDER BY name", db)
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		var name, create string
+		require.NoError(t, rows.Scan(&name, &create))
+		require.Regexp(t, `SETTINGS old_parts_lifetime = `+strconv.Itoa(OldPartsLifetime)+`\b`, create, "table %s", name)
+		n++
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	require.GreaterOrEqual(t, n, len(want))
+}
+
+func TestTableSettings(t *testing.T) {
+	tests := []struct {
+		create string
+		want   bool
+	}{
+		{"CREATE TABLE d.t (a String) ENGINE = MergeTree ORDER BY a SETTINGS old_parts_lifetime = 1, min_compressed_bytes_to_fsync_after_merge = 1, index_granularity = 8192", true},
+		{"CREATE TABLE d.t (a String) ENGINE = MergeTree ORDER BY a SETTINGS index_granularity = 8192, min_compressed_bytes_to_fsync_after_merge = 1, old_parts_lifetime = 1", true},
+		{"CREATE TABLE d.t (a String) ENGINE = MergeTree ORDER BY a SETTINGS old_parts_lifetime = 1, index_granularity = 8192", false},
+		{"CREATE TABLE d.t (a String) ENGINE = MergeTree ORDER BY a SETTINGS old_parts_lifetime = 10, min_compressed_bytes_to_fsync_after_merge = 1", false},
+		{"CREATE TABLE d.t (a String) ENGINE = MergeTree ORDER BY a SETTINGS old_parts_lifetime = 1, min_compressed_bytes_to_fsync_after_merge = 10", false},
+		{"CREATE TABLE d.t (a String) ENGINE = MergeTree ORDER BY a", false},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, HasTableSettings(tt.create), tt.create)
+	}
+	require.Empty(t, TuneStatements("`d`", 18, []string{"risk_events"}), "18.16 has no MODIFY SETTING")
+	require.Equal(t, []string{
+		"ALTER TABLE `d`.`risk_events` MODIFY SETTING old_parts_lifetime = " + strconv.Itoa(OldPartsLifetime) + ", min_compressed_bytes_to_fsync_after_merge = 1",
+	}, TuneStatements("`d`", 24, []string{"risk_events"}))
 }
 
 func TestMigrateRefusesNewerSchema(t *testing.T) {
