@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/store"
 )
 
 // Marker replaces the person's email, login, user ids and display name in
@@ -444,9 +447,20 @@ func (d *deletion) waitOldParts(ctx context.Context, tables []string) error {
 	if err != nil {
 		return fmt.Errorf("list old parts: %w", err)
 	}
+	nudge, err := s.needsNudge(ctx)
+	if err != nil {
+		return err
+	}
+	start, nudged := time.Now(), time.Time{}
 	for len(old) > 0 {
 		if err := sleep(ctx, s.o.PollInterval); err != nil {
 			return fmt.Errorf("wait for old parts to be removed (%d left): %w", len(old), err)
+		}
+		if nudge && time.Since(start) > nudgeAfter && time.Since(nudged) >= time.Second {
+			if err := d.nudge(ctx, old); err != nil {
+				return err
+			}
+			nudged = time.Now()
 		}
 		// One query a poll: the parts (active or not) still on disk.
 		now, err := list("SELECT table, name FROM system.parts WHERE database = ? AND has(?, table)")
@@ -457,6 +471,52 @@ func (d *deletion) waitOldParts(ctx context.Context, tables []string) error {
 			if !now[p] {
 				delete(old, p)
 			}
+		}
+	}
+	return nil
+}
+
+// nudgeAfter is how long after the mutations waitOldParts starts nudging:
+// ClickHouse removes a part replaced at second t once the clock passed
+// t + store.OldPartsLifetime + 1 (whole seconds).
+const nudgeAfter = (store.OldPartsLifetime + 1) * time.Second
+
+// noPartition is a partition ID no riskpipe table can have: partition
+// IDs are numbers (months, 0), "all" (no partition key) or hexadecimal
+// hashes.
+const noPartition = "riskpipenone"
+
+// needsNudge reports whether the server removes replaced parts only when
+// a table's background task wakes up (ClickHouse before 20: every 10 s
+// or so when the table is idle), rather than every second. Asked once.
+func (s *Service) needsNudge(ctx context.Context) (bool, error) {
+	s.majorMu.Lock()
+	defer s.majorMu.Unlock()
+	if s.major == 0 {
+		m, err := store.ServerMajor(ctx, s.o.Conn)
+		if err != nil {
+			return false, err
+		}
+		s.major = m
+	}
+	return s.major < 20, nil
+}
+
+// nudge makes ClickHouse 18.16 remove the tables' expired old parts now:
+// dropping a partition (here one that does not exist: nothing is dropped)
+// ends with a removal of expired old parts
+// (StorageMergeTree::dropPartition). It also interrupts the table's
+// running merges, which ClickHouse starts again.
+func (d *deletion) nudge(ctx context.Context, old map[string]bool) error {
+	tables := map[string]bool{}
+	for p := range old {
+		t, _, _ := strings.Cut(p, "/")
+		tables[t] = true
+	}
+	for _, t := range slices.Sorted(maps.Keys(tables)) {
+		q := fmt.Sprintf("ALTER TABLE %s.%s DROP PARTITION ID '%s'", d.s.db, quoteIdent(t), noPartition)
+		if err := d.s.o.Conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("clear old parts of %s: %w", t, err)
 		}
 	}
 	return nil

@@ -218,3 +218,42 @@ func filesNaming(t *testing.T, dir string, p person) []string {
 	}))
 	return out
 }
+
+// TestNudgeRemovesExpiredOldPartsAndDropsNothing: on 18.16 the nudge
+// (DROP PARTITION of a partition no table has) removes the parts a merge
+// replaced once their lifetime is over, without waiting for the table's
+// background task, and leaves every row in place.
+func TestNudgeRemovesExpiredOldPartsAndDropsNothing(t *testing.T) {
+	f := newFixture(t)
+	s := f.service(t, Options{})
+	ctx := context.Background()
+	nudge, err := s.needsNudge(ctx)
+	require.NoError(t, err)
+	if !nudge {
+		t.Skip("the server removes old parts every second by itself")
+	}
+	// Two partitions of risk_events (a month and 0), two parts each, merged.
+	cols := []string{"tenant", "event_id", "published", "published_note", "raw", "version"}
+	month := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 2; i++ {
+		f.insert(t, "risk_events", cols,
+			[]any{"acme", fmt.Sprintf("m%d", i), month, "", "{}", uint64(1)},
+			[]any{"acme", fmt.Sprintf("z%d", i), month, "unparseable", "{}", uint64(1)})
+	}
+	f.exec(t, "OPTIMIZE TABLE {db}.risk_events PARTITION 202603 FINAL")
+	f.exec(t, "OPTIMIZE TABLE {db}.risk_events PARTITION 0 FINAL")
+	count := func(q string, args ...any) uint64 {
+		var n uint64
+		require.NoError(t, f.conn.QueryRow(ctx, q, args...).Scan(&n))
+		return n
+	}
+	oldParts := "SELECT count() FROM system.parts WHERE database = ? AND table = 'risk_events' AND active = 0"
+	require.Equal(t, uint64(4), count(oldParts, f.db), "the merges replaced four parts")
+	// Their lifetime ends within store.OldPartsLifetime + 1 s; the table's
+	// background task comes back only about 10 s after the merges.
+	time.Sleep(nudgeAfter + 100*time.Millisecond)
+	d := &deletion{s: s}
+	require.NoError(t, d.nudge(ctx, map[string]bool{"risk_events/a": true}))
+	require.Zero(t, count(oldParts, f.db), "the nudge removed the expired old parts")
+	require.Equal(t, uint64(4), count("SELECT count() FROM `"+f.db+"`.risk_events"), "no row dropped")
+}

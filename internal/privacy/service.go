@@ -75,6 +75,9 @@ type Service struct {
 	m      *metrics
 	verMu  sync.Mutex
 	verMax uint64
+	// major is the server's major version (needsNudge), 0 until asked.
+	majorMu sync.Mutex
+	major   int
 	// hook, set by tests, is called at the steps of a deletion
 	// ("deletes-sent", "redacted").
 	hook func(step string)
