@@ -63,3 +63,28 @@ func TestChatFormats(t *testing.T) {
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "SECRETPART")
 }
+
+func TestContactChanges(t *testing.T) {
+	jane := config.Contact{Name: "Jane Roe", Email: "jane@acme.example"}
+	janeChat := config.Contact{Name: "Jane Roe", Email: "jane@acme.example", Webhook: "soc"}
+	bot := config.Contact{Name: "SOC", Webhook: "soc"}
+	tests := []struct {
+		name     string
+		old, cur config.Contacts
+		want     []string
+	}{
+		{"added by email", config.Contacts{}, config.Contacts{PrimarySecurity: []config.Contact{jane}},
+			[]string{"added Jane Roe <jane@acme.example> as primary_security"}},
+		{"webhook only", config.Contacts{IT: []config.Contact{bot}}, config.Contacts{},
+			[]string{"removed SOC <webhook soc> from it"}},
+		{"email and webhook", config.Contacts{CIOCISO: []config.Contact{jane}}, config.Contacts{CIOCISO: []config.Contact{janeChat}},
+			[]string{"added Jane Roe <jane@acme.example, webhook soc> as cio_ciso", "removed Jane Roe <jane@acme.example> from cio_ciso"}},
+		{"order only", config.Contacts{IT: []config.Contact{jane, bot}}, config.Contacts{IT: []config.Contact{bot, jane}},
+			[]string{"the order of the contacts changed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, contactChanges(tt.old, tt.cur))
+		})
+	}
+}

@@ -296,7 +296,16 @@ func (n *Notifier) applyContacts(ctx context.Context, t config.Tenant, now time.
 
 // contactChanges describes what changed between two contact sets.
 func contactChanges(old, cur config.Contacts) []string {
-	id := func(c config.Contact) string { return c.Name + " <" + c.Email + c.Webhook + ">" }
+	id := func(c config.Contact) string {
+		var ch []string
+		if c.Email != "" {
+			ch = append(ch, c.Email)
+		}
+		if c.Webhook != "" {
+			ch = append(ch, "webhook "+c.Webhook)
+		}
+		return c.Name + " <" + strings.Join(ch, ", ") + ">"
+	}
 	var lines []string
 	for _, r := range config.ContactRoles {
 		o, c := old.List(r), cur.List(r)
