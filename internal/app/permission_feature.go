@@ -124,15 +124,24 @@ func (p respondPermissions) Blocked(tenant string, f privilege.Feature) string {
 }
 
 // Denied records that Okta refused a request of f with 403; the periodic
-// check clears it once the credential has (or may have) the permission
-// again. A request made with a response.auth of its own, or for a tenant
-// not polled here, is not held (false): the action fails as Okta said.
+// check clears it once the credential making f's requests (the tenant's
+// auth, or a response.auth of its own) has, or may have, the permission
+// again. A request for a tenant not polled here is not held (false): the
+// action fails as Okta said.
 func (p respondPermissions) Denied(tenant string, f privilege.Feature, err error) bool {
 	r, t := p.a.runner(tenant)
-	if r == nil || !slices.Contains(privilege.Features(t), f) {
+	if r == nil {
 		return false
 	}
-	if r.denied.set(f, privilege.DeniedFix(t, f)+": "+err.Error()) {
+	judged := t // the tenant as the credential making f's requests sees it
+	if !slices.Contains(privilege.Features(t), f) {
+		rt, _, fs, ok := privilege.ResponseCredential(t, "")
+		if !ok || !slices.Contains(fs, f) {
+			return false
+		}
+		judged = rt
+	}
+	if r.denied.set(f, privilege.DeniedFix(judged, f)+": "+err.Error()) {
 		p.a.log.Warn("Okta refuses the tenant's credential with 403: feature held back until the permission returns",
 			"tenant", tenant, "feature", f, "err", err)
 	}

@@ -1,14 +1,17 @@
 package app
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/privilege"
+	"github.com/riskpipe/riskpipe/internal/respond"
 )
 
 // A tenant with a response credential of its own (tenants[].response.auth)
@@ -46,5 +49,79 @@ func TestResponseCredentialJudged(t *testing.T) {
 	require.True(t, r.app.PermissionOK("acme", privilege.FeatureSystemLog))
 	require.True(t, r.app.PermissionOK("acme", privilege.FeatureIdentity))
 	require.False(t, r.app.PermissionOK("acme", privilege.FeatureResponse))
+	r.stop(t)
+}
+
+// A 403 to a tenant's response.auth holds the response feature back as a
+// 403 to its own auth does: the action stays, is not failed, and runs once
+// the service app has its role again.
+func TestResponseCredential403HoldsTheAction(t *testing.T) {
+	t.Parallel()
+	mallory := oktasim.User{ID: "00u9", Profile: oktasim.Profile{Login: "mallory@example.com", Email: "mallory@example.com",
+		FirstName: "Mallory", LastName: "M"}}
+	scopes := []string{"okta.logs.read", "okta.users.read", "okta.users.manage", "okta.groups.manage"}
+	h := newHarness(t, nil, orgSpec{name: "acme", scenario: "none", users: []oktasim.User{mallory}, clients: []oktasim.Client{
+		{ID: "respond-app", Secret: "respond-secret-0123", Scopes: scopes, Roles: []string{oktasim.RoleOrgAdmin}}}})
+	acme := h.tenant("acme")
+	acme.Response = config.DefaultResponse()
+	acme.Response.Mode = config.ResponseApprove
+	acme.Response.Protected.Admins = false // reading admin roles needs okta.roles.read, not granted here
+	acme.Response.Auth = &config.Auth{Method: config.AuthClientSecret, ClientID: "respond-app", ClientSecret: "respond-secret-0123",
+		Scopes: scopes, DPoP: config.DPoPNever}
+	r := h.start(t, h.config(acme), nil, func(o *Options) { o.PermissionRecheck = 50 * time.Millisecond })
+	r.integrated(t, "acme")
+	propose := func(act config.ResponseAction) respond.Action {
+		var a respond.Action
+		eventually(t, waitFor, func() bool {
+			var err error
+			a, _, err = r.app.respond.Propose(t.Context(), respond.Proposal{Tenant: "acme", Action: act, UserID: mallory.ID, By: "bob"})
+			if errors.Is(err, respond.ErrStarting) {
+				return false
+			}
+			require.NoError(t, err)
+			return true
+		})
+		a, err := r.app.respond.Approve(t.Context(), a.ID, "alice", "")
+		require.NoError(t, err)
+		return a
+	}
+	action := func(id string) respond.Action {
+		a, ok := r.app.respond.Get(id)
+		require.True(t, ok)
+		return a
+	}
+	status := func() oktasim.UserStatus {
+		u, ok := h.orgs["acme"].org.User(mallory.ID)
+		require.True(t, ok)
+		return u.Status
+	}
+	response := func() (verdict, reason string) {
+		for _, p := range r.app.FeaturePermissions()["acme"] {
+			if p.Feature == string(privilege.FeatureResponse) {
+				return p.Verdict, p.Reason
+			}
+		}
+		return "", ""
+	}
+
+	first := propose(config.ActionSuspend)
+	eventually(t, waitFor, func() bool { return action(first.ID).State == respond.StateSucceeded }, "the response credential works")
+	require.Equal(t, oktasim.StatusSuspended, status())
+
+	// The service app loses its role in Okta: its next change gets 403.
+	h.orgs["acme"].org.SetClientRoles("respond-app", oktasim.RoleReadOnlyAdmin)
+	back := propose(config.ActionUnsuspend)
+	eventually(t, waitFor, func() bool { v, _ := response(); return v == VerdictDenied }, "the 403 shows as permission_denied")
+	_, why := response()
+	require.Contains(t, why, "Okta refuses the service app respond-app with 403")
+	a := action(back.ID)
+	require.NotEqual(t, respond.StateFailed, a.State, "held, not failed: %+v", a)
+	require.NotEqual(t, respond.StateSucceeded, a.State)
+	require.Equal(t, oktasim.StatusSuspended, status())
+
+	// The role returns: the recheck clears the denial and the action runs.
+	h.orgs["acme"].org.SetClientRoles("respond-app", oktasim.RoleOrgAdmin)
+	eventually(t, waitFor, func() bool { return action(back.ID).State == respond.StateSucceeded })
+	require.Equal(t, oktasim.StatusActive, status())
 	r.stop(t)
 }

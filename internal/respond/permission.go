@@ -30,8 +30,8 @@ type Permissions interface {
 	Blocked(tenant string, f privilege.Feature) string
 	// Denied records that Okta refused a request of f with 403. It
 	// reports whether f is now held back until the permission returns
-	// (false: the credential is not judged, e.g. a response.auth of its
-	// own; the request then fails as any refused request does).
+	// (false: the credential is not judged, e.g. the tenant is not polled
+	// here; the request then fails as any refused request does).
 	Denied(tenant string, f privilege.Feature, err error) bool
 }
 
