@@ -24,8 +24,11 @@ func (a *App) Forget(m privacy.Matcher) {
 	for _, p := range a.procs {
 		procs = append(procs, p)
 	}
-	responder := a.respond
+	responder, sup := a.respond, a.sup
 	a.mu.Unlock()
+	// Suppressed at once, not from the watcher's next read of
+	// privacy_requests: a deletion made by this process may end before it.
+	sup.forget(m)
 	for _, p := range procs {
 		p.forget(m)
 	}
@@ -71,6 +74,31 @@ func (s *suppressor) add(hashes []string) {
 		s.hashes[h] = struct{}{}
 	}
 	clear(s.cache)
+}
+
+// forget suppresses the people m names (with suppress_deleted; s nil:
+// nothing).
+func (s *suppressor) forget(m privacy.Matcher) {
+	if s == nil {
+		return
+	}
+	var hashes []string
+	switch x := m.(type) {
+	case privacy.Subject:
+		for _, id := range x.IDs {
+			hashes = append(hashes, s.h.ID(id))
+		}
+		for _, l := range x.Logins {
+			hashes = append(hashes, s.h.Email(l))
+		}
+	case privacy.HashedSubject:
+		for h := range x.Hashes {
+			hashes = append(hashes, h)
+		}
+	}
+	if len(hashes) > 0 {
+		s.add(hashes)
+	}
 }
 
 func (s *suppressor) empty() bool {

@@ -55,6 +55,20 @@ func TestSuppressor(t *testing.T) {
 	require.Empty(t, res.Updated)
 	require.Equal(t, []event.Sighting{{ID: "00ukeep", Login: "keep@example.com"}}, res.Seen)
 	require.Equal(t, float64(3), counterValue(t, s.dropped.WithLabelValues("acme")))
+
+	// A deletion of this process suppresses through Forget at once: by
+	// the subject's ids and logins, or by hashes.
+	for _, m := range []privacy.Matcher{
+		privacy.Subject{IDs: []string{"00ugone"}, Logins: []string{"gone@example.com"}},
+		privacy.HashedSubject{H: h, Hashes: map[string]struct{}{h.Email("gone@example.com"): {}, h.ID("00ugone"): {}}},
+	} {
+		s := newSuppressor(h, prometheus.NewRegistry())
+		off.forget(m) // no suppression: nothing to do
+		s.forget(m)
+		res = mk()
+		s.filter("acme", &res)
+		require.Equal(t, []event.Event{{ID: "3", UserID: "00ukeep", UserLogin: "keep@example.com"}}, res.Kept, "%T", m)
+	}
 }
 
 // A deletion made by another process (the CLI) reaches a running riskpipe
