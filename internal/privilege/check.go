@@ -54,7 +54,18 @@ type checker struct {
 	o   Options
 }
 
-func (c *checker) need(f Feature) Need { return need(f, c.o.Response) }
+func (c *checker) need(f Feature) Need { return need(c.t, f, c.o.Response) }
+
+// rolesHint follows a fix naming okta.roles.read: what it is for, and
+// how to do without it.
+func (c *checker) rolesHint(scopes []string) string {
+	if !slices.Contains(scopes, ScopeRolesRead) {
+		return ""
+	}
+	return fmt.Sprintf("; okta.roles.read lets riskpipe refuse to act on administrators (protected.admins): "+
+		"without it, set %s.response.protected.admins: false and list them under protected.users",
+		strings.TrimSuffix(c.key, ".response"))
+}
 
 func (c *checker) result(f Feature) Result {
 	n := c.need(f)
@@ -267,7 +278,7 @@ func (c *checker) oauth(ctx context.Context, features []Feature) []Result {
 		case len(notConfigured) > 0:
 			r.Verdict = VerdictMissing
 			r.Fix = fmt.Sprintf("add %s to %s.auth.scopes (and grant %s to the service app %s)",
-				strings.Join(notConfigured, " "), c.key, strings.Join(notConfigured, " "), client)
+				strings.Join(notConfigured, " "), c.key, strings.Join(notConfigured, " "), client) + c.rolesHint(notConfigured)
 		case tokErr != nil && okta.AuthCode(tokErr) == "invalid_scope":
 			r.Verdict = VerdictMissing
 			r.Granted = "service app " + client + ": the token request is refused (invalid_scope)"
@@ -281,7 +292,7 @@ func (c *checker) oauth(ctx context.Context, features []Feature) []Result {
 			switch {
 			case len(notGranted) > 0:
 				r.Fix = fmt.Sprintf("grant %s to the service app %s (Okta Admin Console: Applications, the app, Okta API Scopes)",
-					strings.Join(notGranted, " "), client)
+					strings.Join(notGranted, " "), client) + c.rolesHint(notGranted)
 			case len(refused) > 0:
 				r.Fix = fmt.Sprintf("%s.auth.scopes asks for %s, which the service app %s is not granted, so no token is issued: "+
 					"remove it from the config (no enabled feature needs it) or grant it", c.key, strings.Join(refused, " "), client)

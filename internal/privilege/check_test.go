@@ -56,6 +56,12 @@ func appTenant(base, id string, scopes ...string) config.Tenant {
 		ClientSecret: "app-secret-0123", Scopes: scopes, DPoP: config.DPoPNever}}
 }
 
+// protectAdmins turns on response.protected.admins (the default) for t.
+func protectAdmins(t config.Tenant) config.Tenant {
+	t.Response.Protected.Admins = true
+	return t
+}
+
 // client builds the tenant's Okta client; its connections close with the test.
 func client(t *testing.T, tn config.Tenant) *okta.Client {
 	t.Helper()
@@ -143,6 +149,11 @@ func TestCheckVerdicts(t *testing.T) {
 		{name: "oauth app with okta.roles.read that may not list roles", tenant: appTenant(base, "ro-roles-app", "okta.logs.read", "okta.roles.read"),
 			features: logs, probe: true,
 			want: []want{{VerdictOK, "", "reading the System Log proven"}}},
+		{name: "oauth app, response with protected.admins, without okta.roles.read",
+			tenant:   protectAdmins(appTenant(base, "wide-app", "okta.logs.read", "okta.users.manage", "okta.groups.manage", "okta.users.read")),
+			features: withResponse, probe: true,
+			want: []want{{VerdictOK, "", ""}, {VerdictMissing, "add okta.roles.read to tenants[0].auth.scopes (and grant okta.roles.read to the service app wide-app); " +
+				"okta.roles.read lets riskpipe refuse to act on administrators (protected.admins): without it, set tenants[0].response.protected.admins: false", ""}}},
 		{name: "oauth app with response enabled and log scopes only", tenant: appTenant(base, "logs-app", "okta.logs.read"), features: withResponse, probe: true,
 			want: []want{{VerdictOK, "", ""}, {VerdictMissing, "add okta.users.manage okta.groups.manage okta.users.read to tenants[0].auth.scopes", ""}}},
 	} {

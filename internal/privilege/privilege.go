@@ -176,12 +176,19 @@ func ResponseCredential(t config.Tenant, key string) (rt config.Tenant, rkey str
 	return rt, key + ".response", responseFeatures(t), true
 }
 
-// need is what f needs from the credential judged. A response.auth
-// credential also reads the System Log (each action is verified from the
-// event Okta writes), so the response feature needs okta.logs.read there;
-// with the tenant's own auth, system_log already needs it.
-func need(f Feature, response bool) Need {
+// need is what f needs from the credential judged. With
+// response.protected.admins (the default) response actions read the
+// user's admin roles before acting, which needs okta.roles.read. A
+// response.auth credential also reads the System Log (each action is
+// verified from the event Okta writes), so the response feature needs
+// okta.logs.read there; with the tenant's own auth, system_log already
+// needs it.
+func need(t config.Tenant, f Feature, response bool) Need {
 	n := Needs[f]
+	if f == FeatureResponse && t.Response.Protected.Admins {
+		n.Scopes = append(slices.Clone(n.Scopes), ScopeRolesRead)
+		n.What += ", refusing administrators (protected.admins)"
+	}
 	if response && f == FeatureResponse {
 		n.Scopes = append(slices.Clone(n.Scopes), config.ScopeLogsRead)
 		n.What += ", verified from the System Log"
@@ -275,7 +282,7 @@ func missingScopes(need, have []string) []string {
 // 403 while riskpipe runs (a role or grant removed in Okta): no request
 // is needed to say it.
 func DeniedFix(t config.Tenant, f Feature) string {
-	n := Needs[f]
+	n := need(t, f, false)
 	if t.Auth.Method == config.AuthAPIToken {
 		return "Okta refuses this API token with 403: the user who created it has no admin role allowing " + n.What +
 			" any more; assign the " + roleName(n.Least) + " role to that user (riskpipe retries and recovers by itself)"
