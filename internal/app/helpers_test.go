@@ -26,6 +26,8 @@ import (
 	"github.com/riskpipe/riskpipe/internal/oktasim"
 	"github.com/riskpipe/riskpipe/internal/oktasim/scenario"
 	"github.com/riskpipe/riskpipe/internal/poll"
+	"github.com/riskpipe/riskpipe/internal/privilege"
+	"github.com/riskpipe/riskpipe/internal/respond"
 	"github.com/riskpipe/riskpipe/internal/simtest"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
@@ -570,3 +572,40 @@ func labelsMatch(m *dto.Metric, labels map[string]string) bool {
 }
 
 var errCrash = errors.New("simulated crash")
+
+// approved proposes act on the user for tenant (once the response service
+// has started) and approves it: alice approves bob's proposal.
+func (r *running) approved(t *testing.T, tenant string, act config.ResponseAction, userID string) respond.Action {
+	t.Helper()
+	var a respond.Action
+	eventually(t, waitFor, func() bool {
+		var err error
+		a, _, err = r.app.respond.Propose(t.Context(), respond.Proposal{Tenant: tenant, Action: act, UserID: userID, By: "bob"})
+		if errors.Is(err, respond.ErrStarting) {
+			return false
+		}
+		require.NoError(t, err)
+		return true
+	})
+	a, err := r.app.respond.Approve(t.Context(), a.ID, "alice", "")
+	require.NoError(t, err)
+	return a
+}
+
+// action is the response action id as the service has it now.
+func (r *running) action(t *testing.T, id string) respond.Action {
+	t.Helper()
+	a, ok := r.app.respond.Get(id)
+	require.True(t, ok)
+	return a
+}
+
+// feature is the verdict on tenant's feature f as status shows it.
+func (r *running) feature(tenant string, f privilege.Feature) (verdict string, ok bool, reason string) {
+	for _, p := range r.app.FeaturePermissions()[tenant] {
+		if p.Feature == string(f) {
+			return p.Verdict, p.OK, p.Reason
+		}
+	}
+	return "", false, ""
+}

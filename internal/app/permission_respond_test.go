@@ -2,7 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -50,38 +49,15 @@ func TestPermissionGatesResponseActions(t *testing.T) {
 		return metric(t, r.reg, "riskpipe_tenant_permission_ok", map[string]string{"tenant": tenant, "feature": "response"})
 	}
 	propose := func(tenant string, act config.ResponseAction) respond.Action {
-		var a respond.Action
-		eventually(t, waitFor, func() bool {
-			var err error
-			a, _, err = r.app.respond.Propose(t.Context(), respond.Proposal{Tenant: tenant, Action: act, UserID: mallory.ID, By: "bob"})
-			if errors.Is(err, respond.ErrStarting) {
-				return false
-			}
-			require.NoError(t, err)
-			return true
-		})
-		a, err := r.app.respond.Approve(t.Context(), a.ID, "alice", "")
-		require.NoError(t, err)
-		return a
+		return r.approved(t, tenant, act, mallory.ID)
 	}
-	action := func(id string) respond.Action {
-		a, ok := r.app.respond.Get(id)
-		require.True(t, ok)
-		return a
-	}
+	action := func(id string) respond.Action { return r.action(t, id) }
 	userStatus := func(org string) oktasim.UserStatus {
 		u, ok := h.orgs[org].org.User(mallory.ID)
 		require.True(t, ok)
 		return u.Status
 	}
-	feature := func(tenant string, f privilege.Feature) (verdict string, ok bool, reason string) {
-		for _, p := range r.app.FeaturePermissions()[tenant] {
-			if p.Feature == string(f) {
-				return p.Verdict, p.OK, p.Reason
-			}
-		}
-		return "", false, ""
-	}
+	feature := r.feature
 
 	// Missing at the start: proposals are recorded, nothing executes.
 	eventually(t, waitFor, func() bool { return r.app.PermissionOK("locked", privilege.FeatureSystemLog) })

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -71,38 +70,16 @@ func TestResponseCredential403HoldsTheAction(t *testing.T) {
 		Scopes: scopes, DPoP: config.DPoPNever}
 	r := h.start(t, h.config(acme), nil, func(o *Options) { o.PermissionRecheck = 50 * time.Millisecond })
 	r.integrated(t, "acme")
-	propose := func(act config.ResponseAction) respond.Action {
-		var a respond.Action
-		eventually(t, waitFor, func() bool {
-			var err error
-			a, _, err = r.app.respond.Propose(t.Context(), respond.Proposal{Tenant: "acme", Action: act, UserID: mallory.ID, By: "bob"})
-			if errors.Is(err, respond.ErrStarting) {
-				return false
-			}
-			require.NoError(t, err)
-			return true
-		})
-		a, err := r.app.respond.Approve(t.Context(), a.ID, "alice", "")
-		require.NoError(t, err)
-		return a
-	}
-	action := func(id string) respond.Action {
-		a, ok := r.app.respond.Get(id)
-		require.True(t, ok)
-		return a
-	}
+	propose := func(act config.ResponseAction) respond.Action { return r.approved(t, "acme", act, mallory.ID) }
+	action := func(id string) respond.Action { return r.action(t, id) }
 	status := func() oktasim.UserStatus {
 		u, ok := h.orgs["acme"].org.User(mallory.ID)
 		require.True(t, ok)
 		return u.Status
 	}
 	response := func() (verdict, reason string) {
-		for _, p := range r.app.FeaturePermissions()["acme"] {
-			if p.Feature == string(privilege.FeatureResponse) {
-				return p.Verdict, p.Reason
-			}
-		}
-		return "", ""
+		v, _, why := r.feature("acme", privilege.FeatureResponse)
+		return v, why
 	}
 
 	first := propose(config.ActionSuspend)
