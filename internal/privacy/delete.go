@@ -486,9 +486,15 @@ const nudgeAfter = (store.OldPartsLifetime + 1) * time.Second
 // hashes.
 const noPartition = "riskpipenone"
 
+// cleansEverySecond is the first ClickHouse major version considered to
+// remove expired old parts by itself every second or so (a cleanup
+// interval of its own; the users' servers are 24.x-26.x). Older servers
+// are nudged.
+const cleansEverySecond = 20
+
 // needsNudge reports whether the server removes replaced parts only when
-// a table's background task wakes up (ClickHouse before 20: every 10 s
-// or so when the table is idle), rather than every second. Asked once.
+// a table's background task wakes up (18.16: every 10 s or so when the
+// table is idle), rather than every second. Asked once.
 func (s *Service) needsNudge(ctx context.Context) (bool, error) {
 	s.majorMu.Lock()
 	defer s.majorMu.Unlock()
@@ -499,7 +505,7 @@ func (s *Service) needsNudge(ctx context.Context) (bool, error) {
 		}
 		s.major = m
 	}
-	return s.major < 20, nil
+	return s.major < cleansEverySecond, nil
 }
 
 // nudge makes ClickHouse 18.16 remove the tables' expired old parts now:
