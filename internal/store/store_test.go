@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"regexp"
 	"strconv"
@@ -301,4 +303,29 @@ func dropDatabase(addr, db string) error {
 	}
 	defer conn.Close()
 	return conn.Exec(context.Background(), "DROP DATABASE `"+db+"`")
+}
+
+// A table setting ClickHouse refuses for good (here 18.16, which has no
+// MODIFY SETTING: a syntax error; on a user's server, a ClickHouse user
+// without the ALTER SETTINGS privilege) is logged and skipped: riskpipe
+// starts. Only a failure that may pass stops the start.
+func TestTuneRefusedIsLoggedNotFatal(t *testing.T) {
+	srv := privateServer(t, t.TempDir())
+	const db = "tune_test"
+	var logs bytes.Buffer
+	ctx := context.Background()
+	s, err := Open(ctx, chtest.Config(srv, db), slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	require.NoError(t, s.Migrate(ctx))
+
+	tables := []string{"risk_events"}
+	require.NoError(t, s.tune(ctx, tables, TuneStatements(s.db, 24, tables)))
+	require.Contains(t, logs.String(), "clickhouse refused the table's settings")
+	require.Contains(t, logs.String(), "table=risk_events")
+
+	require.NoError(t, srv.Stop())
+	err = s.tune(ctx, tables, TuneStatements(s.db, 24, tables))
+	require.Error(t, err)
+	require.True(t, IsRetryable(err), "a down server stops the start, to be retried: %v", err)
 }

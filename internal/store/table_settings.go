@@ -127,11 +127,26 @@ func (s *Store) TuneTables(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return classify(fmt.Errorf("list tables: %w", err))
 	}
-	for i, q := range TuneStatements(s.db, major, lacking) {
-		if err := s.conn.Exec(ctx, q); err != nil {
-			return classify(fmt.Errorf("set the settings of %s: %w", lacking[i], err))
+	return s.tune(ctx, lacking, TuneStatements(s.db, major, lacking))
+}
+
+// tune runs stmts, the ALTER of each table. A statement ClickHouse
+// refuses for good (e.g. the ClickHouse user lacks the ALTER SETTINGS
+// privilege) is logged and skipped: riskpipe runs, and its privacy
+// deletions wait for the server's old_parts_lifetime. A failure that may
+// pass (ClickHouse unreachable) is returned.
+func (s *Store) tune(ctx context.Context, tables, stmts []string) error {
+	for i, q := range stmts {
+		err := s.conn.Exec(ctx, q)
+		switch {
+		case err == nil:
+			s.logger.Info("clickhouse table settings applied", "database", s.cfg.Database, "table", tables[i])
+		case IsRetryable(err):
+			return classify(fmt.Errorf("set the settings of %s: %w", tables[i], err))
+		default:
+			s.logger.Warn("clickhouse refused the table's settings: privacy deletions wait for the server's old_parts_lifetime "+
+				"(docs/privacy.md)", "database", s.cfg.Database, "table", tables[i], "err", err)
 		}
-		s.logger.Info("clickhouse table settings applied", "database", s.cfg.Database, "table", lacking[i])
 	}
 	return nil
 }
