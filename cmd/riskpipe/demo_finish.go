@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/config"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
@@ -23,7 +22,7 @@ const demoFinishGuard = 5 * time.Minute
 type demoFinish struct {
 	cfg     config.Config
 	st      *store.Store
-	reader  *api.API
+	reader  *store.Reader
 	tenants []string
 }
 
@@ -52,7 +51,7 @@ func (f *demoFinish) missing(ctx context.Context, responseStarted bool, response
 	}
 	qctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	top, err := f.reader.TopUsers(qctx, f.tenants, 1)
+	top, err := f.reader.TopUsers(qctx, f.tenants, 1, time.Now(), f.cfg.Score)
 	if err != nil {
 		return strings.Join(append(out, "ClickHouse: "+err.Error()), "; ")
 	}
@@ -78,12 +77,7 @@ func (f *demoFinish) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	reader, err := api.New(api.Settings{Conn: st.Conn(), Database: st.Database(), Score: f.cfg.Score})
-	if err != nil {
-		_ = st.Close()
-		return err
-	}
-	f.st, f.reader = st, reader
+	f.st, f.reader = st, st.Reader()
 	return nil
 }
 

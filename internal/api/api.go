@@ -73,7 +73,6 @@ type Settings struct {
 // API is the JSON API and the dashboard. It starts no goroutines.
 type API struct {
 	s       Settings
-	db      string // quoted database name
 	log     *slog.Logger
 	tokens  []token
 	orgs    []orgInfo // sorted by name
@@ -116,7 +115,7 @@ func New(s Settings) (*API, error) {
 	if s.Statuses == nil {
 		s.Statuses = func() []poll.Status { return nil }
 	}
-	a := &API{s: s, db: "`" + s.Database + "`", r: store.NewReader(s.Conn, s.Database), log: s.Logger, started: s.Started}
+	a := &API{s: s, r: store.NewReader(s.Conn, s.Database), log: s.Logger, started: s.Started}
 	if a.started.IsZero() {
 		a.started = s.Now()
 	}
@@ -180,9 +179,6 @@ func (a *API) orgNames() []string {
 	}
 	return names
 }
-
-// table is the qualified, quoted name of a table.
-func (a *API) table(name string) string { return a.db + "." + name }
 
 // securityHeaders keeps the dashboard from being framed or sniffed, and
 // its scripts to our own origin.

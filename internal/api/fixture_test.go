@@ -176,9 +176,9 @@ func fixtureUpdates() []FactorUpdate {
 
 // latestOf returns the newest update of each user.
 func latestOf(updates []FactorUpdate) []FactorUpdate {
-	newest := map[userKey]FactorUpdate{}
+	newest := map[store.UserKey]FactorUpdate{}
 	for _, u := range updates {
-		k := userKey{u.Tenant, u.UserID}
+		k := store.UserKey{Tenant: u.Tenant, UserID: u.UserID}
 		if old, ok := newest[k]; !ok || !u.UpdatedAt.Before(old.UpdatedAt) {
 			newest[k] = u
 		}
@@ -198,6 +198,3 @@ func attackMark(id, typ string, ago time.Duration) event.Event {
 	raw, _ := json.Marshal(map[string]any{"uuid": id, "published": pub.Format(time.RFC3339Nano), "eventType": typ})
 	return event.Event{ID: id, Published: pub, EventType: typ, Category: event.CategoryThreatInsight, Raw: raw}
 }
-
-// userKey identifies a user across orgs.
-type userKey struct{ tenant, id string }

@@ -28,7 +28,7 @@ func TestFactorsAtReadTime(t *testing.T) {
 	levels := []float64{3.92, 18.13, 25.92, 32.97, 39.35, 45.12, 55.07, 63.21, 69.88}
 	var updates []FactorUpdate
 	seen := map[string][]string{} // org → users seen in the population window
-	stored := map[userKey]FactorUpdate{}
+	stored := map[store.UserKey]FactorUpdate{}
 	for _, org := range []string{"acme", "globex"} {
 		for i := range perOrg {
 			id := fmt.Sprintf("00u%s%04d", org, i)
@@ -50,7 +50,7 @@ func TestFactorsAtReadTime(t *testing.T) {
 			u.Percentile = rng.Float64() * 100 // stale, contradicting
 			u.Level = "low"
 			updates = append(updates, u)
-			stored[userKey{org, id}] = u
+			stored[store.UserKey{Tenant: org, UserID: id}] = u
 		}
 		// Seen lately without any factor: in the population at 0.
 		for i := range 50 {
@@ -91,7 +91,7 @@ func TestFactorsAtReadTime(t *testing.T) {
 			pop[id] = true
 		}
 		for _, u := range users {
-			st := stored[userKey{org, u.UserID}]
+			st := stored[store.UserKey{Tenant: org, UserID: u.UserID}]
 			require.InDelta(t, cfg.ScoreAt(st.Score, st.UpdatedAt, now0), u.Score, 0.011, "%s: the score as of now", u.UserID)
 			require.Equal(t, cfg.Bands.Level(u.Score), u.Level, u.UserID)
 			if u.Score > 0 {
@@ -146,7 +146,7 @@ func TestFactorsAtReadTime(t *testing.T) {
 			require.Equal(t, u.Level, m.Level, "%s: search and list agree on the level", u.UserID)
 		}
 		// TopUsers (the demo's summary) shows the list's first users.
-		top, err := e.api.TopUsers(t.Context(), []string{org}, 7)
+		top, err := e.store.Reader().TopUsers(t.Context(), []string{org}, 7, e.api.s.Now(), e.api.s.Score)
 		require.NoError(t, err)
 		require.Len(t, top[org], 7)
 		for i, f := range top[org] {

@@ -92,14 +92,6 @@ func ids(evs []store.Event) []string {
 	return out
 }
 
-func eventIDs(evs []Event) []string {
-	ids := make([]string, len(evs))
-	for i, ev := range evs {
-		ids[i] = ev.EventID + "@" + strings.TrimSuffix(ev.Published.Format(time.RFC3339Nano), "Z")
-	}
-	return ids
-}
-
 // TestTopUsersLastSignalEveryOrder: LastSignal and Signals are the same
 // whether the page is sorted by last_signal (read for every user with the
 // page) or not (read for the page's users only), also for a user whose

@@ -214,8 +214,8 @@ func (a *API) addFactors(ctx context.Context, found []UserMatch) error {
 		return err
 	}
 	for _, m := range scored {
-		pct := ranks[m.Tenant].Percentile(*m.Score)
-		m.Percentile, m.Level = &pct, a.s.Score.Bands.Level(*m.Score)
+		pct, level := a.s.Score.Rank(ranks[m.Tenant], *m.Score)
+		m.Percentile, m.Level = &pct, level
 	}
 	return nil
 }

@@ -52,8 +52,7 @@ func (a *API) getUser(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		cur.Percentile = ranks[org].Percentile(cur.Score)
-		cur.Level = a.s.Score.Bands.Level(cur.Score)
+		cur.Percentile, cur.Level = a.s.Score.Rank(ranks[org], cur.Score)
 		d.Current = &cur
 		d.UserLogin = d.Current.UserLogin
 	}

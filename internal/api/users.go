@@ -271,8 +271,7 @@ func (a *API) percentileRows(ctx context.Context, orgs []string, f UserFilters, 
 func (a *API) rank(users []UserSummary, ranks map[string]score.Ranking) {
 	for i := range users {
 		u := &users[i]
-		u.Percentile = ranks[u.Tenant].Percentile(u.Score)
-		u.Level = a.s.Score.Bands.Level(u.Score)
+		u.Percentile, u.Level = a.s.Score.Rank(ranks[u.Tenant], u.Score)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/riskpipe/riskpipe/internal/api"
 	"github.com/riskpipe/riskpipe/internal/score"
 	"github.com/riskpipe/riskpipe/internal/store"
 )
@@ -51,7 +50,8 @@ func Summary(ctx context.Context, conn driver.Conn, db string, sc score.Config, 
 		}
 		return out[t]
 	}
-	cats, err := store.NewReader(conn, db).KeptByCategory(ctx)
+	reader := store.NewReader(conn, db)
+	cats, err := reader.KeptByCategory(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("summary by category: %w", err)
 	}
@@ -62,14 +62,10 @@ func Summary(ctx context.Context, conn driver.Conn, db string, sc score.Config, 
 	}
 
 	// The most attacked users as the API shows them: scores decayed to
-	// now, percentiles and levels ranked now (api.TopUsers), not the
-	// stored values of each user's last update.
-	reader, err := api.New(api.Settings{Conn: conn, Database: db, Score: sc})
-	if err != nil {
-		return nil, err
-	}
+	// now, percentiles and levels ranked now (store.Reader.TopUsers), not
+	// the stored values of each user's last update.
 	tenants := slices.Sorted(maps.Keys(out))
-	top, err := reader.TopUsers(ctx, tenants, n)
+	top, err := reader.TopUsers(ctx, tenants, n, time.Now(), sc)
 	if err != nil {
 		return nil, fmt.Errorf("summary top users: %w", err)
 	}

@@ -235,6 +235,10 @@ func DefaultConfig() Config {
 	}
 }
 
+// WithDefaults is c with every zero field at its default (Weights merged
+// over the defaults).
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 // withDefaults fills zero fields and merges Weights over the defaults.
 func (c Config) withDefaults() Config {
 	if c.HalfLife == 0 {

@@ -72,6 +72,16 @@ func NewRanking(population uint64, positive map[float64]uint64) Ranking {
 // Population is the number of users ranked.
 func (r Ranking) Population() uint64 { return r.pop }
 
+// Rank is how a reader shows a score of the org ranked in r: its
+// percentile there and its level (c's Bands, the defaults when zero).
+func (c Config) Rank(r Ranking, score float64) (percentile float64, level string) {
+	b := c.Bands
+	if b == (Bands{}) {
+		b = DefaultBands()
+	}
+	return r.Percentile(score), b.Level(score)
+}
+
 // Percentile is the percentage of the population with a score strictly
 // below score, rounded to 2 decimals; 0 for a score of 0
 // (docs/attack-factor.md): equal scores share a percentile.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/riskpipe/riskpipe/internal/score"
 )
 
 // The read queries over the attack-factor tables (schema/002):
@@ -149,6 +151,32 @@ WHERE tenant IN %s AND score_now > 0
 ORDER BY tenant, score_now DESC, user_id
 LIMIT %d BY tenant`, ScoreAtSQL(now, halfLife), r.table("attack_factor_latest"), in(&args, orgs), n)
 	return r.queryFactors(ctx, query, args...)
+}
+
+// TopUsers returns, per org of orgs, the n users with the highest attack
+// factor above 0 now, as every reader shows them (GET /api/v1/users, the
+// demo's summary): scores brought to now with sc, percentiles and levels
+// ranked in the org now (sc.Rank), ties by user id. UpdatedAt stays when
+// the factor last changed. A zero field of sc takes its default.
+func (r *Reader) TopUsers(ctx context.Context, orgs []string, n int, now time.Time, sc score.Config) (map[string][]Factor, error) {
+	out := make(map[string][]Factor, len(orgs))
+	if len(orgs) == 0 || n <= 0 {
+		return out, nil
+	}
+	sc = sc.WithDefaults()
+	ranks, err := r.Rankings(ctx, orgs, now, sc.HalfLife, sc.PopulationWindow)
+	if err != nil {
+		return nil, err
+	}
+	factors, err := r.TopFactors(ctx, orgs, n, now, sc.HalfLife)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range factors {
+		f.Percentile, f.Level = sc.Rank(ranks[f.Tenant], f.Score)
+		out[f.Tenant] = append(out[f.Tenant], f)
+	}
+	return out, nil
 }
 
 // TopLogin returns the login of the user with the highest stored score,
