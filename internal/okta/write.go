@@ -415,10 +415,19 @@ func (w *Writer) call(ctx context.Context, method string, u *url.URL, q url.Valu
 		if err != nil {
 			return nil, classifyTransport(err)
 		}
-		body, _, rerr := readBody(nil, resp.Body, resp.ContentLength, maxErrorBytes)
+		// A success is read whole (a users page of 200 is several hundred
+		// KiB), an error up to maxErrorBytes.
+		limit := int64(maxErrorBytes)
+		if ok2xx(resp.StatusCode) {
+			limit = maxPageBytes
+		}
+		body, truncated, rerr := readBody(nil, resp.Body, resp.ContentLength, limit)
 		resp.Body.Close()
 		if rerr != nil && ok2xx(resp.StatusCode) {
 			return nil, &RetryableError{Status: resp.StatusCode, Err: fmt.Errorf("read body: %w", rerr)}
+		}
+		if truncated && ok2xx(resp.StatusCode) {
+			return nil, &PermanentError{Status: resp.StatusCode, Summary: fmt.Sprintf("response larger than %d bytes", limit)}
 		}
 		res := &response{status: resp.StatusCode, header: resp.Header, body: body}
 		switch {

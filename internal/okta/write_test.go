@@ -5,9 +5,11 @@ package okta
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +181,25 @@ func TestWriterSearchUsersPages(t *testing.T) {
 		}
 		require.Equal(t, tc.requests, requests()-before, "%+v", tc)
 	}
+}
+
+// A full page of 200 users is several hundred KiB: it is read whole, not
+// cut at the size kept of an error body.
+func TestWriterSearchUsersLargePage(t *testing.T) {
+	o := directoryOptions()
+	for i := range MaxUsersPage {
+		login := fmt.Sprintf("big%03d@example.com", i)
+		o.Users = append(o.Users, oktasim.User{ID: fmt.Sprintf("00ubig%03d", i), Profile: oktasim.Profile{Login: login, Email: login,
+			FirstName: "Firstname", LastName: "Lastname", DisplayName: "Firstname Lastname " + strings.Repeat("x", 200)}})
+	}
+	s := startSimOrg(t, o)
+	w := s.writer(t, sswsAuth())
+	before := s.org.Stats().Requests[http.StatusOK]
+	us, err := w.SearchUsers(context.Background(), `profile.login sw "big"`, MaxUsersPage, MaxUsersPage)
+	require.NoError(t, err)
+	require.Len(t, us, MaxUsersPage)
+	require.Equal(t, int64(1), s.org.Stats().Requests[http.StatusOK]-before, "one page")
+	b, err := json.Marshal(us)
+	require.NoError(t, err)
+	require.Greater(t, len(b), maxErrorBytes, "the page is larger than an error body")
 }
