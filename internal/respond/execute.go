@@ -194,28 +194,16 @@ func (s *Service) execute(ctx context.Context, id string) {
 	if !s.gate(a) { // the credential lacks a permission: a waits, approved
 		return
 	}
-	why, err := s.protected(ctx, t, uid, login)
-	if err != nil {
-		s.log.Warn("response action: cannot check guard rails; will retry", "action_id", id, "err", err)
-		return
-	}
-	if why != "" {
-		fail("refused: " + why)
-		return
-	}
-	if usesGroup(act) {
-		if err := s.checkGroup(ctx, t, gid); err != nil {
-			if okta.IsRetryable(err) {
-				return
-			}
-			fail(err.Error())
-			return
+	if refused, ok := s.guard(ctx, t, id, uid, login, act, gid); !ok {
+		if refused != "" {
+			fail(refused)
 		}
+		return
 	}
 
 	s.mu.Lock()
 	now := s.now()
-	err = s.commit(ctx, a, func(c *Action) {
+	err := s.commit(ctx, a, func(c *Action) {
 		c.State, c.ExecutedAt, c.Attempts = StateExecuting, tptr(now), c.Attempts+1
 	})
 	s.mu.Unlock()
@@ -227,6 +215,30 @@ func (s *Service) execute(ctx context.Context, id string) {
 		return
 	}
 	s.call(ctx, t, a)
+}
+
+// guard checks the guard rails that read Okta before a call: the user is
+// not protected and the action's group may be changed. ok: the call may be
+// made; else refused says why the action fails, or is "" when the check
+// itself failed and is tried again later.
+func (s *Service) guard(ctx context.Context, t *tenant, id, uid, login string, act config.ResponseAction, gid string) (refused string, ok bool) {
+	why, err := s.protected(ctx, t, uid, login)
+	if err != nil {
+		s.log.Warn("response action: cannot check guard rails; will retry", "action_id", id, "err", err)
+		return "", false
+	}
+	if why != "" {
+		return "refused: " + why, false
+	}
+	if usesGroup(act) {
+		if err := s.checkGroup(ctx, t, gid); err != nil {
+			if okta.IsRetryable(err) {
+				return "", false
+			}
+			return err.Error(), false
+		}
+	}
+	return "", true
 }
 
 // dryRun reads a.DryRun under s.mu.
@@ -395,6 +407,19 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 		}
 		s.mu.Unlock()
 		s.log.Info("response action reconciled: already applied in okta", "action_id", id, "how", how)
+		return
+	}
+	// Called again, perhaps long after the approval (a permission was
+	// missing, a restart): the guard rails as they are now.
+	if refused, ok := s.guard(ctx, t, id, c.UserID, c.UserLogin, c.Action, c.GroupID); !ok {
+		if refused != "" {
+			s.mu.Lock()
+			if err := s.commit(ctx, a, func(c *Action) { c.State, c.Error = StateFailed, refused }); err != nil {
+				s.log.Warn("response action: cannot record", "action_id", id, "err", err)
+			}
+			s.mu.Unlock()
+			s.log.Warn("response action refused", "tenant", c.Tenant, "action_id", id, "err", refused)
+		}
 		return
 	}
 	s.mu.Lock()

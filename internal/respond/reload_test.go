@@ -169,3 +169,33 @@ func TestApplyAddAndRemoveTenant(t *testing.T) {
 	require.Equal(t, StateSucceeded, get(t, s, a.ID).State)
 	require.Equal(t, int64(1), h.writes(callSuspend))
 }
+
+// TestApplyProtectedBeforeCallAgain: an action left executing (a stop
+// before the call) is called again only after the guard rails are checked again, as
+// they are now: a user protected by a reload meanwhile is not acted on.
+func TestApplyProtectedBeforeCallAgain(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	s := h.service(ctx)
+	a := propose(t, s, config.ActionSuspend, joren, "alice")
+	_, err := s.Approve(ctx, a.ID, "bob", "")
+	require.NoError(t, err)
+	// The process stops between recording executing and calling Okta.
+	s.crash = func(p string) bool { return p == "before_call" }
+	s.Sweep(ctx)
+	s.crash = nil
+	require.Equal(t, StateExecuting, get(t, s, a.ID).State)
+	require.Empty(t, h.org.WriteCalls())
+
+	u, ok := h.org.User(joren)
+	require.True(t, ok)
+	_, err = s.Apply(ctx, []config.Tenant{h.withResponse(func(r *config.Response) { r.Protected.Users = []string{u.Profile.Login} })})
+	require.NoError(t, err)
+	s.Sweep(ctx)
+	a = get(t, s, a.ID)
+	require.Equal(t, StateFailed, a.State)
+	require.Contains(t, a.Error, "refused")
+	require.Empty(t, h.org.WriteCalls(), "Okta was not called for a protected user")
+	u, _ = h.org.User(joren)
+	require.Equal(t, oktasim.StatusActive, u.Status)
+}
