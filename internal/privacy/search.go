@@ -385,10 +385,22 @@ func (n *needles) findRows(ctx context.Context, t *Table, cols []column, final b
 		return nil, err
 	}
 	defer func() { _ = n.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+n.db+".`"+kt+"`") }()
+	keyIn := fmt.Sprintf("(%s) IN (SELECT %s FROM %s.`%s`)", strings.Join(keyCols, ", "), strings.Join(ks, ", "), n.db, kt)
+	if t.Version != "" && t.Index != nil {
+		// An indexed table (its Key is its sorting key, as the index
+		// path above relies on): every version of those keys without
+		// FINAL, the current one picked as there (FINAL over a large
+		// table exceeds 18.16's memory limit even through PREWHERE).
+		q := fmt.Sprintf("SELECT *, %s AS %s, %s AS %s FROM %s PREWHERE %s", n.ownedExpr(t), ownedCol, match, matchCol, tbl, keyIn)
+		recs, err := queryRecords(ctx, n.conn, q)
+		if err != nil {
+			return nil, fmt.Errorf("search %s: %w", t.Name, err)
+		}
+		return latest(t, recs)
+	}
 	// PREWHERE: with the key condition in WHERE, 18.16 reads the whole
 	// table with FINAL (and runs out of memory at 10^6 rows).
-	q := fmt.Sprintf("SELECT *, %s AS %s FROM %s FINAL PREWHERE (%s) IN (SELECT %s FROM %s.`%s`) WHERE %s", n.ownedExpr(t), ownedCol, tbl,
-		strings.Join(keyCols, ", "), strings.Join(ks, ", "), n.db, kt, match)
+	q := fmt.Sprintf("SELECT *, %s AS %s FROM %s FINAL PREWHERE %s WHERE %s", n.ownedExpr(t), ownedCol, tbl, keyIn, match)
 	recs, err := queryRecords(ctx, n.conn, q)
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", t.Name, err)
