@@ -103,6 +103,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return &PermanentError{Err: fmt.Errorf("read migrations: %w", err)}
 	}
+	return s.migrate(ctx, migs)
+}
+
+// migrationTimeout bounds one migration statement. A backfill (INSERT …
+// SELECT over a table of 10^7 rows) outlasts the connection's read
+// timeout (clickhouse.write_timeout), which a context deadline overrides.
+const migrationTimeout = time.Hour
+
+// migrate is Migrate with these migrations.
+func (s *Store) migrate(ctx context.Context, migs []Migration) error {
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
 		return classify(fmt.Errorf("create database %s: %w", s.cfg.Database, err))
 	}
@@ -129,7 +139,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := s.conn.Exec(ctx, strings.ReplaceAll(stmt, "{db}", s.db)); err != nil {
+			sctx, cancel := context.WithTimeout(ctx, migrationTimeout)
+			err := s.conn.Exec(sctx, strings.ReplaceAll(stmt, "{db}", s.db))
+			cancel()
+			if err != nil {
 				return classify(fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err))
 			}
 		}

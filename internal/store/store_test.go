@@ -329,3 +329,19 @@ func TestTuneRefusedIsLoggedNotFatal(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, IsRetryable(err), "a down server stops the start, to be retried: %v", err)
 }
+
+// A migration statement may run longer than the connection's read timeout
+// (clickhouse.write_timeout): a backfill over a large table does.
+func TestMigrationOutlastsReadTimeout(t *testing.T) {
+	srv := chtest.Start(t)
+	db := chtest.NewDatabase(t, srv)
+	cfg := chtest.Config(srv, db)
+	cfg.WriteTimeout = time.Second
+	ctx := context.Background()
+	s, err := Open(ctx, cfg, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	slow := []Migration{{Version: 1, Name: "001_slow", Statements: []string{"SELECT sleep(2) FROM system.one"}}}
+	require.NoError(t, s.migrate(ctx, slow))
+	require.Error(t, s.conn.Exec(ctx, "SELECT sleep(2) FROM system.one"), "the read timeout applies outside migrations")
+}
