@@ -182,8 +182,7 @@ type privacyWatcher struct {
 	conn     driver.Conn
 	db       string // the database's name
 	h        *privacy.Hasher
-	forget   func(privacy.Matcher)
-	sup      *suppressor // nil: no suppression
+	forget   func(privacy.Matcher) // App.Forget: memory, and suppression
 	interval time.Duration
 	seen     map[string]int // request id → hashes handled
 }
@@ -206,13 +205,6 @@ func (w *privacyWatcher) load(ctx context.Context) error {
 	}
 	if len(fresh) == 0 {
 		return nil
-	}
-	if w.sup != nil {
-		list := make([]string, 0, len(fresh))
-		for h := range fresh {
-			list = append(list, h)
-		}
-		w.sup.add(list)
 	}
 	w.forget(privacy.HashedSubject{H: w.h, Hashes: fresh})
 	return nil
@@ -269,7 +261,7 @@ func (a *App) startPrivacy(ctx context.Context, st interface {
 	a.mu.Lock()
 	a.privacy, a.sup = svc, sup
 	a.mu.Unlock()
-	w := &privacyWatcher{conn: st.Conn(), db: st.Database(), h: h, forget: a.Forget, sup: sup,
+	w := &privacyWatcher{conn: st.Conn(), db: st.Database(), h: h, forget: a.Forget,
 		interval: privacy.WatchInterval, seen: map[string]int{}}
 	// Suppression is in force before the first page.
 	if err := w.load(ctx); err != nil {

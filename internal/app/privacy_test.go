@@ -98,8 +98,8 @@ func TestPrivacyWatcher(t *testing.T) {
 	h := privacy.NewHasher(key)
 	var got []privacy.Matcher
 	sup := newSuppressor(h, prometheus.NewRegistry())
-	w := &privacyWatcher{conn: st.Conn(), db: db, h: h, forget: func(m privacy.Matcher) { got = append(got, m) },
-		sup: sup, interval: time.Hour, seen: map[string]int{}}
+	forget := func(m privacy.Matcher) { got = append(got, m); sup.forget(m) } // as App.Forget
+	w := &privacyWatcher{conn: st.Conn(), db: db, h: h, forget: forget, interval: time.Hour, seen: map[string]int{}}
 	require.NoError(t, w.load(ctx))
 	require.Len(t, got, 1)
 	require.True(t, got[0].Matches("00ugone0000000000001", ""))

@@ -195,11 +195,7 @@ func (d *deletion) subjectHashes() []string {
 
 func (d *deletion) d() *Service { return d.s }
 
-func (d *deletion) step(name string) {
-	if d.s.hook != nil {
-		d.s.hook(name)
-	}
-}
+func (d *deletion) step(name string) { d.s.step(name) }
 
 func (d *deletion) forget() {
 	if d.s.o.Forgetter != nil {
