@@ -44,13 +44,11 @@ func (s *tenantSet) permit(ctx context.Context, r *tenantRunner, key string) boo
 		s.mu.Lock()
 		t := r.cfg
 		s.mu.Unlock()
-		features := privilege.Features(t)
-		results := privilege.Check(ctx, t, key, features, r.src.current(), privilege.Options{})
-		results = append(results, s.responsePermissions(ctx, t, key)...)
+		results := s.check(ctx, r, t, key)
 		if ctx.Err() != nil {
 			return false
 		}
-		r.perms.Store(&results)
+		s.record(r, t, results)
 		var blocking *privilege.Result
 		for i, res := range results {
 			if res.Verdict.Blocks() && !res.CredentialRefused && res.Feature == privilege.FeatureSystemLog {

@@ -167,25 +167,37 @@ func (s *tenantSet) recheck(ctx context.Context, r *tenantRunner, key string, ev
 		s.mu.Lock()
 		t := r.cfg
 		s.mu.Unlock()
-		results := privilege.Check(ctx, t, key, privilege.Features(t), r.src.current(), privilege.Options{})
-		results = append(results, s.responsePermissions(ctx, t, key)...) // a response.auth of its own
+		results := s.check(ctx, r, t, key)
 		if ctx.Err() != nil {
 			return
 		}
-		r.perms.Store(&results)
-		r.denied.keepOnly(results) // features no longer enabled are not held
-		for _, x := range results {
-			if x.Verdict.Blocks() && !x.CredentialRefused {
-				continue
-			}
-			// Granted again, or Okta does not say: the next request is the
-			// proof (a 403 marks it denied again).
-			if r.denied.clear(x.Feature) {
-				s.a.log.Info("tenant's permission may be back: feature resumes", "tenant", t.Name, "feature", x.Feature,
-					"verdict", x.Verdict)
-			}
-		}
+		s.record(r, t, results)
 		s.a.wakeRespond()
+	}
+}
+
+// check judges every credential of t for what it is used for: its auth,
+// and a response.auth of its own.
+func (s *tenantSet) check(ctx context.Context, r *tenantRunner, t config.Tenant, key string) []privilege.Result {
+	results := privilege.Check(ctx, t, key, privilege.Features(t), r.src.current(), privilege.Options{})
+	return append(results, s.responsePermissions(ctx, t, key)...)
+}
+
+// record makes results r's verdicts and forgets the 403 denials they no
+// longer support: of features no longer enabled, and of features granted
+// again or of which Okta does not say (the next request is the proof; a
+// 403 marks it denied again).
+func (s *tenantSet) record(r *tenantRunner, t config.Tenant, results []privilege.Result) {
+	r.perms.Store(&results)
+	r.denied.keepOnly(results)
+	for _, x := range results {
+		if x.Verdict.Blocks() && !x.CredentialRefused {
+			continue
+		}
+		if r.denied.clear(x.Feature) {
+			s.a.log.Info("tenant's permission may be back: feature resumes", "tenant", t.Name, "feature", x.Feature,
+				"verdict", x.Verdict)
+		}
 	}
 }
 

@@ -187,13 +187,12 @@ func (s *tenantSet) Apply(next *config.Config, d config.Diff) error {
 			cctx, cancel := context.WithTimeout(ctx, permissionCheckTimeout)
 			t := r.cfg
 			key := tenantKey(next, t.Name)
-			res := privilege.Check(cctx, t, key, privilege.Features(t), r.src.current(), privilege.Options{})
-			res = append(res, s.responsePermissions(cctx, t, key)...) // a response.auth of its own
+			res := s.check(cctx, r, t, key)
 			cancel()
 			if ctx.Err() != nil {
 				continue
 			}
-			r.perms.Store(&res)
+			s.record(r, t, res) // a 403 of the old credential no longer holds back
 			for _, x := range res {
 				if x.Verdict == privilege.VerdictExcess || x.Verdict == privilege.VerdictMissing {
 					s.a.log.Warn("reload: tenant credential: "+string(x.Verdict), "tenant", t.Name, "feature", x.Feature,
