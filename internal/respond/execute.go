@@ -372,9 +372,15 @@ func (s *Service) reconcile(ctx context.Context, id string) {
 	c := a.clone()
 	s.mu.Unlock()
 	if t.okta == nil {
+		// Mode off: no client, so Okta is not read either.
 		s.mu.Lock()
-		_ = s.commit(ctx, a, func(c *Action) { c.State, c.Error = StateFailed, "response actions were turned off for the org" })
+		err := s.commit(ctx, a, func(c *Action) {
+			c.State, c.Error = StateFailed, offReason+"; whether Okta applied it is not known: look at the user in Okta"
+		})
 		s.mu.Unlock()
+		if err != nil {
+			s.log.Warn("response action: cannot record", "action_id", id, "err", err)
+		}
 		return
 	}
 	if c.DryRun {

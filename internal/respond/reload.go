@@ -31,8 +31,9 @@ import (
 //     can be rejected, and expire as usual) but cannot be approved while
 //     the mode is off; approved actions not yet started fail ("response
 //     actions were turned off") at the next sweep; an action found
-//     executing is failed unless Okta shows it already applied. Turning the
-//     mode on again makes the open proposals approvable again.
+//     executing is failed without reading Okta (its error says that
+//     whether the call took effect is not known). Turning the mode on
+//     again makes the open proposals approvable again.
 //   - mode dry_run: an approved action not yet started runs as a dry run
 //     (recorded, Okta not called); a proposal made in dry_run stays a dry
 //     run whatever the mode later.
