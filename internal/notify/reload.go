@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -62,7 +63,7 @@ func (n *Notifier) applyNext() {
 func (n *Notifier) applyPending(ctx context.Context) {
 	n.applyNext()
 	now := n.now().UTC()
-	for _, name := range slices.Sorted(mapKeys(n.contactsDue)) {
+	for _, name := range slices.Sorted(maps.Keys(n.contactsDue)) {
 		t, ok := n.cfg.Tenant(name)
 		if !ok {
 			delete(n.contactsDue, name)
@@ -124,20 +125,10 @@ func (n *Notifier) applyConfig(cfg *config.Config) {
 // flushTenant emits the tenant's open grouping windows now.
 func (n *Notifier) flushTenant(tenant string) {
 	now := n.now().UTC()
-	for _, k := range slices.Sorted(mapKeys(n.groups)) {
+	for _, k := range slices.Sorted(maps.Keys(n.groups)) {
 		if strings.HasPrefix(k, tenant+"|") {
 			n.emit(n.groups[k].findings, now)
 			delete(n.groups, k)
-		}
-	}
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }

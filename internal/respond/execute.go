@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -293,7 +294,7 @@ func (s *Service) call(ctx context.Context, t *tenant, a *Action) {
 			c.State, c.Note = StateSucceeded, strings.TrimSpace(c.Note+" dry run: Okta was not called")
 		case err != nil:
 			c.State, c.Error = StateFailed, err.Error()
-			c.OktaRequestID = cmpOr(c.OktaRequestID, requestID(err))
+			c.OktaRequestID = cmp.Or(c.OktaRequestID, requestID(err))
 		default:
 			c.State, c.Error = StateSucceeded, ""
 			if res.AlreadyDone {
@@ -306,13 +307,6 @@ func (s *Service) call(ctx context.Context, t *tenant, a *Action) {
 	}
 	s.log.Info("response action executed", "tenant", a.Tenant, "action_id", a.ID, "action", a.Action, "user", a.UserLogin,
 		"state", a.State, "okta_request_id", a.OktaRequestID, "err", a.Error)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func requestID(err error) string {
@@ -624,7 +618,7 @@ func (s *Service) protected(ctx context.Context, t *tenant, uid, login string) (
 	p := t.cfg.Protected
 	for _, u := range p.Users {
 		if strings.EqualFold(u, uid) || strings.EqualFold(u, login) {
-			return fmt.Sprintf("user %s is protected (protected.users)", cmpOr(login, uid)), nil
+			return fmt.Sprintf("user %s is protected (protected.users)", cmp.Or(login, uid)), nil
 		}
 	}
 	if len(p.Groups) > 0 {
@@ -634,7 +628,7 @@ func (s *Service) protected(ctx context.Context, t *tenant, uid, login string) (
 		}
 		for _, g := range gs {
 			if slices.Contains(p.Groups, g.ID) {
-				return fmt.Sprintf("user %s is a member of protected group %s", cmpOr(login, uid), g.ID), nil
+				return fmt.Sprintf("user %s is a member of protected group %s", cmp.Or(login, uid), g.ID), nil
 			}
 		}
 	}
@@ -644,7 +638,7 @@ func (s *Service) protected(ctx context.Context, t *tenant, uid, login string) (
 			return "", fmt.Errorf("check admin roles (protected.admins needs okta.roles.read): %w", err)
 		}
 		if len(roles) > 0 {
-			return fmt.Sprintf("user %s holds Okta admin roles %v (protected.admins)", cmpOr(login, uid), roles), nil
+			return fmt.Sprintf("user %s holds Okta admin roles %v (protected.admins)", cmp.Or(login, uid), roles), nil
 		}
 	}
 	return "", nil

@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -107,7 +108,7 @@ func (s *Service) deniedWrite(ctx context.Context, a *Action, err error) bool {
 		return false
 	}
 	s.waitFor(a, "not executed while the credential lacks what response actions need: "+
-		cmpOr(s.blocked(a.Tenant, privilege.FeatureResponse), err.Error()))
+		cmp.Or(s.blocked(a.Tenant, privilege.FeatureResponse), err.Error()))
 	if cerr := s.commit(ctx, a, func(c *Action) {
 		// A call Okta refused for want of a permission is not an attempt:
 		// it is made again once the permission is back.
