@@ -109,7 +109,8 @@ func (a *API) topUsers(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := parseUserFilters(r, a.s.Now())
+	now := a.s.Now() // one instant for the filters, the count and the page
+	f, err := parseUserFilters(r, now)
 	if err != nil {
 		return nil, err
 	}
@@ -118,13 +119,12 @@ func (a *API) topUsers(r *http.Request) (any, error) {
 		return page, nil
 	}
 	ctx := r.Context()
-	if page.Total, err = a.countUsers(ctx, orgs, f); err != nil {
+	if page.Total, err = a.r.CountUsers(ctx, a.userFilter(orgs, f, now)); err != nil {
 		return nil, err
 	}
 	if page.ScoresUpdatedAt, err = a.scoresUpdatedAt(ctx, orgs); err != nil {
 		return nil, err
 	}
-	now := a.s.Now()
 	ranks, err := a.rankings(ctx, orgs, now)
 	if err != nil {
 		return nil, err
@@ -213,10 +213,6 @@ func (a *API) scoresUpdatedAt(ctx context.Context, orgs []string) (*time.Time, e
 		return nil, err
 	}
 	return timePtr(t), nil
-}
-
-func (a *API) countUsers(ctx context.Context, orgs []string, f UserFilters) (uint64, error) {
-	return a.r.CountUsers(ctx, a.userFilter(orgs, f, a.s.Now()))
 }
 
 // userRows reads the page of users: their latest factor (FINAL). Ties are

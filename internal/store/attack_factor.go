@@ -180,10 +180,10 @@ func (r *Reader) TopUsers(ctx context.Context, orgs []string, n int, now time.Ti
 }
 
 // TopLogin returns the login of the user with the highest stored score,
-// of any tenant, whose login is LIKE pattern (ties by user id).
+// of any tenant, whose login is LIKE pattern (ties by tenant, then user id).
 func (r *Reader) TopLogin(ctx context.Context, pattern string) (string, error) {
 	var login string
-	err := r.conn.QueryRow(ctx, fmt.Sprintf("SELECT user_login FROM %s FINAL WHERE user_login LIKE ? ORDER BY score DESC, user_id LIMIT 1",
+	err := r.conn.QueryRow(ctx, fmt.Sprintf("SELECT user_login FROM %s FINAL WHERE user_login LIKE ? ORDER BY score DESC, tenant, user_id LIMIT 1",
 		r.table("attack_factor_latest")), pattern).Scan(&login)
 	return login, err
 }

@@ -189,7 +189,7 @@ func (r *Reader) EventsFinal(ctx context.Context, tenant string, f EventFilter) 
 }
 
 func (r *Reader) finalEventsSQL(where string, f EventFilter) string {
-	return fmt.Sprintf("SELECT %s FROM %s FINAL WHERE tenant = ? AND %s %s", eventSelect(f.Raw), r.table("risk_events"), where, eventOrder(f))
+	return fmt.Sprintf("SELECT %s FROM %s FINAL WHERE tenant = ? AND %s %s", eventSelect(f.Raw), r.table("risk_events"), where, eventOrder(f.Desc, f.Limit))
 }
 
 func eventSelect(raw bool) string {
@@ -199,12 +199,14 @@ func eventSelect(raw bool) string {
 	return eventColumns
 }
 
-func eventOrder(f EventFilter) string {
+// eventOrder is the (published_ms, event_id) order of event reads,
+// descending with desc, and their LIMIT.
+func eventOrder(desc bool, limit int) string {
 	dir := ""
-	if f.Desc {
+	if desc {
 		dir = " DESC"
 	}
-	return fmt.Sprintf("ORDER BY published_ms%s, event_id%s LIMIT %d", dir, dir, f.Limit)
+	return fmt.Sprintf("ORDER BY published_ms%s, event_id%s LIMIT %d", dir, dir, limit)
 }
 
 // Events returns the first f.Limit events of risk_events FINAL in tenant
@@ -232,13 +234,9 @@ func eventOrder(f EventFilter) string {
 func (r *Reader) Events(ctx context.Context, tenant string, f EventFilter) ([]Event, error) {
 	where, args := f.where()
 	desc, limit := f.Desc, f.Limit
-	dir := ""
-	if desc {
-		dir = " DESC"
-	}
 	maxRows := 2 * limit
-	cq := fmt.Sprintf("SELECT event_id, published_ms FROM %s WHERE tenant = ? AND %s ORDER BY published_ms%s, event_id%s LIMIT %d",
-		r.table("risk_events"), where, dir, dir, maxRows)
+	cq := fmt.Sprintf("SELECT event_id, published_ms FROM %s WHERE tenant = ? AND %s %s",
+		r.table("risk_events"), where, eventOrder(desc, maxRows))
 	rows, err := r.conn.Query(ctx, cq, append([]any{tenant}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("query event candidates: %w", err)
@@ -284,7 +282,7 @@ func (r *Reader) Events(ctx context.Context, tenant string, f EventFilter) ([]Ev
 	if len(ids) > 0 {
 		pargs := []any{tenant}
 		q := fmt.Sprintf("SELECT %s FROM %s FINAL PREWHERE tenant = ? AND event_id IN %s WHERE %s %s",
-			eventSelect(f.Raw), r.table("risk_events"), in(&pargs, ids), where, eventOrder(f))
+			eventSelect(f.Raw), r.table("risk_events"), in(&pargs, ids), where, eventOrder(f.Desc, f.Limit))
 		events, ms, err := r.queryEvents(ctx, q, f.Raw, append(pargs, args...)...)
 		if err != nil {
 			return nil, err
@@ -305,8 +303,7 @@ func (r *Reader) Events(ctx context.Context, tenant string, f EventFilter) ([]Ev
 		}
 	}
 	r.fullReads.Add(1)
-	events, _, err := r.queryEvents(ctx, r.finalEventsSQL(where, f), f.Raw, append([]any{tenant}, args...)...)
-	return events, err
+	return r.EventsFinal(ctx, tenant, f)
 }
 
 // CategoryCount is how many events of one category were published in the
@@ -394,8 +391,9 @@ GROUP BY bucket`, r.table("risk_events")), []any{secs, secs, tenant, from.Unix()
 // threat.Timeline.
 func (r *Reader) AttackMarks(ctx context.Context, tenant string, from, to time.Time) ([]threat.Mark, error) {
 	var marks []threat.Mark
-	// uniqExact-free: one row per event_id (GROUP BY), replays collapse.
-	err := r.eachRow(ctx, fmt.Sprintf(`SELECT event_id, any(published_ms), any(event_type)
+	// One row per event_id (GROUP BY), replays collapse; min, not any(),
+	// so that every ClickHouse version picks the same row's values.
+	err := r.eachRow(ctx, fmt.Sprintf(`SELECT event_id, min(published_ms), min(event_type)
 FROM %s
 WHERE tenant = ? AND event_type IN (?, ?) AND published >= toDateTime(?) AND published < toDateTime(?)
 GROUP BY event_id`, r.table("risk_events")),
