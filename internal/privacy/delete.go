@@ -104,7 +104,7 @@ func (d *deletion) run(ctx context.Context) error {
 	for round := 1; ; round++ {
 		// The first round reads through the indexes (Table.Index); a
 		// round after a proof that found something scans every row.
-		d.n.full = round > 1
+		d.n.full = round > 1 || !indexable(d.n.email)
 		schema, order, err := readSchema(ctx, s.o.Conn, s.o.Database)
 		if err != nil {
 			return err

@@ -330,3 +330,31 @@ func TestIndexBackfill(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"e01", "e02", "e03", "e04", "e05", "e09"}, ids(res.Records["risk_events"], "event_id"))
 }
+
+// An address the index cannot hold whole (an apostrophe: the index keeps
+// "brien@example.com") is searched in every row: access finds an event of
+// someone else that names it in raw, and a deletion redacts it.
+func TestEmailOutsideIndex(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const email = "o'brien@example.com"
+	cols := []string{"tenant", "event_id", "published", "user_id", "user_login", "raw", "version"}
+	at := time.Date(2026, 10, 14, 10, 0, 0, 0, time.UTC)
+	f.insert(t, "risk_events", cols,
+		[]any{"acme", "evt-obrien", at, "00uadmin", "admin@example.com", `{"target":[{"alternateId":"` + email + `"}]}`, uint64(1)},
+		[]any{"acme", "evt-other", at, "00uadmin", "admin@example.com", `{"target":[{"alternateId":"brien@example.com"}]}`, uint64(1)})
+	s := f.service(t, Options{})
+	ctx := context.Background()
+	acc, err := s.Access(ctx, email, "test")
+	require.NoError(t, err)
+	require.Len(t, acc.Records["risk_events"], 1)
+	require.Equal(t, "evt-obrien", acc.Records["risk_events"][0]["event_id"])
+
+	res, err := s.Delete(ctx, email, "test")
+	require.NoError(t, err)
+	require.True(t, res.Done(), "%+v", res)
+	require.Equal(t, 1, res.Redacted["risk_events"])
+	acc, err = s.Access(ctx, email, "test")
+	require.NoError(t, err)
+	require.Empty(t, acc.Records["risk_events"])
+}

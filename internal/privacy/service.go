@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -202,8 +203,15 @@ func (s *Service) Access(ctx context.Context, email, requestedBy string) (*Acces
 }
 
 func (s *Service) newNeedles(id, email string) *needles {
-	return &needles{conn: s.o.Conn, db: s.db, table: tmpPrefix + id + "_n", email: email}
+	return &needles{conn: s.o.Conn, db: s.db, table: tmpPrefix + id + "_n", email: email, full: !indexable(email)}
 }
+
+// indexedEmail is what risk_event_subjects' materialized view extracts
+// as an email (schema/007). An address it cannot hold whole (e.g.
+// o'brien@example.com) is searched in every row, not through the index.
+var indexedEmail = regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$`)
+
+func indexable(email string) bool { return indexedEmail.MatchString(email) }
 
 // tableFound is what a search found in one table.
 type tableFound struct {
